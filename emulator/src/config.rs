@@ -1,0 +1,33 @@
+//! Run-time settings of one emulator instance.
+
+use std::path::PathBuf;
+
+/// Settings shared by every request (cheap to read, set at start).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Account for requests whose access key id is not a 12-digit account id.
+    pub default_account: String,
+    /// Region for requests without a SigV4 credential scope.
+    pub default_region: String,
+    /// Largest request body accepted (the largest blob, a 10 MiB flow JSON, is ~14 MB in base64).
+    pub max_body_bytes: usize,
+    /// Linked WhatsApp Business Accounts per account and region (AWS quota: 25).
+    pub waba_limit: usize,
+    /// Tags per resource (AWS: 50).
+    pub tag_limit: usize,
+    /// The seed file in use (None: the embedded default seed).
+    pub seed_path: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_account: "809904170947".into(),
+            default_region: "us-east-1".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            waba_limit: 25,
+            tag_limit: 50,
+            seed_path: None,
+        }
+    }
+}

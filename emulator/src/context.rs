@@ -1,0 +1,76 @@
+//! Who is calling: the account and region of a request, read from the SigV4 credential scope
+//! (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`), and its request id.
+//!
+//! LocalStack's convention: a 12-digit access key id *is* the account; any other key maps to the
+//! default account. Signatures are not verified here.
+
+use axum::http::HeaderMap;
+
+use crate::config::Config;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    pub account: String,
+    pub region: String,
+    pub request_id: String,
+}
+
+impl RequestContext {
+    pub fn new(account: &str, region: &str) -> Self {
+        RequestContext {
+            account: account.to_string(),
+            region: region.to_string(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    pub fn from_headers(headers: &HeaderMap, config: &Config) -> Self {
+        let scope = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(credential_scope);
+        let (account, region) = match scope {
+            Some((key, region)) => {
+                let account = if is_account_id(key) { key } else { config.default_account.as_str() };
+                let region = if region.is_empty() { config.default_region.as_str() } else { region };
+                (account, region)
+            }
+            None => (config.default_account.as_str(), config.default_region.as_str()),
+        };
+        RequestContext::new(account, region)
+    }
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `(access key id, region)` from an `AWS4-HMAC-SHA256 Credential=…` authorization header.
+fn credential_scope(header: &str) -> Option<(&str, &str)> {
+    let start = header.find("Credential=")? + "Credential=".len();
+    let credential = header[start..].split([',', ' ']).next()?;
+    let mut parts = credential.split('/');
+    let key = parts.next()?;
+    let _date = parts.next()?;
+    let region = parts.next()?;
+    Some((key, region))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_credential_scope() {
+        let h = "AWS4-HMAC-SHA256 Credential=123456789012/20261127/eu-west-1/social-messaging/aws4_request, SignedHeaders=host, Signature=ab";
+        assert_eq!(credential_scope(h), Some(("123456789012", "eu-west-1")));
+        assert_eq!(credential_scope("Bearer x"), None);
+    }
+
+    #[test]
+    fn only_twelve_digits_are_an_account() {
+        assert!(is_account_id("000000000000"));
+        assert!(!is_account_id("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!is_account_id("12345678901"));
+    }
+}

@@ -1,0 +1,124 @@
+//! A local emulator of AWS End User Messaging Social (`socialmessaging`, WhatsApp through AWS).
+//!
+//! # Layout
+//! - [`routes`]: the route table (from the model facts) and the request pipeline of the AWS API.
+//! - [`ops`]: one file per resource; each handler is named after the operation it serves.
+//! - [`model`]: the service model facts (embedded from `fixtures/model/`) and input validation.
+//! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
+//! - [`context`]: account, region and request id of a request (SigV4 credential scope).
+//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed.
+//! - [`control`]: the `/_emulator` control API (health, reset).
+//! - [`clock`]: the virtual clock.
+//! - [`config`]: run-time settings.
+//!
+//! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
+//! listener; [`Emulator::start`] does both on a port for tests and embedders.
+
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod control;
+pub mod error;
+pub mod model;
+pub mod ops;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::{Seed, Store};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub clock: Arc<clock::Clock>,
+}
+
+impl AppState {
+    /// A fresh state from `seed`; the seed's account and region become the defaults.
+    pub fn new(mut config: Config, seed: Seed) -> Self {
+        config.default_account = seed.account.clone();
+        config.default_region = seed.region.clone();
+        AppState {
+            config: Arc::new(config),
+            store: Arc::new(Store::new(seed)),
+            clock: Arc::new(clock::Clock::default()),
+        }
+    }
+}
+
+/// The whole HTTP application: the control API under `/_emulator`, every other request to the
+/// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/_emulator", control::router())
+        .fallback(routes::handle)
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// A running emulator on a local port, stopped when dropped.
+pub struct Emulator {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Emulator {
+    /// Starts on 127.0.0.1 with an OS-chosen port and the default seed.
+    pub async fn start() -> std::io::Result<Emulator> {
+        Self::start_with(Config::default(), Seed::default_seed()).await
+    }
+
+    pub async fn start_with(config: Config, seed: Seed) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(config, seed);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Ok(Emulator { addr, state, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, drains in-flight requests and waits for the server to end.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Decoding and validating an operation's input against the model facts: query members by their
+//! wire names and types, the JSON body, then every constraint (required, length in code points,
+//! pattern, enum, range, list and map sizes, decoded blob sizes), nested structures included.
+//! Failures are reported the way AWS words them:
+//! `2 validation errors detected: Value 'x' at 'id' failed to satisfy constraint: …; …`.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::{Map, Value};
+
+use super::{Model, OperationFacts, Shape, ShapeKind};
+use crate::error::{ApiError, ApiResult};
+
+/// Standard alphabet, padding optional: what AWS SDKs send (always padded) plus lenient clients.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// A decoded, validated operation input.
+#[derive(Debug, Default)]
+pub struct Input {
+    /// Members by their model names (query members included), as JSON.
+    pub value: Map<String, Value>,
+    /// Decoded top-level blob members.
+    pub blobs: HashMap<String, Vec<u8>>,
+}
+
+impl Input {
+    pub fn str(&self, member: &str) -> Option<&str> {
+        self.value.get(member).and_then(Value::as_str)
+    }
+    /// A required string member (validation has already ensured it is present).
+    pub fn req_str(&self, member: &str) -> ApiResult<&str> {
+        self.str(member).ok_or_else(|| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy \
+                 constraint: Member must not be null"
+            ))
+        })
+    }
+    pub fn i64(&self, member: &str) -> Option<i64> {
+        self.value.get(member).and_then(value_as_i64)
+    }
+    pub fn bool(&self, member: &str) -> Option<bool> {
+        self.value.get(member).and_then(Value::as_bool)
+    }
+    pub fn get(&self, member: &str) -> Option<&Value> {
+        self.value.get(member).filter(|v| !v.is_null())
+    }
+    /// Deserializes a member into a typed value (the shape was validated already).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, member: &str) -> ApiResult<Option<T>> {
+        match self.get(member) {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
+                ApiError::validation(format!("Invalid value at '{member}': {e}"))
+            }),
+        }
+    }
+}
+
+fn value_as_i64(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
+    })
+}
+
+/// Splits a raw query string into (name, value) pairs, percent-decoding each part. AWS SDKs
+/// encode a space as `%20` and `+` as `%2B`, so `+` is kept literally.
+pub fn parse_query(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(
+                |_| {
+                    ApiError::validation(format!(
+                        "Query parameter '{}' is not valid UTF-8 once percent-decoded",
+                        String::from_utf8_lossy(k.as_bytes())
+                    ))
+                },
+            )
+        };
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(out)
+}
+
+/// Decodes and validates the input of `op` from the query string and the body.
+pub fn decode_input(
+    model: &Model,
+    op: &OperationFacts,
+    query: &[(String, String)],
+    body: &[u8],
+) -> ApiResult<Input> {
+    let shape = model.shape(&op.input);
+    let ShapeKind::Structure { members } = &shape.kind else {
+        return Err(ApiError::internal(format!("input shape {} is not a structure", shape.name)));
+    };
+    let has_body_members = members.iter().any(|m| m.query.is_none());
+    let mut body_map = if has_body_members { parse_body(body)? } else { Map::new() };
+
+    let mut errors = Vec::new();
+    let mut value = Map::new();
+    for member in members {
+        let raw = match &member.query {
+            Some(wire) => match query.iter().find(|(k, _)| k == wire) {
+                None => None,
+                Some((_, text)) => match query_value(model.shape(&member.shape), text) {
+                    Ok(v) => Some(v),
+                    Err(constraint) => {
+                        errors.push(format!(
+                            "Value '{}' at '{}' failed to satisfy constraint: {constraint}",
+                            shorten(text),
+                            member.name
+                        ));
+                        continue;
+                    }
+                },
+            },
+            None => body_map.remove(&member.name).filter(|v| !v.is_null()),
+        };
+        if let Some(v) = raw {
+            value.insert(member.name.clone(), v);
+        }
+    }
+
+    let mut blobs = HashMap::new();
+    let mut checker = Checker { model, errors: &mut errors, blobs: Some(&mut blobs) };
+    checker.structure_members(members, &value, "");
+    if !errors.is_empty() {
+        return Err(validation_error(&errors));
+    }
+    Ok(Input { value, blobs })
+}
+
+/// `N validation error(s) detected: a; b`.
+pub fn validation_error(errors: &[String]) -> ApiError {
+    let n = errors.len();
+    let noun = if n == 1 { "error" } else { "errors" };
+    ApiError::validation(format!("{n} validation {noun} detected: {}", errors.join("; ")))
+}
+
+fn parse_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::validation(format!(
+            "The request body must be a JSON object, not {}",
+            json_type(&other)
+        ))),
+        Err(e) => Err(ApiError::validation(format!(
+            "Could not parse the request body as JSON: {e}"
+        ))),
+    }
+}
+
+/// Converts a query string value to the JSON value of its shape's type.
+fn query_value(shape: &Shape, text: &str) -> Result<Value, String> {
+    match shape.kind {
+        ShapeKind::Integer | ShapeKind::Long => text
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| "Member must be an integer".to_string()),
+        ShapeKind::Boolean => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("Member must be a boolean (true or false)".to_string()),
+        },
+        _ => Ok(Value::String(text.to_string())),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(MAX).collect::<String>())
+    }
+}
+
+struct Checker<'a> {
+    model: &'a Model,
+    errors: &'a mut Vec<String>,
+    /// Where decoded top-level blobs go (None below the top level).
+    blobs: Option<&'a mut HashMap<String, Vec<u8>>>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, shape: &Shape, value: Option<&Value>, path: &str, constraint: &str) {
+        let shown = match value {
+            _ if shape.sensitive || matches!(shape.kind, ShapeKind::Blob) => String::new(),
+            None | Some(Value::Null) => " null".to_string(),
+            Some(Value::String(s)) => format!(" '{}'", shorten(s)),
+            Some(other) => format!(" '{}'", shorten(&other.to_string())),
+        };
+        self.errors.push(format!(
+            "Value{shown} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    fn structure_members(
+        &mut self,
+        members: &[super::Member],
+        obj: &Map<String, Value>,
+        prefix: &str,
+    ) {
+        for member in members {
+            let path = format!("{prefix}{}", member.name);
+            let shape = self.model.shape(&member.shape);
+            match obj.get(&member.name).filter(|v| !v.is_null()) {
+                None if member.required => {
+                    self.fail(shape, None, &path, "Member must not be null");
+                }
+                None => {}
+                Some(v) => {
+                    let decoded = self.value(shape, v, &path);
+                    if let (Some(bytes), Some(blobs)) = (decoded, self.blobs.as_deref_mut()) {
+                        if prefix.is_empty() {
+                            blobs.insert(member.name.clone(), bytes);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks one present value; returns the decoded bytes of a blob.
+    fn value(&mut self, shape: &Shape, v: &Value, path: &str) -> Option<Vec<u8>> {
+        match &shape.kind {
+            ShapeKind::Structure { members } => match v.as_object() {
+                Some(obj) => {
+                    let blobs = self.blobs.take();
+                    self.structure_members(members, obj, &format!("{path}."));
+                    self.blobs = blobs;
+                }
+                None => self.fail(shape, Some(v), path, "Member must be a structure (JSON object)"),
+            },
+            ShapeKind::String => match v.as_str() {
+                Some(s) => self.string(shape, s, v, path),
+                None => self.fail(shape, Some(v), path, "Member must be a string"),
+            },
+            ShapeKind::Integer | ShapeKind::Long => {
+                let (lo, hi) = if matches!(shape.kind, ShapeKind::Integer) {
+                    (i32::MIN as i64, i32::MAX as i64)
+                } else {
+                    (i64::MIN, i64::MAX)
+                };
+                match value_as_i64(v).filter(|n| (lo..=hi).contains(n)) {
+                    Some(n) => self.range(shape, n, v, path),
+                    None => self.fail(shape, Some(v), path, "Member must be an integer"),
+                }
+            }
+            ShapeKind::Boolean => {
+                if !v.is_boolean() {
+                    self.fail(shape, Some(v), path, "Member must be a boolean");
+                }
+            }
+            ShapeKind::Timestamp => {
+                if !v.is_number() {
+                    self.fail(shape, Some(v), path, "Member must be a timestamp (epoch seconds)");
+                }
+            }
+            ShapeKind::Blob => {
+                let Some(s) = v.as_str() else {
+                    self.fail(shape, Some(v), path, "Member must be a base64-encoded string");
+                    return None;
+                };
+                match BASE64.decode(s) {
+                    Ok(bytes) => {
+                        self.length(shape, bytes.len(), Some(v), path);
+                        return Some(bytes);
+                    }
+                    Err(_) => self.fail(shape, Some(v), path, "Member must be valid base64"),
+                }
+            }
+            ShapeKind::List { member } => match v.as_array() {
+                Some(items) => {
+                    self.length(shape, items.len(), Some(v), path);
+                    let item_shape = self.model.shape(member);
+                    let blobs = self.blobs.take();
+                    for (i, item) in items.iter().enumerate() {
+                        let item_path = format!("{path}.{}.member", i + 1);
+                        if item.is_null() {
+                            self.fail(item_shape, None, &item_path, "Member must not be null");
+                        } else {
+                            self.value(item_shape, item, &item_path);
+                        }
+                    }
+                    self.blobs = blobs;
+                }
+                None => self.fail(shape, Some(v), path, "Member must be a list (JSON array)"),
+            },
+            ShapeKind::Map { key, value } => match v.as_object() {
+                Some(entries) => {
+                    self.length(shape, entries.len(), Some(v), path);
+                    let key_shape = self.model.shape(key);
+                    let value_shape = self.model.shape(value);
+                    let blobs = self.blobs.take();
+                    for (k, item) in entries {
+                        let key_value = Value::String(k.clone());
+                        let before = self.errors.len();
+                        self.value(key_shape, &key_value, path);
+                        for e in &mut self.errors[before..] {
+                            *e = e.replace(
+                                "failed to satisfy constraint: ",
+                                "failed to satisfy constraint: Map keys must satisfy constraint: ",
+                            );
+                        }
+                        let item_path = format!("{path}.{k}");
+                        if item.is_null() {
+                            self.fail(value_shape, None, &item_path, "Member must not be null");
+                        } else {
+                            self.value(value_shape, item, &item_path);
+                        }
+                    }
+                    self.blobs = blobs;
+                }
+                None => self.fail(shape, Some(v), path, "Member must be a map (JSON object)"),
+            },
+        }
+        None
+    }
+
+    fn string(&mut self, shape: &Shape, s: &str, v: &Value, path: &str) {
+        self.length(shape, s.chars().count(), Some(v), path);
+        if let Some(values) = &shape.enum_values {
+            if !values.iter().any(|e| e == s) {
+                let set = values.join(", ");
+                self.fail(shape, Some(v), path, &format!("Member must satisfy enum value set: [{set}]"));
+            }
+        }
+        if let Some((source, re)) = &shape.pattern {
+            if !re.is_match(s) {
+                let c = format!("Member must satisfy regular expression pattern: {source}");
+                self.fail(shape, Some(v), path, &c);
+            }
+        }
+    }
+
+    fn length(&mut self, shape: &Shape, len: usize, v: Option<&Value>, path: &str) {
+        let len = len as i64;
+        if let Some(min) = shape.min.filter(|&m| len < m) {
+            let c = format!("Member must have length greater than or equal to {min}");
+            self.fail(shape, v, path, &c);
+        }
+        if let Some(max) = shape.max.filter(|&m| len > m) {
+            let c = format!("Member must have length less than or equal to {max}");
+            self.fail(shape, v, path, &c);
+        }
+    }
+
+    fn range(&mut self, shape: &Shape, n: i64, v: &Value, path: &str) {
+        if let Some(min) = shape.min.filter(|&m| n < m) {
+            let c = format!("Member must have value greater than or equal to {min}");
+            self.fail(shape, Some(v), path, &c);
+        }
+        if let Some(max) = shape.max.filter(|&m| n > m) {
+            let c = format!("Member must have value less than or equal to {max}");
+            self.fail(shape, Some(v), path, &c);
+        }
+    }
+}

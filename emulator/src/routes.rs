@@ -1,0 +1,182 @@
+//! The route table and the request pipeline of the AWS API.
+//!
+//! Every operation of the model has a static URI, so a request is routed by (method, exact path)
+//! from the model facts. The pipeline: route → request context (account, region, request id) →
+//! decode query and JSON body → validate against the model → handler → JSON response. Any failure
+//! on the way is an [`ApiError`] in its restJson1 form; an unknown path or method gets one too.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::context::RequestContext;
+use crate::error::{ApiError, ErrorKind};
+use crate::model::Model;
+use crate::model::validate::{decode_input, parse_query};
+use crate::ops;
+
+macro_rules! operations {
+    ($($name:ident),* $(,)?) => {
+        /// Every operation of `aws-sdk-socialmessaging`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation { $($name),* }
+
+        impl Operation {
+            pub const ALL: &'static [Operation] = &[$(Operation::$name),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Operation::$name => stringify!($name)),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Operation> {
+                match name { $(stringify!($name) => Some(Operation::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+operations! {
+    AssociateWhatsAppBusinessAccount,
+    CreateWhatsAppDataset,
+    CreateWhatsAppFlow,
+    CreateWhatsAppMessageTemplate,
+    CreateWhatsAppMessageTemplateFromLibrary,
+    CreateWhatsAppMessageTemplateMedia,
+    DeleteWhatsAppFlow,
+    DeleteWhatsAppMessageMedia,
+    DeleteWhatsAppMessageTemplate,
+    DeprecateWhatsAppFlow,
+    DisassociateWhatsAppBusinessAccount,
+    GetLinkedWhatsAppBusinessAccount,
+    GetLinkedWhatsAppBusinessAccountPhoneNumber,
+    GetWhatsAppBusinessPublicKey,
+    GetWhatsAppCallPermission,
+    GetWhatsAppFlow,
+    GetWhatsAppFlowPreview,
+    GetWhatsAppMessageMedia,
+    GetWhatsAppMessageTemplate,
+    ListLinkedWhatsAppBusinessAccounts,
+    ListTagsForResource,
+    ListWhatsAppFlowAssets,
+    ListWhatsAppFlows,
+    ListWhatsAppMessageTemplates,
+    ListWhatsAppTemplateLibrary,
+    PostWhatsAppMessageMedia,
+    PublishWhatsAppFlow,
+    PutWhatsAppBusinessAccountEventDestinations,
+    PutWhatsAppBusinessPublicKey,
+    SendWhatsAppCallEvent,
+    SendWhatsAppConversionEvent,
+    SendWhatsAppMessage,
+    TagResource,
+    UntagResource,
+    UpdateLinkedWhatsAppBusinessAccountPhoneNumber,
+    UpdateWhatsAppFlow,
+    UpdateWhatsAppFlowAssets,
+    UpdateWhatsAppMessageTemplate,
+}
+
+/// (method, path) → operation, built from the model facts.
+pub struct RouteTable {
+    routes: HashMap<(Method, String), Operation>,
+    paths: HashMap<String, Vec<Method>>,
+}
+
+impl RouteTable {
+    pub fn get() -> &'static RouteTable {
+        static TABLE: OnceLock<RouteTable> = OnceLock::new();
+        TABLE.get_or_init(|| RouteTable::from_model(Model::get()))
+    }
+
+    fn from_model(model: &Model) -> RouteTable {
+        let mut routes = HashMap::new();
+        let mut paths: HashMap<String, Vec<Method>> = HashMap::new();
+        for facts in model.operations.values() {
+            let op = Operation::from_name(&facts.name)
+                .unwrap_or_else(|| panic!("model operation {} has no handler", facts.name));
+            let method = Method::from_bytes(facts.method.as_bytes()).expect("valid method");
+            routes.insert((method.clone(), facts.uri.clone()), op);
+            paths.entry(facts.uri.clone()).or_default().push(method);
+        }
+        RouteTable { routes, paths }
+    }
+
+    pub fn route(&self, method: &Method, path: &str) -> Result<Operation, ApiError> {
+        // Tolerate one trailing slash, as API Gateway-fronted services do.
+        let path = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
+        if let Some(op) = self.routes.get(&(method.clone(), path.to_string())) {
+            return Ok(*op);
+        }
+        let message = match self.paths.get(path) {
+            Some(methods) => {
+                let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                format!(
+                    "No operation matches {method} {path}; this path accepts {}",
+                    allowed.join(", ")
+                )
+            }
+            None => format!("No operation matches {method} {path}"),
+        };
+        Err(ApiError::new(ErrorKind::UnknownOperation, message))
+    }
+}
+
+/// The fallback handler that serves every AWS API request.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let ctx = RequestContext::from_headers(request.headers(), &state.config);
+    let (parts, body) = request.into_parts();
+    let result = match RouteTable::get().route(&parts.method, parts.uri.path()) {
+        Err(e) => Err(e),
+        Ok(op) => {
+            let declared = &Model::get().operation(op.name()).errors;
+            run(&state, &ctx, op, parts.uri.query(), body).await.map_err(|e| {
+                tracing::debug!(operation = op.name(), error = %e, "request failed");
+                e.declared_for(declared)
+            })
+        }
+    };
+    match result {
+        Ok(value) => {
+            let mut response = (StatusCode::OK, value.to_string()).into_response();
+            let headers = response.headers_mut();
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+            if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+                headers.insert("x-amzn-requestid", v);
+            }
+            response
+        }
+        Err(e) => e.into_response_for(&ctx.request_id),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &RequestContext,
+    op: Operation,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Value, ApiError> {
+    let body = read_body(body, state.config.max_body_bytes).await?;
+    let query = parse_query(query)?;
+    let model = Model::get();
+    let input = decode_input(model, model.operation(op.name()), &query, &body)?;
+    ops::dispatch(state, ctx, op, input).await
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::validation(
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+        Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),
+    }
+}

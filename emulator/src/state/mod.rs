@@ -1,0 +1,197 @@
+//! The store: every resource, keyed by (account, region) so that nothing crosses accounts or
+//! regions. Each partition has its own mutex (std, never held across an await: handlers lock,
+//! change, unlock, and only then do anything asynchronous).
+
+pub mod ids;
+pub mod seed;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::context::RequestContext;
+use crate::error::{ApiError, ApiResult};
+use ids::ResourceKind;
+pub use seed::Seed;
+
+/// A linked WhatsApp Business Account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waba {
+    /// The 32-hex suffix of `waba-…` and of the ARN.
+    pub hex: String,
+    /// Meta's numeric WABA id.
+    pub meta_waba_id: String,
+    pub name: String,
+    pub registration_status: String,
+    /// Epoch seconds.
+    pub link_date: f64,
+    pub event_destinations: Vec<EventDestination>,
+    pub phone_numbers: Vec<PhoneNumber>,
+    pub templates: Vec<Template>,
+    pub tags: BTreeMap<String, String>,
+    pub dataset_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDestination {
+    pub event_destination_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+}
+
+/// A phone number registered to a linked WABA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneNumber {
+    pub hex: String,
+    /// E.164, e.g. `+919330994400`.
+    pub phone_number: String,
+    /// As Meta displays it, e.g. `+91 93309 94400`.
+    pub display_phone_number: String,
+    pub display_phone_number_name: String,
+    pub meta_phone_number_id: String,
+    pub quality_rating: String,
+    pub data_localization_region: Option<String>,
+    /// `WhatsAppCallSettings` as last set by UpdateLinkedWhatsAppBusinessAccountPhoneNumber.
+    pub call_settings: Option<Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A message template of a WABA, kept in Meta's own JSON form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub meta_template_id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub quality_score: Option<String>,
+    /// Meta's template object (`name`, `language`, `category`, `components`, …).
+    pub definition: Value,
+}
+
+/// A WABA an embedded-signup access token grants, waiting for setup finalization.
+#[derive(Debug, Clone)]
+pub struct PendingSignup {
+    /// What Meta's side grants.
+    pub meta: seed::MetaBusinessAccount,
+    /// The AWS ids assigned at the callback, used again when setup is finalized.
+    pub waba_hex: String,
+    /// One per `meta.phone_numbers`, same order.
+    pub phone_hexes: Vec<String>,
+    /// When the callback ran (virtual clock, ms).
+    pub created_ms: i64,
+}
+
+/// Everything one account owns in one region.
+#[derive(Debug, Default)]
+pub struct Partition {
+    pub account: String,
+    pub region: String,
+    /// By hex id; a BTreeMap so listings are in a stable order.
+    pub wabas: BTreeMap<String, Waba>,
+    /// Embedded-signup sessions by `associateInProgressToken`.
+    pub signups: HashMap<String, PendingSignup>,
+}
+
+impl Partition {
+    pub fn new(account: &str, region: &str) -> Self {
+        Partition { account: account.into(), region: region.into(), ..Default::default() }
+    }
+
+    pub fn waba_arn(&self, hex: &str) -> String {
+        ids::waba_arn(&self.account, &self.region, hex)
+    }
+
+    pub fn phone_arn(&self, hex: &str) -> String {
+        ids::phone_arn(&self.account, &self.region, hex)
+    }
+
+    /// The WABA named by `id` (`waba-…` or its ARN).
+    pub fn waba(&self, ctx: &RequestContext, id: &str) -> ApiResult<&Waba> {
+        let hex = ids::resolve(ctx, ResourceKind::Waba, id)?;
+        self.wabas.get(hex).ok_or_else(|| waba_not_found(id))
+    }
+
+    pub fn waba_mut(&mut self, ctx: &RequestContext, id: &str) -> ApiResult<&mut Waba> {
+        let hex = ids::resolve(ctx, ResourceKind::Waba, id)?;
+        self.wabas.get_mut(hex).ok_or_else(|| waba_not_found(id))
+    }
+
+    /// The phone number named by `id` (`phone-number-id-…` or its ARN) and its WABA.
+    pub fn phone(&self, ctx: &RequestContext, id: &str) -> ApiResult<(&Waba, &PhoneNumber)> {
+        let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
+        self.wabas
+            .values()
+            .find_map(|w| w.phone_numbers.iter().find(|p| p.hex == hex).map(|p| (w, p)))
+            .ok_or_else(|| phone_not_found(id))
+    }
+
+    pub fn phone_mut(&mut self, ctx: &RequestContext, id: &str) -> ApiResult<&mut PhoneNumber> {
+        let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
+        self.wabas
+            .values_mut()
+            .flat_map(|w| w.phone_numbers.iter_mut())
+            .find(|p| p.hex == hex)
+            .ok_or_else(|| phone_not_found(id))
+    }
+}
+
+fn waba_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("WhatsApp Business Account {id} does not exist"))
+}
+
+fn phone_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Phone number {id} does not exist"))
+}
+
+type PartitionKey = (String, String);
+
+/// All partitions, and the seed they started from.
+#[derive(Debug)]
+pub struct Store {
+    partitions: RwLock<HashMap<PartitionKey, Arc<Mutex<Partition>>>>,
+    seed: Seed,
+}
+
+impl Store {
+    pub fn new(seed: Seed) -> Self {
+        let store = Store { partitions: RwLock::default(), seed };
+        store.reset();
+        store
+    }
+
+    pub fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    /// Back to the seed: every partition dropped, the seeded ones rebuilt.
+    pub fn reset(&self) {
+        let fresh = self.seed.partitions();
+        let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
+        *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(Mutex::new(p)))).collect();
+    }
+
+    /// The caller's partition (created empty on first use).
+    pub fn partition(&self, account: &str, region: &str) -> Arc<Mutex<Partition>> {
+        let key = (account.to_string(), region.to_string());
+        if let Some(p) = self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return p.clone();
+        }
+        let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
+        map.entry(key).or_insert_with(|| Arc::new(Mutex::new(Partition::new(account, region)))).clone()
+    }
+
+    /// Runs `f` on the caller's partition under its lock.
+    pub fn with<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Partition) -> R) -> R {
+        let partition = self.partition(&ctx.account, &ctx.region);
+        let mut guard: MutexGuard<'_, Partition> =
+            partition.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+}
