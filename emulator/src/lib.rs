@@ -70,7 +70,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A running emulator on a local port, stopped when dropped.
@@ -95,7 +97,12 @@ impl Emulator {
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Ok(Emulator { addr, state, stop: Some(stop), task: Some(task) })
+        Ok(Emulator {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT`

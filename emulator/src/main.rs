@@ -9,7 +9,11 @@ use eum_social_emulator::{AppState, Config, Seed, serve};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
-#[command(name = "eum-social", version, about = "Local emulator of AWS End User Messaging Social (WhatsApp)")]
+#[command(
+    name = "eum-social",
+    version,
+    about = "Local emulator of AWS End User Messaging Social (WhatsApp)"
+)]
 struct Args {
     /// Address to bind (loopback by default).
     #[arg(long, default_value = "127.0.0.1", env = "EUM_SOCIAL_HOST")]
@@ -30,7 +34,10 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let seed = match &args.seed {
         Some(path) => match Seed::load(path) {
@@ -42,7 +49,10 @@ async fn main() -> ExitCode {
         },
         None => Seed::default_seed(),
     };
-    let config = Config { seed_path: args.seed.clone(), ..Config::default() };
+    let config = Config {
+        seed_path: args.seed.clone(),
+        ..Config::default()
+    };
     let state = AppState::new(config, seed);
 
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {

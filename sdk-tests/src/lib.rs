@@ -46,6 +46,78 @@ pub fn waba_arn(account: &str, region: &str, id: &str) -> String {
 
 /// `arn:…:phone-number-id/<hex>` for a `phone-number-id-<hex>` id.
 pub fn phone_arn(account: &str, region: &str, id: &str) -> String {
-    let hex = id.strip_prefix("phone-number-id-").expect("a phone-number-id- id");
+    let hex = id
+        .strip_prefix("phone-number-id-")
+        .expect("a phone-number-id- id");
     format!("arn:aws:social-messaging:{region}:{account}:phone-number-id/{hex}")
+}
+
+/// Links a new WABA through the embedded-signup flow (AssociateWhatsAppBusinessAccount, both
+/// phases) for `access_token`; returns its `waba-…` id.
+pub async fn link_waba(client: &Client, access_token: &str) -> String {
+    use aws_sdk_socialmessaging::types::{
+        WabaPhoneNumberSetupFinalization, WabaSetupFinalization, WhatsAppSetupFinalization,
+        WhatsAppSignupCallback,
+    };
+    let started = client
+        .associate_whats_app_business_account()
+        .signup_callback(
+            WhatsAppSignupCallback::builder()
+                .access_token(access_token)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("signup callback");
+    let result = started
+        .signup_callback_result()
+        .expect("signupCallbackResult");
+    let token = result
+        .associate_in_progress_token()
+        .expect("token")
+        .to_string();
+    let pending = result
+        .linked_accounts_with_incomplete_setup()
+        .expect("linkedAccountsWithIncompleteSetup")
+        .values()
+        .next()
+        .expect("one WABA");
+    let numbers = pending
+        .unregistered_whats_app_phone_numbers()
+        .iter()
+        .map(|n| {
+            WabaPhoneNumberSetupFinalization::builder()
+                .id(n.phone_number_id())
+                .two_factor_pin("123456")
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    let finished = client
+        .associate_whats_app_business_account()
+        .setup_finalization(
+            WhatsAppSetupFinalization::builder()
+                .associate_in_progress_token(token)
+                .set_phone_numbers(Some(numbers))
+                .waba(
+                    WabaSetupFinalization::builder()
+                        .id(pending.waba_id().unwrap())
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("setup finalization");
+    finished
+        .linked_whats_app_business_account_id()
+        .expect("linked id")
+        .to_string()
+}
+
+/// A raw HTTP client for wire-level checks (no SigV4: requests land in the default account).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
 }

@@ -54,16 +54,18 @@ impl Input {
     pub fn parse<T: serde::de::DeserializeOwned>(&self, member: &str) -> ApiResult<Option<T>> {
         match self.get(member) {
             None => Ok(None),
-            Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
-                ApiError::validation(format!("Invalid value at '{member}': {e}"))
-            }),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| ApiError::validation(format!("Invalid value at '{member}': {e}"))),
         }
     }
 }
 
 fn value_as_i64(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| {
-        v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
     })
 }
 
@@ -74,14 +76,15 @@ pub fn parse_query(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(
-                |_| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| {
                     ApiError::validation(format!(
                         "Query parameter '{}' is not valid UTF-8 once percent-decoded",
                         String::from_utf8_lossy(k.as_bytes())
                     ))
-                },
-            )
+                })
         };
         out.push((decode(k)?, decode(v)?));
     }
@@ -97,10 +100,17 @@ pub fn decode_input(
 ) -> ApiResult<Input> {
     let shape = model.shape(&op.input);
     let ShapeKind::Structure { members } = &shape.kind else {
-        return Err(ApiError::internal(format!("input shape {} is not a structure", shape.name)));
+        return Err(ApiError::internal(format!(
+            "input shape {} is not a structure",
+            shape.name
+        )));
     };
     let has_body_members = members.iter().any(|m| m.query.is_none());
-    let mut body_map = if has_body_members { parse_body(body)? } else { Map::new() };
+    let mut body_map = if has_body_members {
+        parse_body(body)?
+    } else {
+        Map::new()
+    };
 
     let mut errors = Vec::new();
     let mut value = Map::new();
@@ -128,7 +138,11 @@ pub fn decode_input(
     }
 
     let mut blobs = HashMap::new();
-    let mut checker = Checker { model, errors: &mut errors, blobs: Some(&mut blobs) };
+    let mut checker = Checker {
+        model,
+        errors: &mut errors,
+        blobs: Some(&mut blobs),
+    };
     checker.structure_members(members, &value, "");
     if !errors.is_empty() {
         return Err(validation_error(&errors));
@@ -140,7 +154,10 @@ pub fn decode_input(
 pub fn validation_error(errors: &[String]) -> ApiError {
     let n = errors.len();
     let noun = if n == 1 { "error" } else { "errors" };
-    ApiError::validation(format!("{n} validation {noun} detected: {}", errors.join("; ")))
+    ApiError::validation(format!(
+        "{n} validation {noun} detected: {}",
+        errors.join("; ")
+    ))
 }
 
 fn parse_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
@@ -250,7 +267,12 @@ impl Checker<'_> {
                     self.structure_members(members, obj, &format!("{path}."));
                     self.blobs = blobs;
                 }
-                None => self.fail(shape, Some(v), path, "Member must be a structure (JSON object)"),
+                None => self.fail(
+                    shape,
+                    Some(v),
+                    path,
+                    "Member must be a structure (JSON object)",
+                ),
             },
             ShapeKind::String => match v.as_str() {
                 Some(s) => self.string(shape, s, v, path),
@@ -274,12 +296,22 @@ impl Checker<'_> {
             }
             ShapeKind::Timestamp => {
                 if !v.is_number() {
-                    self.fail(shape, Some(v), path, "Member must be a timestamp (epoch seconds)");
+                    self.fail(
+                        shape,
+                        Some(v),
+                        path,
+                        "Member must be a timestamp (epoch seconds)",
+                    );
                 }
             }
             ShapeKind::Blob => {
                 let Some(s) = v.as_str() else {
-                    self.fail(shape, Some(v), path, "Member must be a base64-encoded string");
+                    self.fail(
+                        shape,
+                        Some(v),
+                        path,
+                        "Member must be a base64-encoded string",
+                    );
                     return None;
                 };
                 match BASE64.decode(s) {
@@ -343,7 +375,12 @@ impl Checker<'_> {
         if let Some(values) = &shape.enum_values {
             if !values.iter().any(|e| e == s) {
                 let set = values.join(", ");
-                self.fail(shape, Some(v), path, &format!("Member must satisfy enum value set: [{set}]"));
+                self.fail(
+                    shape,
+                    Some(v),
+                    path,
+                    &format!("Member must satisfy enum value set: [{set}]"),
+                );
             }
         }
         if let Some((source, re)) = &shape.pattern {

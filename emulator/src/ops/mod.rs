@@ -25,10 +25,18 @@ pub async fn dispatch(
 ) -> ApiResult<Value> {
     use Operation::*;
     match op {
-        AssociateWhatsAppBusinessAccount => signup::associate_whatsapp_business_account(state, ctx, &input),
-        DisassociateWhatsAppBusinessAccount => waba::disassociate_whatsapp_business_account(state, ctx, &input),
-        GetLinkedWhatsAppBusinessAccount => waba::get_linked_whatsapp_business_account(state, ctx, &input),
-        ListLinkedWhatsAppBusinessAccounts => waba::list_linked_whatsapp_business_accounts(state, ctx, &input),
+        AssociateWhatsAppBusinessAccount => {
+            signup::associate_whatsapp_business_account(state, ctx, &input)
+        }
+        DisassociateWhatsAppBusinessAccount => {
+            waba::disassociate_whatsapp_business_account(state, ctx, &input)
+        }
+        GetLinkedWhatsAppBusinessAccount => {
+            waba::get_linked_whatsapp_business_account(state, ctx, &input)
+        }
+        ListLinkedWhatsAppBusinessAccounts => {
+            waba::list_linked_whatsapp_business_accounts(state, ctx, &input)
+        }
         PutWhatsAppBusinessAccountEventDestinations => {
             waba::put_whatsapp_business_account_event_destinations(state, ctx, &input)
         }
@@ -95,7 +103,9 @@ pub fn epoch_json(secs: f64) -> Value {
     if secs.fract() == 0.0 && secs.abs() < 9.0e15 {
         Value::from(secs as i64)
     } else {
-        Number::from_f64(secs).map(Value::Number).unwrap_or(Value::from(0))
+        Number::from_f64(secs)
+            .map(Value::Number)
+            .unwrap_or(Value::from(0))
     }
 }
 
@@ -131,7 +141,11 @@ impl Pager<'_> {
             last = Some(key);
             page.push(item);
         }
-        let next = if more { last.map(|k| self.encode(k)) } else { None };
+        let next = if more {
+            last.map(|k| self.encode(k))
+        } else {
+            None
+        };
         Ok((page, next))
     }
 
@@ -162,12 +176,19 @@ mod tests {
     #[test]
     fn pages_walk_every_item_once() {
         let keys: Vec<String> = (0..7).map(|i| format!("k{i}")).collect();
-        let pager = Pager { scope: "t", default_size: 3 };
+        let pager = Pager {
+            scope: "t",
+            default_size: 3,
+        };
         let mut token = None;
         let mut seen = Vec::new();
         loop {
             let (page, next) = pager
-                .page(keys.iter().map(|k| (k.as_str(), k.clone())), token.as_deref(), Some(3))
+                .page(
+                    keys.iter().map(|k| (k.as_str(), k.clone())),
+                    token.as_deref(),
+                    Some(3),
+                )
                 .unwrap();
             seen.extend(page);
             match next {
@@ -176,7 +197,11 @@ mod tests {
             }
         }
         assert_eq!(seen, keys);
-        assert!(pager.page(keys.iter().map(|k| (k.as_str(), 1)), Some("garbage!"), None).is_err());
+        assert!(
+            pager
+                .page(keys.iter().map(|k| (k.as_str(), 1)), Some("garbage!"), None)
+                .is_err()
+        );
     }
 
     #[test]

@@ -136,7 +136,10 @@ fn pending_phone(
     PhoneNumber {
         hex: hex.to_string(),
         phone_number: m.phone_number.clone(),
-        display_phone_number: m.display_phone_number.clone().unwrap_or(m.phone_number.clone()),
+        display_phone_number: m
+            .display_phone_number
+            .clone()
+            .unwrap_or(m.phone_number.clone()),
         display_phone_number_name: m
             .display_phone_number_name
             .clone()
@@ -173,11 +176,17 @@ fn setup_finalization(
                 i + 1
             )));
         }
-        check_tags(&n.tags, &format!("setupFinalization.phoneNumbers.{}.member.tags", i + 1))?;
+        check_tags(
+            &n.tags,
+            &format!("setupFinalization.phoneNumbers.{}.member.tags", i + 1),
+        )?;
     }
     if let Some(w) = &f.waba {
         check_tags(&w.tags, "setupFinalization.waba.tags")?;
-        check_event_destinations(&w.event_destinations, "setupFinalization.waba.eventDestinations")?;
+        check_event_destinations(
+            &w.event_destinations,
+            "setupFinalization.waba.eventDestinations",
+        )?;
     }
     let now = state.clock.now_ms();
     let limit = state.config.waba_limit;
@@ -215,7 +224,11 @@ fn setup_finalization(
             };
             let mut number = pending_phone(&signup, m, hex);
             number.data_localization_region = n.data_localization_region.clone();
-            number.tags = n.tags.iter().map(|t| (t.key.clone(), t.value.clone().unwrap_or_default())).collect();
+            number.tags = n
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                .collect();
             numbers.push(number);
         }
 
@@ -265,7 +278,11 @@ fn setup_finalization(
                 event_destinations: setup.event_destinations,
                 phone_numbers: numbers,
                 templates: meta_sample_templates(&signup.meta.waba_id),
-                tags: setup.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default())).collect(),
+                tags: setup
+                    .tags
+                    .into_iter()
+                    .map(|t| (t.key, t.value.unwrap_or_default()))
+                    .collect(),
                 dataset_id: None,
             };
             p.wabas.insert(waba.hex.clone(), waba);

@@ -62,7 +62,11 @@ pub fn check_tags(tags: &[Tag], field: &str) -> ApiResult<()> {
             ));
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(validation_error(&errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(validation_error(&errors))
+    }
 }
 
 /// The tags of the WABA or phone number named by `arn`.
@@ -84,9 +88,7 @@ fn tags_of<'p>(
         ResourceKind::Waba => p.waba_mut(ctx, arn).map(|w| &mut w.tags),
         ResourceKind::PhoneNumber => p.phone_mut(ctx, arn).map(|n| &mut n.tags),
     };
-    tags.map_err(|_| {
-        ApiError::invalid_parameters(format!("Resource {arn} does not exist"))
-    })
+    tags.map_err(|_| ApiError::invalid_parameters(format!("Resource {arn} does not exist")))
 }
 
 pub fn tag_resource(state: &AppState, ctx: &RequestContext, input: &Input) -> ApiResult<Value> {
@@ -132,8 +134,10 @@ pub fn list_tags_for_resource(
     let arn = input.req_str("resourceArn")?;
     state.store.with(ctx, |p| {
         let current = tags_of(p, ctx, arn)?;
-        let tags: Vec<Value> =
-            current.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
+        let tags: Vec<Value> = current
+            .iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect();
         Ok(json!({ "statusCode": 200, "tags": tags }))
     })
 }

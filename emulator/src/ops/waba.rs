@@ -26,8 +26,12 @@ pub fn waba_json(p: &Partition, w: &Waba, with_phones: bool) -> Value {
         v["datasetId"] = json!(dataset);
     }
     if with_phones {
-        v["phoneNumbers"] =
-            w.phone_numbers.iter().map(|n| phone::phone_json(p, n)).collect::<Vec<_>>().into();
+        v["phoneNumbers"] = w
+            .phone_numbers
+            .iter()
+            .map(|n| phone::phone_json(p, n))
+            .collect::<Vec<_>>()
+            .into();
     }
     v
 }
@@ -49,9 +53,15 @@ pub fn list_linked_whatsapp_business_accounts(
     ctx: &RequestContext,
     input: &Input,
 ) -> ApiResult<Value> {
-    let pager = Pager { scope: "linked-wabas", default_size: 25 };
+    let pager = Pager {
+        scope: "linked-wabas",
+        default_size: 25,
+    };
     state.store.with(ctx, |p| {
-        let items = p.wabas.iter().map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
+        let items = p
+            .wabas
+            .iter()
+            .map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
         let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
         let mut out = json!({ "linkedAccounts": page });
         if let Some(next) = next {
@@ -80,8 +90,7 @@ pub fn put_whatsapp_business_account_event_destinations(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    let destinations: Vec<EventDestination> =
-        input.parse("eventDestinations")?.unwrap_or_default();
+    let destinations: Vec<EventDestination> = input.parse("eventDestinations")?.unwrap_or_default();
     check_event_destinations(&destinations, "eventDestinations")?;
     state.store.with(ctx, |p| {
         p.waba_mut(ctx, id)?.event_destinations = destinations;
@@ -112,9 +121,13 @@ pub fn check_event_destinations(list: &[EventDestination], field: &str) -> ApiRe
                     }
                     !parts[5].is_empty()
                         && parts[5].len() <= 256
-                        && parts[5].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && parts[5]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 }
-                "connect" => parts[5].strip_prefix("instance/").is_some_and(|s| !s.is_empty()),
+                "connect" => parts[5]
+                    .strip_prefix("instance/")
+                    .is_some_and(|s| !s.is_empty()),
                 _ => false,
             };
         if !ok {
