@@ -1,0 +1,138 @@
+//! The `eum-social` binary: READY line, port 0, seed files (good and bad), graceful shutdown.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eum-social");
+
+/// Starts the binary and returns it with the URL from its READY line.
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--log", "warn"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("READY ") {
+                    return (child, url.to_string());
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    panic!("no READY line");
+}
+
+fn get(url: &str) -> (u16, String) {
+    // A minimal HTTP/1.1 GET over std, so this test needs no async runtime.
+    use std::io::Write;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[cfg(unix)]
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn serves_on_the_ready_url_and_stops_on_sigterm() {
+    let (mut child, url) = start(&[]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let (status, body) = get(&format!("{url}/_emulator/health"));
+    assert_eq!(status, 200);
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    let (status, body) =
+        get(&format!("{url}/v1/whatsapp/waba/details?id=waba-0aae9cf04cf24c66960f291c793359b4"));
+    assert_eq!(status, 200);
+    assert!(body.contains("WECARE.DIGITAL"), "{body}");
+    let exit = terminate(&mut child);
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_seed_file_replaces_the_default_and_its_account_becomes_the_default() {
+    let dir = std::env::temp_dir().join(format!("eum-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("seed.json");
+    std::fs::write(
+        &path,
+        r#"{
+          "account": "123456789012",
+          "region": "eu-west-1",
+          "wabas": [{
+            "id": "waba-11111111111111111111111111111111",
+            "wabaId": "100000000000001",
+            "wabaName": "Seeded Shop",
+            "phoneNumbers": [{
+              "phoneNumberId": "phone-number-id-22222222222222222222222222222222",
+              "phoneNumber": "+14255550123",
+              "metaPhoneNumberId": "200000000000002"
+            }]
+          }]
+        }"#,
+    )
+    .unwrap();
+    let (mut child, url) = start(&["--seed", path.to_str().unwrap()]);
+    // No SigV4 header: the request lands in the seed's account and region.
+    let (status, body) = get(&format!("{url}/v1/whatsapp/waba/list"));
+    assert_eq!(status, 200);
+    assert!(body.contains("arn:aws:social-messaging:eu-west-1:123456789012:waba/1111"), "{body}");
+    assert!(!body.contains("WECARE"), "{body}");
+    let (_, health) = get(&format!("{url}/_emulator/health"));
+    assert!(health.contains("\"defaultAccount\":\"123456789012\""), "{health}");
+    terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_seed_file_names_the_path_and_exits_non_zero() {
+    let dir = std::env::temp_dir().join(format!("eum-bad-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("seed.json");
+    std::fs::write(
+        &path,
+        r#"{"account":"809904170947","region":"us-east-1","wabas":[{"id":"waba-1","wabaId":"12","wabaName":"x","phoneNumbers":[{"phoneNumberId":"phone-number-id-1","phoneNumber":"12345","metaPhoneNumberId":"9"}]}]}"#,
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["--port", "0", "--seed", path.to_str().unwrap()])
+        .output()
+        .expect("binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/wabas/0/phoneNumbers/0/phoneNumber"), "{stderr}");
+    assert!(!stderr.contains("READY"), "{stderr}");
+    let missing = Command::new(BIN).args(["--seed", "/nonexistent/seed.json"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/seed.json"));
+    std::fs::remove_dir_all(&dir).ok();
+}
