@@ -25,28 +25,17 @@ impl RequestContext {
     }
 
     pub fn from_headers(headers: &HeaderMap, config: &Config) -> Self {
-        let scope = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(credential_scope);
+        let scope =
+            headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(credential_scope);
         let (account, region) = match scope {
             Some((key, region)) => {
-                let account = if is_account_id(key) {
-                    key
-                } else {
-                    config.default_account.as_str()
-                };
-                let region = if region.is_empty() {
-                    config.default_region.as_str()
-                } else {
-                    region
-                };
+                let account =
+                    if is_account_id(key) { key } else { config.default_account.as_str() };
+                let region =
+                    if region.is_empty() { config.default_region.as_str() } else { region };
                 (account, region)
             }
-            None => (
-                config.default_account.as_str(),
-                config.default_region.as_str(),
-            ),
+            None => (config.default_account.as_str(), config.default_region.as_str()),
         };
         RequestContext::new(account, region)
     }

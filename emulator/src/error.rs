@@ -91,11 +91,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError {
-            kind,
-            message: message.into(),
-            status: None,
-        }
+        ApiError { kind, message: message.into(), status: None }
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Validation, message)
@@ -154,10 +150,7 @@ impl ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
-        headers.insert(
-            "x-amzn-errortype",
-            HeaderValue::from_static(self.kind.shape()),
-        );
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(self.kind.shape()));
         if let Ok(v) = HeaderValue::from_str(request_id) {
             headers.insert("x-amzn-requestid", v);
         }

@@ -58,10 +58,7 @@ impl AppState {
 /// The whole HTTP application: the control API under `/_emulator`, every other request to the
 /// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .nest("/_emulator", control::router())
-        .fallback(routes::handle)
-        .with_state(state)
+    Router::new().nest("/_emulator", control::router()).fallback(routes::handle).with_state(state)
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections.
@@ -70,9 +67,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// A running emulator on a local port, stopped when dropped.
@@ -97,12 +92,7 @@ impl Emulator {
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Ok(Emulator {
-            addr,
-            state,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(Emulator { addr, state, stop: Some(stop), task: Some(task) })
     }
 
     /// `http://127.0.0.1:PORT`

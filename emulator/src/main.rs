@@ -34,10 +34,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let seed = match &args.seed {
         Some(path) => match Seed::load(path) {
@@ -49,10 +46,7 @@ async fn main() -> ExitCode {
         },
         None => Seed::default_seed(),
     };
-    let config = Config {
-        seed_path: args.seed.clone(),
-        ..Config::default()
-    };
+    let config = Config { seed_path: args.seed.clone(), ..Config::default() };
     let state = AppState::new(config, seed);
 
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {

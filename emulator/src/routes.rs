@@ -110,11 +110,7 @@ impl RouteTable {
 
     pub fn route(&self, method: &Method, path: &str) -> Result<Operation, ApiError> {
         // Tolerate one trailing slash, as API Gateway-fronted services do.
-        let path = if path.len() > 1 {
-            path.strip_suffix('/').unwrap_or(path)
-        } else {
-            path
-        };
+        let path = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
         if let Some(op) = self.routes.get(&(method.clone(), path.to_string())) {
             return Ok(*op);
         }
@@ -140,12 +136,10 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         Err(e) => Err(e),
         Ok(op) => {
             let declared = &Model::get().operation(op.name()).errors;
-            run(&state, &ctx, op, parts.uri.query(), body)
-                .await
-                .map_err(|e| {
-                    tracing::debug!(operation = op.name(), error = %e, "request failed");
-                    e.declared_for(declared)
-                })
+            run(&state, &ctx, op, parts.uri.query(), body).await.map_err(|e| {
+                tracing::debug!(operation = op.name(), error = %e, "request failed");
+                e.declared_for(declared)
+            })
         }
     };
     match result {
@@ -183,8 +177,6 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
             format!("The request body is larger than the limit of {limit} bytes"),
         )
         .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
-        Err(e) => Err(ApiError::validation(format!(
-            "Could not read the request body: {e}"
-        ))),
+        Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),
     }
 }

@@ -29,6 +29,7 @@ fn start(args: &[&str]) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("no READY line");
 }
 

@@ -46,9 +46,7 @@ pub fn waba_arn(account: &str, region: &str, id: &str) -> String {
 
 /// `arn:…:phone-number-id/<hex>` for a `phone-number-id-<hex>` id.
 pub fn phone_arn(account: &str, region: &str, id: &str) -> String {
-    let hex = id
-        .strip_prefix("phone-number-id-")
-        .expect("a phone-number-id- id");
+    let hex = id.strip_prefix("phone-number-id-").expect("a phone-number-id- id");
     format!("arn:aws:social-messaging:{region}:{account}:phone-number-id/{hex}")
 }
 
@@ -62,21 +60,13 @@ pub async fn link_waba(client: &Client, access_token: &str) -> String {
     let started = client
         .associate_whats_app_business_account()
         .signup_callback(
-            WhatsAppSignupCallback::builder()
-                .access_token(access_token)
-                .build()
-                .unwrap(),
+            WhatsAppSignupCallback::builder().access_token(access_token).build().unwrap(),
         )
         .send()
         .await
         .expect("signup callback");
-    let result = started
-        .signup_callback_result()
-        .expect("signupCallbackResult");
-    let token = result
-        .associate_in_progress_token()
-        .expect("token")
-        .to_string();
+    let result = started.signup_callback_result().expect("signupCallbackResult");
+    let token = result.associate_in_progress_token().expect("token").to_string();
     let pending = result
         .linked_accounts_with_incomplete_setup()
         .expect("linkedAccountsWithIncompleteSetup")
@@ -100,21 +90,14 @@ pub async fn link_waba(client: &Client, access_token: &str) -> String {
             WhatsAppSetupFinalization::builder()
                 .associate_in_progress_token(token)
                 .set_phone_numbers(Some(numbers))
-                .waba(
-                    WabaSetupFinalization::builder()
-                        .id(pending.waba_id().unwrap())
-                        .build(),
-                )
+                .waba(WabaSetupFinalization::builder().id(pending.waba_id().unwrap()).build())
                 .build()
                 .unwrap(),
         )
         .send()
         .await
         .expect("setup finalization");
-    finished
-        .linked_whats_app_business_account_id()
-        .expect("linked id")
-        .to_string()
+    finished.linked_whats_app_business_account_id().expect("linked id").to_string()
 }
 
 /// A raw HTTP client for wire-level checks (no SigV4: requests land in the default account).

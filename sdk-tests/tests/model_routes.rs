@@ -47,13 +47,7 @@ where
         .http_client(http_client)
         .endpoint_url("http://localhost:1234")
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            ACCOUNT,
-            "secret",
-            None,
-            None,
-            "model-routes",
-        ))
+        .credentials_provider(Credentials::new(ACCOUNT, "secret", None, None, "model-routes"))
         .retry_config(RetryConfig::disabled())
         .behavior_version(BehaviorVersion::latest())
         .build();
@@ -63,24 +57,13 @@ where
     let uri = request.uri().to_string();
     let after_scheme = uri.split_once("://").map_or(uri.as_str(), |(_, rest)| rest);
     let path_and_query = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let query_names = query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            pair.split_once('=')
-                .map_or(pair, |(name, _)| name)
-                .to_string()
-        })
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name).to_string())
         .collect();
-    Sent {
-        operation,
-        method,
-        path: path.to_string(),
-        query_names,
-    }
+    Sent { operation, method, path: path.to_string(), query_names }
 }
 
 fn blob(text: &str) -> Blob {
@@ -94,12 +77,7 @@ fn phone_arn() -> String {
 /// One request per operation, every required member set (and the optional query members too,
 /// so that their wire names are checked as well).
 async fn send_every_operation() -> Vec<Sent> {
-    let s3_file = || {
-        S3File::builder()
-            .bucket_name("my-media-bucket")
-            .key("media/cat.jpg")
-            .build()
-    };
+    let s3_file = || S3File::builder().bucket_name("my-media-bucket").key("media/cat.jpg").build();
     vec![
         capture("AssociateWhatsAppBusinessAccount", |c| {
             c.associate_whats_app_business_account()
@@ -368,10 +346,9 @@ async fn send_every_operation() -> Vec<Sent> {
 /// (wire name, required) of every query-bound member of an input shape.
 fn query_members(model: &Model, input: &str) -> Vec<(String, bool)> {
     match &model.shape(input).kind {
-        ShapeKind::Structure { members } => members
-            .iter()
-            .filter_map(|m| m.query.clone().map(|name| (name, m.required)))
-            .collect(),
+        ShapeKind::Structure { members } => {
+            members.iter().filter_map(|m| m.query.clone().map(|name| (name, m.required))).collect()
+        }
         other => panic!("input shape {input} is not a structure: {other:?}"),
     }
 }
@@ -408,10 +385,7 @@ async fn sdk_sends_every_operation_where_the_model_says() {
         assert!(covered.insert(op), "{op} sent twice");
     }
     let all: BTreeSet<&str> = model.operations.keys().map(String::as_str).collect();
-    assert_eq!(
-        covered, all,
-        "every model operation is sent through the SDK exactly once"
-    );
+    assert_eq!(covered, all, "every model operation is sent through the SDK exactly once");
     assert_eq!(all.len(), 38);
     let routed: BTreeSet<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
     assert_eq!(routed, all, "Operation::ALL is the model's operations");
@@ -436,9 +410,7 @@ async fn raw(
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut request = http.request(method.clone(), format!("{base}{path}"));
     if method == reqwest::Method::POST || method == reqwest::Method::PUT {
-        request = request
-            .header("content-type", "application/json")
-            .body("{}");
+        request = request.header("content-type", "application/json").body("{}");
     }
     let response = request.send().await.expect("request reaches the emulator");
     let status = response.status();
@@ -466,11 +438,7 @@ async fn every_model_operation_is_routed() {
             "{context}: no x-amzn-requestid"
         );
         let error_type = header(&headers, "x-amzn-errortype");
-        assert_ne!(
-            error_type,
-            Some("UnknownOperationException"),
-            "{context}: not routed: {body}"
-        );
+        assert_ne!(error_type, Some("UnknownOperationException"), "{context}: not routed: {body}");
         if !status.is_success() {
             error_message(&context, &body);
             let error_type = error_type
@@ -494,15 +462,9 @@ async fn every_model_operation_is_routed() {
             Some("UnknownOperationException"),
             "{context}"
         );
-        assert!(
-            header(&headers, "x-amzn-requestid").is_some(),
-            "{context}: no x-amzn-requestid"
-        );
+        assert!(header(&headers, "x-amzn-requestid").is_some(), "{context}: no x-amzn-requestid");
         let message = error_message(&context, &body);
-        assert!(
-            message.contains(path),
-            "{context}: message {message:?} names the path"
-        );
+        assert!(message.contains(path), "{context}: message {message:?} names the path");
     }
 }
 
@@ -514,12 +476,7 @@ fn error_statuses_match_the_model() {
             .error_statuses
             .get(kind.shape())
             .unwrap_or_else(|| panic!("{} is not an error shape of the model", kind.shape()));
-        assert_eq!(
-            kind.status().as_u16(),
-            *modeled,
-            "status of {}",
-            kind.shape()
-        );
+        assert_eq!(kind.status().as_u16(), *modeled, "status of {}", kind.shape());
         assert_eq!(ErrorKind::from_shape(kind.shape()), Some(kind));
     }
     for shape in model.error_statuses.keys() {
@@ -528,11 +485,7 @@ fn error_statuses_match_the_model() {
             "model error {shape} has no ErrorKind"
         );
     }
-    assert!(
-        !model
-            .error_statuses
-            .contains_key(ErrorKind::UnknownOperation.shape())
-    );
+    assert!(!model.error_statuses.contains_key(ErrorKind::UnknownOperation.shape()));
 }
 
 #[tokio::test]

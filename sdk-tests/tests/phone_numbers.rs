@@ -9,11 +9,7 @@ use rstest::rstest;
 use sdk_tests::*;
 
 fn time(hours: i32, minutes: i32) -> WhatsAppTimeOfDay {
-    WhatsAppTimeOfDay::builder()
-        .hours(hours)
-        .minutes(minutes)
-        .build()
-        .unwrap()
+    WhatsAppTimeOfDay::builder().hours(hours).minutes(minutes).build().unwrap()
 }
 
 fn weekly(
@@ -72,10 +68,7 @@ async fn details_by_either_id_form(#[case] id: String) {
 async fn the_wire_body_matches_the_snapshot() {
     let emu = emulator().await;
     let body: serde_json::Value = http()
-        .get(format!(
-            "{}/v1/whatsapp/waba/phone/details?id={PHONE_2}",
-            emu.url()
-        ))
+        .get(format!("{}/v1/whatsapp/waba/phone/details?id={PHONE_2}", emu.url()))
         .send()
         .await
         .unwrap()
@@ -184,20 +177,13 @@ async fn meta_rules_on_call_hours_are_invalid_parameters(
         .unwrap_err()
         .into_service_error();
     assert!(err.is_invalid_parameters_exception(), "{err:?}");
-    assert!(
-        err.message().unwrap().contains(field),
-        "{:?}",
-        err.message()
-    );
+    assert!(err.message().unwrap().contains(field), "{:?}", err.message());
 }
 
 #[tokio::test]
 async fn model_constraints_on_call_hours_are_validation_errors() {
     let emu = emulator().await;
-    let call_hours = hours(
-        "UTC",
-        vec![weekly(WhatsAppDayOfWeek::Sunday, (24, 0), (25, 61))],
-    );
+    let call_hours = hours("UTC", vec![weekly(WhatsAppDayOfWeek::Sunday, (24, 0), (25, 61))]);
     let err = client(&emu)
         .update_linked_whats_app_business_account_phone_number()
         .id(PHONE_1)
@@ -208,10 +194,7 @@ async fn model_constraints_on_call_hours_are_validation_errors() {
         .into_service_error();
     assert!(err.is_validation_exception(), "{err:?}");
     let message = err.message().unwrap();
-    assert!(
-        message.starts_with("3 validation errors detected: "),
-        "{message}"
-    );
+    assert!(message.starts_with("3 validation errors detected: "), "{message}");
     assert!(message.contains(
         "Value '24' at 'callSettings.callHours.weeklyOperatingHours.1.member.openTime.hours' \
          failed to satisfy constraint: Member must have value less than or equal to 23"
@@ -225,12 +208,7 @@ async fn update_of_an_unknown_number_is_not_found() {
     let err = client(&emu)
         .update_linked_whats_app_business_account_phone_number()
         .id("phone-number-id-ffffffffffffffffffffffffffffffff")
-        .call_settings(
-            WhatsAppCallSettings::builder()
-                .call_enabled(false)
-                .build()
-                .unwrap(),
-        )
+        .call_settings(WhatsAppCallSettings::builder().call_enabled(false).build().unwrap())
         .send()
         .await
         .unwrap_err()

@@ -11,27 +11,15 @@ use sdk_tests::*;
 async fn start(client: &Client, token: &str) -> (String, String, Vec<String>, String) {
     let out = client
         .associate_whats_app_business_account()
-        .signup_callback(
-            WhatsAppSignupCallback::builder()
-                .access_token(token)
-                .build()
-                .unwrap(),
-        )
+        .signup_callback(WhatsAppSignupCallback::builder().access_token(token).build().unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(out.status_code(), Some(200));
     let result = out.signup_callback_result().unwrap();
-    let (meta_id, pending) = result
-        .linked_accounts_with_incomplete_setup()
-        .unwrap()
-        .iter()
-        .next()
-        .unwrap();
-    assert_eq!(
-        pending.registration_status(),
-        Some(&RegistrationStatus::Incomplete)
-    );
+    let (meta_id, pending) =
+        result.linked_accounts_with_incomplete_setup().unwrap().iter().next().unwrap();
+    assert_eq!(pending.registration_status(), Some(&RegistrationStatus::Incomplete));
     let phones = pending
         .unregistered_whats_app_phone_numbers()
         .iter()
@@ -46,11 +34,7 @@ async fn start(client: &Client, token: &str) -> (String, String, Vec<String>, St
 }
 
 fn phone(id: &str, pin: &str) -> WabaPhoneNumberSetupFinalization {
-    WabaPhoneNumberSetupFinalization::builder()
-        .id(id)
-        .two_factor_pin(pin)
-        .build()
-        .unwrap()
+    WabaPhoneNumberSetupFinalization::builder().id(id).two_factor_pin(pin).build().unwrap()
 }
 
 #[tokio::test]
@@ -59,10 +43,7 @@ async fn a_seeded_signup_links_the_waba_complete_with_its_number() {
     let client = client(&emu);
     let (token, waba_id, phones, meta_id) = start(&client, "EAAexample-signup-token").await;
     assert_eq!(meta_id, "1234567890123456");
-    assert!(
-        waba_id.starts_with("waba-") && waba_id.len() == 37,
-        "{waba_id}"
-    );
+    assert!(waba_id.starts_with("waba-") && waba_id.len() == 37, "{waba_id}");
     assert_eq!(phones.len(), 1);
     let out = client
         .associate_whats_app_business_account()
@@ -89,29 +70,16 @@ async fn a_seeded_signup_links_the_waba_complete_with_its_number() {
         .await
         .unwrap();
     assert_eq!(out.status_code(), Some(200));
-    assert_eq!(
-        out.linked_whats_app_business_account_id(),
-        Some(waba_id.as_str())
-    );
+    assert_eq!(out.linked_whats_app_business_account_id(), Some(waba_id.as_str()));
 
-    let got = client
-        .get_linked_whats_app_business_account()
-        .id(&waba_id)
-        .send()
-        .await
-        .unwrap();
+    let got = client.get_linked_whats_app_business_account().id(&waba_id).send().await.unwrap();
     let account = got.account().unwrap();
     assert_eq!(account.registration_status(), &RegistrationStatus::Complete);
     assert_eq!(account.waba_name(), "Example Retail");
     assert_eq!(account.phone_numbers()[0].phone_number(), "+12065550100");
     assert_eq!(account.phone_numbers()[0].phone_number_id(), phones[0]);
     assert_eq!(account.event_destinations().len(), 1);
-    let tags = client
-        .list_tags_for_resource()
-        .resource_arn(account.arn())
-        .send()
-        .await
-        .unwrap();
+    let tags = client.list_tags_for_resource().resource_arn(account.arn()).send().await.unwrap();
     assert_eq!(tags.tags()[0].key(), "team");
 
     // The token is spent, and the Meta WABA cannot be signed up twice.
@@ -173,12 +141,7 @@ async fn numbers_can_join_an_existing_waba() {
         .send()
         .await
         .unwrap();
-    let got = client
-        .get_linked_whats_app_business_account()
-        .id(WABA_2)
-        .send()
-        .await
-        .unwrap();
+    let got = client.get_linked_whats_app_business_account().id(WABA_2).send().await.unwrap();
     assert_eq!(got.account().unwrap().phone_numbers().len(), 2);
     let detail = client
         .get_linked_whats_app_business_account_phone_number()
@@ -206,10 +169,7 @@ async fn finalization_errors_are_invalid_parameters_and_change_nothing() {
         (
             WhatsAppSetupFinalization::builder()
                 .associate_in_progress_token(&token)
-                .phone_numbers(phone(
-                    "phone-number-id-00000000000000000000000000000000",
-                    "123456",
-                ))
+                .phone_numbers(phone("phone-number-id-00000000000000000000000000000000", "123456"))
                 .build()
                 .unwrap(),
             "not a phone number of this signup",
@@ -260,17 +220,9 @@ async fn finalization_errors_are_invalid_parameters_and_change_nothing() {
             .unwrap_err()
             .into_service_error();
         assert!(err.is_invalid_parameters_exception(), "{needle}: {err:?}");
-        assert!(
-            err.message().unwrap().contains(needle),
-            "{needle}: {:?}",
-            err.message()
-        );
+        assert!(err.message().unwrap().contains(needle), "{needle}: {:?}", err.message());
     }
-    let list = client
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let list = client.list_linked_whats_app_business_accounts().send().await.unwrap();
     assert_eq!(list.linked_accounts().len(), 2);
     // The token still works after the refused attempts.
     client
@@ -285,12 +237,7 @@ async fn finalization_errors_are_invalid_parameters_and_change_nothing() {
         .send()
         .await
         .unwrap();
-    client
-        .get_linked_whats_app_business_account()
-        .id(&waba_id)
-        .send()
-        .await
-        .unwrap();
+    client.get_linked_whats_app_business_account().id(&waba_id).send().await.unwrap();
 }
 
 #[tokio::test]
@@ -306,12 +253,7 @@ async fn neither_or_both_phases_is_invalid_parameters() {
     assert!(err.is_invalid_parameters_exception(), "{err:?}");
     let err = client
         .associate_whats_app_business_account()
-        .signup_callback(
-            WhatsAppSignupCallback::builder()
-                .access_token("")
-                .build()
-                .unwrap(),
-        )
+        .signup_callback(WhatsAppSignupCallback::builder().access_token("").build().unwrap())
         .send()
         .await
         .unwrap_err()
@@ -326,11 +268,7 @@ async fn the_26th_waba_in_a_region_is_limit_exceeded() {
     for i in 0..23 {
         link_waba(&client, &format!("fill-{i}")).await;
     }
-    let list = client
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let list = client.list_linked_whats_app_business_accounts().send().await.unwrap();
     assert_eq!(list.linked_accounts().len(), 25);
     let (token, _, phones, _) = start(&client, "one-too-many").await;
     let err = client
@@ -361,28 +299,18 @@ async fn validation_of_nested_members_names_the_path() {
             "phoneNumbers": [{ "id": "", "twoFactorPin": "1234567", "dataLocalizationRegion": "de" }]
         }
     });
-    let res = http()
-        .post(format!("{}/v1/whatsapp/signup", emu.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res =
+        http().post(format!("{}/v1/whatsapp/signup", emu.url())).json(&body).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 400);
     assert_eq!(res.headers()["x-amzn-errortype"], "ValidationException");
     let body: serde_json::Value = res.json().await.unwrap();
     let message = body["message"].as_str().unwrap();
-    assert!(
-        message.starts_with("3 validation errors detected: "),
-        "{message}"
-    );
+    assert!(message.starts_with("3 validation errors detected: "), "{message}");
     for path in [
         "setupFinalization.phoneNumbers.1.member.id",
         "setupFinalization.phoneNumbers.1.member.twoFactorPin",
         "setupFinalization.phoneNumbers.1.member.dataLocalizationRegion",
     ] {
-        assert!(
-            message.contains(&format!("at '{path}'")),
-            "{path} in {message}"
-        );
+        assert!(message.contains(&format!("at '{path}'")), "{path} in {message}");
     }
 }

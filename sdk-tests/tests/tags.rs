@@ -16,12 +16,7 @@ fn tag(key: &str, value: &str) -> Tag {
 async fn tag_list_untag_round_trip(#[case] arn: String) {
     let emu = emulator().await;
     let client = client(&emu);
-    let empty = client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let empty = client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
     assert!(empty.tags().is_empty());
     assert_eq!(empty.status_code(), Some(200));
 
@@ -35,24 +30,9 @@ async fn tag_list_untag_round_trip(#[case] arn: String) {
         .unwrap();
     assert_eq!(out.status_code(), Some(200));
     // Tagging an existing key overwrites its value.
-    client
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(tag("env", "prod"))
-        .send()
-        .await
-        .unwrap();
-    let listed = client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let pairs: Vec<_> = listed
-        .tags()
-        .iter()
-        .map(|t| (t.key(), t.value().unwrap_or("")))
-        .collect();
+    client.tag_resource().resource_arn(&arn).tags(tag("env", "prod")).send().await.unwrap();
+    let listed = client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    let pairs: Vec<_> = listed.tags().iter().map(|t| (t.key(), t.value().unwrap_or(""))).collect();
     assert_eq!(pairs, vec![("env", "prod"), ("owner", "team-a")]);
 
     let out = client
@@ -64,12 +44,7 @@ async fn tag_list_untag_round_trip(#[case] arn: String) {
         .await
         .unwrap();
     assert_eq!(out.status_code(), Some(200));
-    let listed = client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let listed = client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
     assert_eq!(listed.tags().len(), 1);
     assert_eq!(listed.tags()[0].key(), "owner");
 }
@@ -79,23 +54,9 @@ async fn tags_are_per_resource() {
     let emu = emulator().await;
     let client = client(&emu);
     let waba = waba_arn(ACCOUNT, REGION, WABA_1);
-    client
-        .tag_resource()
-        .resource_arn(&waba)
-        .tags(tag("k", "v"))
-        .send()
-        .await
-        .unwrap();
-    for other in [
-        waba_arn(ACCOUNT, REGION, WABA_2),
-        phone_arn(ACCOUNT, REGION, PHONE_1),
-    ] {
-        let listed = client
-            .list_tags_for_resource()
-            .resource_arn(other)
-            .send()
-            .await
-            .unwrap();
+    client.tag_resource().resource_arn(&waba).tags(tag("k", "v")).send().await.unwrap();
+    for other in [waba_arn(ACCOUNT, REGION, WABA_2), phone_arn(ACCOUNT, REGION, PHONE_1)] {
+        let listed = client.list_tags_for_resource().resource_arn(other).send().await.unwrap();
         assert!(listed.tags().is_empty());
     }
 }
@@ -106,13 +67,7 @@ async fn at_most_fifty_tags_per_resource() {
     let client = client(&emu);
     let arn = waba_arn(ACCOUNT, REGION, WABA_1);
     let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), "v")).collect();
-    client
-        .tag_resource()
-        .resource_arn(&arn)
-        .set_tags(Some(fifty))
-        .send()
-        .await
-        .unwrap();
+    client.tag_resource().resource_arn(&arn).set_tags(Some(fifty)).send().await.unwrap();
     let err = client
         .tag_resource()
         .resource_arn(&arn)
@@ -123,12 +78,7 @@ async fn at_most_fifty_tags_per_resource() {
         .into_service_error();
     assert!(err.is_validation_exception(), "{err:?}");
     assert!(err.message().unwrap().contains("at most 50 tags"));
-    let listed = client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .unwrap();
+    let listed = client.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
     assert_eq!(listed.tags().len(), 50);
 }
 
@@ -149,11 +99,7 @@ async fn tag_rules_are_validation_errors(#[case] bad: Tag, #[case] needle: &str)
         .unwrap_err()
         .into_service_error();
     assert!(err.is_validation_exception(), "{err:?}");
-    assert!(
-        err.message().unwrap().contains(needle),
-        "{:?}",
-        err.message()
-    );
+    assert!(err.message().unwrap().contains(needle), "{:?}", err.message());
 }
 
 #[rstest]
@@ -238,19 +184,8 @@ async fn tags_disappear_with_the_waba() {
     let client = client(&emu);
     let id = link_waba(&client, "short-lived").await;
     let arn = waba_arn(ACCOUNT, REGION, &id);
-    client
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(tag("k", "v"))
-        .send()
-        .await
-        .unwrap();
-    client
-        .disassociate_whats_app_business_account()
-        .id(&id)
-        .send()
-        .await
-        .unwrap();
+    client.tag_resource().resource_arn(&arn).tags(tag("k", "v")).send().await.unwrap();
+    client.disassociate_whats_app_business_account().id(&id).send().await.unwrap();
     let err = client
         .list_tags_for_resource()
         .resource_arn(&arn)

@@ -44,8 +44,7 @@ async fn call(method: &str, path_and_query: &str, body: Vec<u8>) -> Answer {
         .unwrap();
     let status = res.status().as_u16();
     assert!(res.headers().contains_key("x-amzn-requestid"));
-    let error_type =
-        res.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_string());
+    let error_type = res.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_string());
     let text = res.text().await.unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!("every answer is JSON ({e}): {text}");
@@ -60,13 +59,28 @@ async fn call(method: &str, path_and_query: &str, body: Vec<u8>) -> Answer {
 #[case::not_an_object("POST", "/v1/whatsapp/send", b"[1,2]".to_vec(), "must be a JSON object")]
 #[case::invalid_utf8("POST", "/v1/whatsapp/send", vec![b'{', 0xff, 0xfe, b'}'], "parse the request body as JSON")]
 #[case::deep_nesting("POST", "/v1/whatsapp/send", format!("{{\"x\":{}{}}}", "[".repeat(5000), "]".repeat(5000)).into_bytes(), "parse the request body as JSON")]
-#[case::empty_body_lists_required("POST", "/v1/whatsapp/send", Vec::new(), "3 validation errors detected")]
+#[case::empty_body_lists_required(
+    "POST",
+    "/v1/whatsapp/send",
+    Vec::new(),
+    "3 validation errors detected"
+)]
 #[case::wrong_type_string("PUT", "/v1/whatsapp/waba/eventdestinations", br#"{"id":5,"eventDestinations":[]}"#.to_vec(), "Value '5' at 'id' failed to satisfy constraint: Member must be a string")]
 #[case::wrong_type_list("PUT", "/v1/whatsapp/waba/eventdestinations", br#"{"id":"waba-1","eventDestinations":{}}"#.to_vec(), "at 'eventDestinations' failed to satisfy constraint: Member must be a list")]
 #[case::null_in_list("PUT", "/v1/whatsapp/waba/eventdestinations", br#"{"id":"waba-1","eventDestinations":[null]}"#.to_vec(), "Value null at 'eventDestinations.1.member'")]
-#[case::invalid_base64("POST", "/v1/whatsapp/send", send_body("not base64!"), "Value at 'message' failed to satisfy constraint: Member must be valid base64")]
+#[case::invalid_base64(
+    "POST",
+    "/v1/whatsapp/send",
+    send_body("not base64!"),
+    "Value at 'message' failed to satisfy constraint: Member must be valid base64"
+)]
 #[case::blob_too_large("POST", "/v1/whatsapp/send", send_body(&b64(&vec![b'a'; 2_048_001])), "Member must have length less than or equal to 2048000")]
-#[case::empty_blob("POST", "/v1/whatsapp/send", send_body(""), "Member must have length greater than or equal to 1")]
+#[case::empty_blob(
+    "POST",
+    "/v1/whatsapp/send",
+    send_body(""),
+    "Member must have length greater than or equal to 1"
+)]
 #[case::phone_pattern("POST", "/v1/whatsapp/send", br#"{"originationPhoneNumberId":"+14255550100","metaApiVersion":"v20.0","message":"e30="}"#.to_vec(), "Value '+14255550100' at 'originationPhoneNumberId' failed to satisfy constraint: Member must satisfy regular expression pattern")]
 #[case::enum_value("POST", "/v1/whatsapp/flow/create", flow_body("f", serde_json::json!(["NOPE"])), "Value 'NOPE' at 'categories.1.member' failed to satisfy constraint: Member must satisfy enum value set: [SIGN_UP, SIGN_IN, APPOINTMENT_BOOKING")]
 #[case::list_too_short("POST", "/v1/whatsapp/flow/create", flow_body("f", serde_json::json!([])), "at 'categories' failed to satisfy constraint: Member must have length greater than or equal to 1")]
@@ -75,12 +89,42 @@ async fn call(method: &str, path_and_query: &str, body: Vec<u8>) -> Answer {
 #[case::map_key_too_long("POST", "/v1/whatsapp/template/library?id=waba-1", serde_json::json!({"filters": {"k".repeat(101): "v"}}).to_string().into_bytes(), "Map keys must satisfy constraint: Member must have length less than or equal to 100")]
 #[case::integer_range_in_body("POST", "/v1/whatsapp/template/library?id=waba-1", br#"{"maxResults":1000}"#.to_vec(), "Value '1000' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100")]
 #[case::fractional_integer("POST", "/v1/whatsapp/template/library?id=waba-1", br#"{"maxResults":1.5}"#.to_vec(), "at 'maxResults' failed to satisfy constraint: Member must be an integer")]
-#[case::missing_query("GET", "/v1/whatsapp/waba/details", Vec::new(), "Value null at 'id' failed to satisfy constraint: Member must not be null")]
-#[case::empty_query("GET", "/v1/whatsapp/waba/details?id=", Vec::new(), "2 validation errors detected: Value '' at 'id'")]
-#[case::query_not_integer("GET", "/v1/whatsapp/waba/list?maxResults=ten", Vec::new(), "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be an integer")]
-#[case::query_not_boolean("DELETE", "/v1/whatsapp/template?id=waba-1&templateName=t&deleteAllTemplates=yes", Vec::new(), "Value 'yes' at 'deleteAllLanguages' failed to satisfy constraint: Member must be a boolean")]
-#[case::query_bad_percent_utf8("GET", "/v1/whatsapp/waba/details?id=%FF%FE", Vec::new(), "not valid UTF-8")]
-#[case::query_pattern_digits("GET", "/v1/whatsapp/flow?id=waba-1&flowId=%D9%A2", Vec::new(), "at 'flowId' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9]+")]
+#[case::missing_query(
+    "GET",
+    "/v1/whatsapp/waba/details",
+    Vec::new(),
+    "Value null at 'id' failed to satisfy constraint: Member must not be null"
+)]
+#[case::empty_query(
+    "GET",
+    "/v1/whatsapp/waba/details?id=",
+    Vec::new(),
+    "2 validation errors detected: Value '' at 'id'"
+)]
+#[case::query_not_integer(
+    "GET",
+    "/v1/whatsapp/waba/list?maxResults=ten",
+    Vec::new(),
+    "Value 'ten' at 'maxResults' failed to satisfy constraint: Member must be an integer"
+)]
+#[case::query_not_boolean(
+    "DELETE",
+    "/v1/whatsapp/template?id=waba-1&templateName=t&deleteAllTemplates=yes",
+    Vec::new(),
+    "Value 'yes' at 'deleteAllLanguages' failed to satisfy constraint: Member must be a boolean"
+)]
+#[case::query_bad_percent_utf8(
+    "GET",
+    "/v1/whatsapp/waba/details?id=%FF%FE",
+    Vec::new(),
+    "not valid UTF-8"
+)]
+#[case::query_pattern_digits(
+    "GET",
+    "/v1/whatsapp/flow?id=waba-1&flowId=%D9%A2",
+    Vec::new(),
+    "at 'flowId' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9]+"
+)]
 #[case::nested_required("POST", "/v1/whatsapp/signup", br#"{"signupCallback":{}}"#.to_vec(), "Value null at 'signupCallback.accessToken'")]
 #[tokio::test]
 async fn bad_input_is_a_validation_exception(
@@ -127,9 +171,12 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 #[tokio::test]
 async fn valid_input_of_an_unimplemented_operation_passes_validation_first() {
     // Up to 200 code points is fine even though the UTF-8 is 800 bytes.
-    let answer =
-        call("POST", "/v1/whatsapp/flow/create", flow_body(&"\u{1F600}".repeat(200), serde_json::json!(["OTHER"])))
-            .await;
+    let answer = call(
+        "POST",
+        "/v1/whatsapp/flow/create",
+        flow_body(&"\u{1F600}".repeat(200), serde_json::json!(["OTHER"])),
+    )
+    .await;
     assert_eq!(answer.status, 501);
     assert_eq!(answer.error_type.as_deref(), Some("InvalidParametersException"));
     assert!(answer.message.contains("CreateWhatsAppFlow is not implemented yet"));
@@ -161,9 +208,28 @@ async fn a_rejected_request_changes_nothing() {
         .unwrap();
     let phone_path = format!("/v1/whatsapp/waba/phone?id={PHONE_1}");
     let bad_writes: Vec<(&str, &str, String)> = vec![
-        ("PUT", "/v1/whatsapp/waba/eventdestinations", format!(r#"{{"id":"{WABA_1}","eventDestinations":[{{"eventDestinationArn":"arn:aws:sqs:us-east-1:809904170947:q"}}]}}"#)),
-        ("PUT", "/v1/whatsapp/waba/eventdestinations", format!(r#"{{"id":"{WABA_1}","eventDestinations":[{{"eventDestinationArn":"arn:aws:sns:us-east-1:809904170947:t","roleArn":"nope"}}]}}"#)),
-        ("POST", "/v1/tags/tag-resource", format!(r#"{{"resourceArn":"{}","tags":[{{"key":"ok","value":"1"}},{{"key":"aws:no"}}]}}"#, waba_arn(ACCOUNT, REGION, WABA_1))),
+        (
+            "PUT",
+            "/v1/whatsapp/waba/eventdestinations",
+            format!(
+                r#"{{"id":"{WABA_1}","eventDestinations":[{{"eventDestinationArn":"arn:aws:sqs:us-east-1:809904170947:q"}}]}}"#
+            ),
+        ),
+        (
+            "PUT",
+            "/v1/whatsapp/waba/eventdestinations",
+            format!(
+                r#"{{"id":"{WABA_1}","eventDestinations":[{{"eventDestinationArn":"arn:aws:sns:us-east-1:809904170947:t","roleArn":"nope"}}]}}"#
+            ),
+        ),
+        (
+            "POST",
+            "/v1/tags/tag-resource",
+            format!(
+                r#"{{"resourceArn":"{}","tags":[{{"key":"ok","value":"1"}},{{"key":"aws:no"}}]}}"#,
+                waba_arn(ACCOUNT, REGION, WABA_1)
+            ),
+        ),
         ("PUT", &phone_path, r#"{"callSettings":{"callEnabled":"yes"}}"#.to_string()),
         ("DELETE", "/v1/whatsapp/waba/disassociate?id=waba-", String::new()),
     ];

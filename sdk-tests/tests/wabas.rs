@@ -7,21 +7,13 @@ use rstest::rstest;
 use sdk_tests::*;
 
 fn destination(arn: &str) -> WhatsAppBusinessAccountEventDestination {
-    WhatsAppBusinessAccountEventDestination::builder()
-        .event_destination_arn(arn)
-        .build()
-        .unwrap()
+    WhatsAppBusinessAccountEventDestination::builder().event_destination_arn(arn).build().unwrap()
 }
 
 #[tokio::test]
 async fn get_returns_the_seeded_waba_with_its_phone_number() {
     let emu = emulator().await;
-    let out = client(&emu)
-        .get_linked_whats_app_business_account()
-        .id(WABA_1)
-        .send()
-        .await
-        .unwrap();
+    let out = client(&emu).get_linked_whats_app_business_account().id(WABA_1).send().await.unwrap();
     let account = out.account().unwrap();
     assert_eq!(account.id(), WABA_1);
     assert_eq!(account.arn(), waba_arn(ACCOUNT, REGION, WABA_1));
@@ -46,10 +38,7 @@ async fn get_returns_the_seeded_waba_with_its_phone_number() {
 async fn the_wire_bodies_match_the_snapshots() {
     let emu = emulator().await;
     let get: serde_json::Value = http()
-        .get(format!(
-            "{}/v1/whatsapp/waba/details?id={WABA_2}",
-            emu.url()
-        ))
+        .get(format!("{}/v1/whatsapp/waba/details?id={WABA_2}", emu.url()))
         .send()
         .await
         .unwrap()
@@ -74,12 +63,7 @@ async fn the_wire_bodies_match_the_snapshots() {
 #[tokio::test]
 async fn both_id_forms_name_the_same_waba(#[case] id: String) {
     let emu = emulator().await;
-    let out = client(&emu)
-        .get_linked_whats_app_business_account()
-        .id(id)
-        .send()
-        .await
-        .unwrap();
+    let out = client(&emu).get_linked_whats_app_business_account().id(id).send().await.unwrap();
     assert_eq!(out.account().unwrap().id(), WABA_2);
     assert_eq!(out.account().unwrap().waba_name(), "Manish Agarwal");
 }
@@ -196,11 +180,7 @@ async fn pagination_walks_every_waba_once_with_stable_tokens() {
     assert_eq!(all.len(), 7);
 
     // Without maxResults every WABA fits in one page (at most 25 exist per Region).
-    let one = client
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let one = client.list_linked_whats_app_business_accounts().send().await.unwrap();
     assert_eq!(one.linked_accounts().len(), 7);
     assert!(one.next_token().is_none());
 }
@@ -258,18 +238,10 @@ async fn event_destinations_are_replaced_and_reflected() {
         .send()
         .await
         .unwrap();
-    let got = client
-        .get_linked_whats_app_business_account()
-        .id(WABA_1)
-        .send()
-        .await
-        .unwrap();
+    let got = client.get_linked_whats_app_business_account().id(WABA_1).send().await.unwrap();
     let dest = &got.account().unwrap().event_destinations()[0];
     assert_eq!(dest.event_destination_arn(), connect);
-    assert_eq!(
-        dest.role_arn(),
-        Some("arn:aws:iam::809904170947:role/eum-connect")
-    );
+    assert_eq!(dest.role_arn(), Some("arn:aws:iam::809904170947:role/eum-connect"));
 
     // An empty list removes the destination; List shows it too.
     client
@@ -279,16 +251,8 @@ async fn event_destinations_are_replaced_and_reflected() {
         .send()
         .await
         .unwrap();
-    let list = client
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
-    let waba = list
-        .linked_accounts()
-        .iter()
-        .find(|a| a.id() == WABA_1)
-        .unwrap();
+    let list = client.list_linked_whats_app_business_accounts().send().await.unwrap();
+    let waba = list.linked_accounts().iter().find(|a| a.id() == WABA_1).unwrap();
     assert!(waba.event_destinations().is_empty());
 }
 
@@ -319,12 +283,7 @@ async fn bad_event_destinations_are_refused(#[case] arns: Vec<&str>, #[case] exp
     };
     assert!(matched, "expected {expected}, got {err:?}");
     // Nothing changed.
-    let got = client
-        .get_linked_whats_app_business_account()
-        .id(WABA_1)
-        .send()
-        .await
-        .unwrap();
+    let got = client.get_linked_whats_app_business_account().id(WABA_1).send().await.unwrap();
     assert_eq!(
         got.account().unwrap().event_destinations()[0].event_destination_arn(),
         "arn:aws:sns:us-east-1:809904170947:base-wecare-digital"
@@ -350,12 +309,7 @@ async fn event_destinations_of_an_unknown_waba_is_invalid_parameters() {
 async fn disassociate_removes_the_waba_and_its_numbers() {
     let emu = emulator().await;
     let client = client(&emu);
-    client
-        .disassociate_whats_app_business_account()
-        .id(WABA_2)
-        .send()
-        .await
-        .unwrap();
+    client.disassociate_whats_app_business_account().id(WABA_2).send().await.unwrap();
     let err = client
         .get_linked_whats_app_business_account()
         .id(WABA_2)
@@ -372,11 +326,7 @@ async fn disassociate_removes_the_waba_and_its_numbers() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_resource_not_found_exception());
-    let list = client
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let list = client.list_linked_whats_app_business_accounts().send().await.unwrap();
     assert_eq!(list.linked_accounts().len(), 1);
     // A second disassociate finds nothing.
     let err = client
@@ -395,11 +345,7 @@ async fn accounts_and_regions_are_isolated() {
     let other_account = client_for(&emu, "111122223333", REGION);
     let other_region = client_for(&emu, ACCOUNT, "eu-west-1");
     for c in [&other_account, &other_region] {
-        let list = c
-            .list_linked_whats_app_business_accounts()
-            .send()
-            .await
-            .unwrap();
+        let list = c.list_linked_whats_app_business_accounts().send().await.unwrap();
         assert!(list.linked_accounts().is_empty());
         let err = c
             .get_linked_whats_app_business_account()
@@ -412,11 +358,7 @@ async fn accounts_and_regions_are_isolated() {
     }
     // A WABA linked in another account is invisible to the default one.
     let theirs = link_waba(&other_account, "their-token").await;
-    let mine = client(&emu)
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let mine = client(&emu).list_linked_whats_app_business_accounts().send().await.unwrap();
     assert!(mine.linked_accounts().iter().all(|a| a.id() != theirs));
     assert_eq!(mine.linked_accounts().len(), 2);
     let err = client(&emu)
@@ -429,10 +371,6 @@ async fn accounts_and_regions_are_isolated() {
     assert!(err.is_access_denied_exception(), "{err:?}");
     // A non-numeric access key maps to the default account.
     let named = client_for(&emu, "AKIAIOSFODNN7EXAMPLE", REGION);
-    let list = named
-        .list_linked_whats_app_business_accounts()
-        .send()
-        .await
-        .unwrap();
+    let list = named.list_linked_whats_app_business_accounts().send().await.unwrap();
     assert_eq!(list.linked_accounts().len(), 2);
 }

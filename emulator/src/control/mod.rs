@@ -11,9 +11,7 @@ use crate::ops::is_implemented;
 use crate::routes::Operation;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/reset", post(reset))
+    Router::new().route("/health", get(health)).route("/reset", post(reset))
 }
 
 /// `GET /_emulator/health`: liveness, version, and which operations are implemented.

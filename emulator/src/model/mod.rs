@@ -157,9 +157,7 @@ impl Model {
                 "boolean" => ShapeKind::Boolean,
                 "blob" => ShapeKind::Blob,
                 "timestamp" => ShapeKind::Timestamp,
-                "list" => ShapeKind::List {
-                    member: s.member.ok_or("list without member")?,
-                },
+                "list" => ShapeKind::List { member: s.member.ok_or("list without member")? },
                 "map" => ShapeKind::Map {
                     key: s.key.ok_or("map without key")?,
                     value: s.value.ok_or("map without value")?,
@@ -207,11 +205,7 @@ impl Model {
             );
         }
         let error_statuses = raw.errors.into_iter().map(|(k, v)| (k, v.status)).collect();
-        Ok(Model {
-            operations,
-            shapes,
-            error_statuses,
-        })
+        Ok(Model { operations, shapes, error_statuses })
     }
 
     pub fn shape(&self, name: &str) -> &Shape {

@@ -62,11 +62,8 @@ impl Input {
 }
 
 fn value_as_i64(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-            .map(|f| f as i64)
-    })
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
 /// Splits a raw query string into (name, value) pairs, percent-decoding each part. AWS SDKs
@@ -76,15 +73,14 @@ pub fn parse_query(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| {
+            percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(
+                |_| {
                     ApiError::validation(format!(
                         "Query parameter '{}' is not valid UTF-8 once percent-decoded",
                         String::from_utf8_lossy(k.as_bytes())
                     ))
-                })
+                },
+            )
         };
         out.push((decode(k)?, decode(v)?));
     }
@@ -100,17 +96,10 @@ pub fn decode_input(
 ) -> ApiResult<Input> {
     let shape = model.shape(&op.input);
     let ShapeKind::Structure { members } = &shape.kind else {
-        return Err(ApiError::internal(format!(
-            "input shape {} is not a structure",
-            shape.name
-        )));
+        return Err(ApiError::internal(format!("input shape {} is not a structure", shape.name)));
     };
     let has_body_members = members.iter().any(|m| m.query.is_none());
-    let mut body_map = if has_body_members {
-        parse_body(body)?
-    } else {
-        Map::new()
-    };
+    let mut body_map = if has_body_members { parse_body(body)? } else { Map::new() };
 
     let mut errors = Vec::new();
     let mut value = Map::new();
@@ -138,11 +127,7 @@ pub fn decode_input(
     }
 
     let mut blobs = HashMap::new();
-    let mut checker = Checker {
-        model,
-        errors: &mut errors,
-        blobs: Some(&mut blobs),
-    };
+    let mut checker = Checker { model, errors: &mut errors, blobs: &mut blobs };
     checker.structure_members(members, &value, "");
     if !errors.is_empty() {
         return Err(validation_error(&errors));
@@ -154,10 +139,7 @@ pub fn decode_input(
 pub fn validation_error(errors: &[String]) -> ApiError {
     let n = errors.len();
     let noun = if n == 1 { "error" } else { "errors" };
-    ApiError::validation(format!(
-        "{n} validation {noun} detected: {}",
-        errors.join("; ")
-    ))
+    ApiError::validation(format!("{n} validation {noun} detected: {}", errors.join("; ")))
 }
 
 fn parse_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
@@ -170,9 +152,9 @@ fn parse_body(body: &[u8]) -> ApiResult<Map<String, Value>> {
             "The request body must be a JSON object, not {}",
             json_type(&other)
         ))),
-        Err(e) => Err(ApiError::validation(format!(
-            "Could not parse the request body as JSON: {e}"
-        ))),
+        Err(e) => {
+            Err(ApiError::validation(format!("Could not parse the request body as JSON: {e}")))
+        }
     }
 }
 
@@ -215,21 +197,20 @@ fn shorten(s: &str) -> String {
 struct Checker<'a> {
     model: &'a Model,
     errors: &'a mut Vec<String>,
-    /// Where decoded top-level blobs go (None below the top level).
-    blobs: Option<&'a mut HashMap<String, Vec<u8>>>,
+    /// Decoded top-level blobs (every blob of the model is a top-level member).
+    blobs: &'a mut HashMap<String, Vec<u8>>,
 }
 
 impl Checker<'_> {
     fn fail(&mut self, shape: &Shape, value: Option<&Value>, path: &str, constraint: &str) {
         let shown = match value {
-            _ if shape.sensitive || matches!(shape.kind, ShapeKind::Blob) => String::new(),
             None | Some(Value::Null) => " null".to_string(),
+            _ if shape.sensitive || matches!(shape.kind, ShapeKind::Blob) => String::new(),
             Some(Value::String(s)) => format!(" '{}'", shorten(s)),
             Some(other) => format!(" '{}'", shorten(&other.to_string())),
         };
-        self.errors.push(format!(
-            "Value{shown} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
+        self.errors
+            .push(format!("Value{shown} at '{path}' failed to satisfy constraint: {constraint}"));
     }
 
     fn structure_members(
@@ -247,11 +228,8 @@ impl Checker<'_> {
                 }
                 None => {}
                 Some(v) => {
-                    let decoded = self.value(shape, v, &path);
-                    if let (Some(bytes), Some(blobs)) = (decoded, self.blobs.as_deref_mut()) {
-                        if prefix.is_empty() {
-                            blobs.insert(member.name.clone(), bytes);
-                        }
+                    if let Some(bytes) = self.value(shape, v, &path) {
+                        self.blobs.insert(member.name.clone(), bytes);
                     }
                 }
             }
@@ -263,16 +241,9 @@ impl Checker<'_> {
         match &shape.kind {
             ShapeKind::Structure { members } => match v.as_object() {
                 Some(obj) => {
-                    let blobs = self.blobs.take();
                     self.structure_members(members, obj, &format!("{path}."));
-                    self.blobs = blobs;
                 }
-                None => self.fail(
-                    shape,
-                    Some(v),
-                    path,
-                    "Member must be a structure (JSON object)",
-                ),
+                None => self.fail(shape, Some(v), path, "Member must be a structure (JSON object)"),
             },
             ShapeKind::String => match v.as_str() {
                 Some(s) => self.string(shape, s, v, path),
@@ -296,22 +267,12 @@ impl Checker<'_> {
             }
             ShapeKind::Timestamp => {
                 if !v.is_number() {
-                    self.fail(
-                        shape,
-                        Some(v),
-                        path,
-                        "Member must be a timestamp (epoch seconds)",
-                    );
+                    self.fail(shape, Some(v), path, "Member must be a timestamp (epoch seconds)");
                 }
             }
             ShapeKind::Blob => {
                 let Some(s) = v.as_str() else {
-                    self.fail(
-                        shape,
-                        Some(v),
-                        path,
-                        "Member must be a base64-encoded string",
-                    );
+                    self.fail(shape, Some(v), path, "Member must be a base64-encoded string");
                     return None;
                 };
                 match BASE64.decode(s) {
@@ -326,7 +287,6 @@ impl Checker<'_> {
                 Some(items) => {
                     self.length(shape, items.len(), Some(v), path);
                     let item_shape = self.model.shape(member);
-                    let blobs = self.blobs.take();
                     for (i, item) in items.iter().enumerate() {
                         let item_path = format!("{path}.{}.member", i + 1);
                         if item.is_null() {
@@ -335,7 +295,6 @@ impl Checker<'_> {
                             self.value(item_shape, item, &item_path);
                         }
                     }
-                    self.blobs = blobs;
                 }
                 None => self.fail(shape, Some(v), path, "Member must be a list (JSON array)"),
             },
@@ -344,7 +303,6 @@ impl Checker<'_> {
                     self.length(shape, entries.len(), Some(v), path);
                     let key_shape = self.model.shape(key);
                     let value_shape = self.model.shape(value);
-                    let blobs = self.blobs.take();
                     for (k, item) in entries {
                         let key_value = Value::String(k.clone());
                         let before = self.errors.len();
@@ -362,7 +320,6 @@ impl Checker<'_> {
                             self.value(value_shape, item, &item_path);
                         }
                     }
-                    self.blobs = blobs;
                 }
                 None => self.fail(shape, Some(v), path, "Member must be a map (JSON object)"),
             },
@@ -372,22 +329,22 @@ impl Checker<'_> {
 
     fn string(&mut self, shape: &Shape, s: &str, v: &Value, path: &str) {
         self.length(shape, s.chars().count(), Some(v), path);
-        if let Some(values) = &shape.enum_values {
-            if !values.iter().any(|e| e == s) {
-                let set = values.join(", ");
-                self.fail(
-                    shape,
-                    Some(v),
-                    path,
-                    &format!("Member must satisfy enum value set: [{set}]"),
-                );
-            }
+        if let Some(values) = &shape.enum_values
+            && !values.iter().any(|e| e == s)
+        {
+            let set = values.join(", ");
+            self.fail(
+                shape,
+                Some(v),
+                path,
+                &format!("Member must satisfy enum value set: [{set}]"),
+            );
         }
-        if let Some((source, re)) = &shape.pattern {
-            if !re.is_match(s) {
-                let c = format!("Member must satisfy regular expression pattern: {source}");
-                self.fail(shape, Some(v), path, &c);
-            }
+        if let Some((source, re)) = &shape.pattern
+            && !re.is_match(s)
+        {
+            let c = format!("Member must satisfy regular expression pattern: {source}");
+            self.fail(shape, Some(v), path, &c);
         }
     }
 

@@ -103,9 +103,7 @@ pub fn epoch_json(secs: f64) -> Value {
     if secs.fract() == 0.0 && secs.abs() < 9.0e15 {
         Value::from(secs as i64)
     } else {
-        Number::from_f64(secs)
-            .map(Value::Number)
-            .unwrap_or(Value::from(0))
+        Number::from_f64(secs).map(Value::Number).unwrap_or(Value::from(0))
     }
 }
 
@@ -141,11 +139,7 @@ impl Pager<'_> {
             last = Some(key);
             page.push(item);
         }
-        let next = if more {
-            last.map(|k| self.encode(k))
-        } else {
-            None
-        };
+        let next = if more { last.map(|k| self.encode(k)) } else { None };
         Ok((page, next))
     }
 
@@ -176,19 +170,12 @@ mod tests {
     #[test]
     fn pages_walk_every_item_once() {
         let keys: Vec<String> = (0..7).map(|i| format!("k{i}")).collect();
-        let pager = Pager {
-            scope: "t",
-            default_size: 3,
-        };
+        let pager = Pager { scope: "t", default_size: 3 };
         let mut token = None;
         let mut seen = Vec::new();
         loop {
             let (page, next) = pager
-                .page(
-                    keys.iter().map(|k| (k.as_str(), k.clone())),
-                    token.as_deref(),
-                    Some(3),
-                )
+                .page(keys.iter().map(|k| (k.as_str(), k.clone())), token.as_deref(), Some(3))
                 .unwrap();
             seen.extend(page);
             match next {
@@ -197,11 +184,7 @@ mod tests {
             }
         }
         assert_eq!(seen, keys);
-        assert!(
-            pager
-                .page(keys.iter().map(|k| (k.as_str(), 1)), Some("garbage!"), None)
-                .is_err()
-        );
+        assert!(pager.page(keys.iter().map(|k| (k.as_str(), 1)), Some("garbage!"), None).is_err());
     }
 
     #[test]

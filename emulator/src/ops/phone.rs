@@ -65,27 +65,24 @@ pub fn update_linked_whatsapp_business_account_phone_number(
 /// holiday dates.
 fn check_call_settings(s: &Value) -> ApiResult<()> {
     let bad = |msg: String| Err(ApiError::invalid_parameters(msg));
-    if let Some(v) = s.get("callIconVisibility").and_then(Value::as_str) {
-        if !["DEFAULT", "DISABLE_ALL"].contains(&v) {
-            return bad(format!(
-                "Invalid callSettings.callIconVisibility '{v}': expected DEFAULT or DISABLE_ALL"
-            ));
-        }
+    if let Some(v) = s.get("callIconVisibility").and_then(Value::as_str)
+        && !["DEFAULT", "DISABLE_ALL"].contains(&v)
+    {
+        return bad(format!(
+            "Invalid callSettings.callIconVisibility '{v}': expected DEFAULT or DISABLE_ALL"
+        ));
     }
-    if let Some(v) = s.get("callbackPermissionStatus").and_then(Value::as_str) {
-        if !["ENABLED", "DISABLED"].contains(&v) {
-            return bad(format!(
-                "Invalid callSettings.callbackPermissionStatus '{v}': expected ENABLED or DISABLED"
-            ));
-        }
+    if let Some(v) = s.get("callbackPermissionStatus").and_then(Value::as_str)
+        && !["ENABLED", "DISABLED"].contains(&v)
+    {
+        return bad(format!(
+            "Invalid callSettings.callbackPermissionStatus '{v}': expected ENABLED or DISABLED"
+        ));
     }
     let Some(hours) = s.get("callHours") else {
         return Ok(());
     };
-    let tz = hours
-        .get("timezone")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let tz = hours.get("timezone").and_then(Value::as_str).unwrap_or_default();
     if !is_time_zone_name(tz) {
         return bad(format!(
             "Invalid callSettings.callHours.timezone '{tz}': expected an IANA time zone such as \
@@ -98,26 +95,15 @@ fn check_call_settings(s: &Value) -> ApiResult<()> {
         h * 60 + m
     };
     let mut intervals: Vec<(&str, i64, i64, usize)> = Vec::new();
-    for (i, e) in hours["weeklyOperatingHours"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, e) in hours["weeklyOperatingHours"].as_array().into_iter().flatten().enumerate() {
         let day = e["dayOfWeek"].as_str().unwrap_or_default();
         let (open, close) = (minutes(&e["openTime"]), minutes(&e["closeTime"]));
-        let at = format!(
-            "callSettings.callHours.weeklyOperatingHours.{}.member",
-            i + 1
-        );
+        let at = format!("callSettings.callHours.weeklyOperatingHours.{}.member", i + 1);
         if close <= open {
-            return bad(format!(
-                "Invalid {at}: closeTime must be later than openTime"
-            ));
+            return bad(format!("Invalid {at}: closeTime must be later than openTime"));
         }
-        if let Some(other) = intervals
-            .iter()
-            .find(|(d, o, c, _)| *d == day && open < *c && *o < close)
+        if let Some(other) =
+            intervals.iter().find(|(d, o, c, _)| *d == day && open < *c && *o < close)
         {
             return bad(format!(
                 "Invalid {at}: it overlaps entry {} on {day}; operating hours of one day must \
@@ -127,23 +113,14 @@ fn check_call_settings(s: &Value) -> ApiResult<()> {
         }
         intervals.push((day, open, close, i + 1));
     }
-    for (i, e) in hours["holidaySchedule"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, e) in hours["holidaySchedule"].as_array().into_iter().flatten().enumerate() {
         let at = format!("callSettings.callHours.holidaySchedule.{}.member", i + 1);
         let date = e["date"].as_str().unwrap_or_default();
         if !is_calendar_date(date) {
-            return bad(format!(
-                "Invalid {at}.date '{date}': not a calendar date (YYYY-MM-DD)"
-            ));
+            return bad(format!("Invalid {at}.date '{date}': not a calendar date (YYYY-MM-DD)"));
         }
         if minutes(&e["endTime"]) <= minutes(&e["startTime"]) {
-            return bad(format!(
-                "Invalid {at}: endTime must be later than startTime"
-            ));
+            return bad(format!("Invalid {at}: endTime must be later than startTime"));
         }
     }
     Ok(())
@@ -161,9 +138,7 @@ fn is_time_zone_name(tz: &str) -> bool {
         && area.as_bytes()[0].is_ascii_uppercase()
         && (1..=2).contains(&rest.len())
         && rest.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
         })
 }
 

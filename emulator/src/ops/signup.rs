@@ -136,10 +136,7 @@ fn pending_phone(
     PhoneNumber {
         hex: hex.to_string(),
         phone_number: m.phone_number.clone(),
-        display_phone_number: m
-            .display_phone_number
-            .clone()
-            .unwrap_or(m.phone_number.clone()),
+        display_phone_number: m.display_phone_number.clone().unwrap_or(m.phone_number.clone()),
         display_phone_number_name: m
             .display_phone_number_name
             .clone()
@@ -176,10 +173,7 @@ fn setup_finalization(
                 i + 1
             )));
         }
-        check_tags(
-            &n.tags,
-            &format!("setupFinalization.phoneNumbers.{}.member.tags", i + 1),
-        )?;
+        check_tags(&n.tags, &format!("setupFinalization.phoneNumbers.{}.member.tags", i + 1))?;
     }
     if let Some(w) = &f.waba {
         check_tags(&w.tags, "setupFinalization.waba.tags")?;

@@ -62,11 +62,7 @@ pub fn check_tags(tags: &[Tag], field: &str) -> ApiResult<()> {
             ));
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(validation_error(&errors))
-    }
+    if errors.is_empty() { Ok(()) } else { Err(validation_error(&errors)) }
 }
 
 /// The tags of the WABA or phone number named by `arn`.
@@ -134,10 +130,8 @@ pub fn list_tags_for_resource(
     let arn = input.req_str("resourceArn")?;
     state.store.with(ctx, |p| {
         let current = tags_of(p, ctx, arn)?;
-        let tags: Vec<Value> = current
-            .iter()
-            .map(|(k, v)| json!({ "key": k, "value": v }))
-            .collect();
+        let tags: Vec<Value> =
+            current.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
         Ok(json!({ "statusCode": 200, "tags": tags }))
     })
 }

@@ -26,12 +26,8 @@ pub fn waba_json(p: &Partition, w: &Waba, with_phones: bool) -> Value {
         v["datasetId"] = json!(dataset);
     }
     if with_phones {
-        v["phoneNumbers"] = w
-            .phone_numbers
-            .iter()
-            .map(|n| phone::phone_json(p, n))
-            .collect::<Vec<_>>()
-            .into();
+        v["phoneNumbers"] =
+            w.phone_numbers.iter().map(|n| phone::phone_json(p, n)).collect::<Vec<_>>().into();
     }
     v
 }
@@ -53,15 +49,9 @@ pub fn list_linked_whatsapp_business_accounts(
     ctx: &RequestContext,
     input: &Input,
 ) -> ApiResult<Value> {
-    let pager = Pager {
-        scope: "linked-wabas",
-        default_size: 25,
-    };
+    let pager = Pager { scope: "linked-wabas", default_size: 25 };
     state.store.with(ctx, |p| {
-        let items = p
-            .wabas
-            .iter()
-            .map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
+        let items = p.wabas.iter().map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
         let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
         let mut out = json!({ "linkedAccounts": page });
         if let Some(next) = next {
@@ -125,9 +115,7 @@ pub fn check_event_destinations(list: &[EventDestination], field: &str) -> ApiRe
                             .bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 }
-                "connect" => parts[5]
-                    .strip_prefix("instance/")
-                    .is_some_and(|s| !s.is_empty()),
+                "connect" => parts[5].strip_prefix("instance/").is_some_and(|s| !s.is_empty()),
                 _ => false,
             };
         if !ok {

@@ -78,12 +78,7 @@ pub fn parse_arn(arn: &str) -> Option<ResourceArn<'_>> {
         ("phone-number-id", hex) => (ResourceKind::PhoneNumber, hex),
         _ => return None,
     };
-    Some(ResourceArn {
-        region,
-        account,
-        kind,
-        hex,
-    })
+    Some(ResourceArn { region, account, kind, hex })
 }
 
 /// The id suffix named by `id` (either form), checked to belong to the caller. An ARN of another
@@ -118,10 +113,7 @@ mod tests {
     fn both_forms_resolve_to_the_same_resource() {
         let ctx = RequestContext::new("123456789012", "us-east-1");
         let hex = "0aae9cf04cf24c66960f291c793359b4";
-        assert_eq!(
-            resolve(&ctx, ResourceKind::Waba, &waba_id(hex)).unwrap(),
-            hex
-        );
+        assert_eq!(resolve(&ctx, ResourceKind::Waba, &waba_id(hex)).unwrap(), hex);
         let arn = waba_arn("123456789012", "us-east-1", hex);
         assert_eq!(resolve(&ctx, ResourceKind::Waba, &arn).unwrap(), hex);
         let other = waba_arn("210987654321", "us-east-1", hex);

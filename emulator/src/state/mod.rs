@@ -101,11 +101,7 @@ pub struct Partition {
 
 impl Partition {
     pub fn new(account: &str, region: &str) -> Self {
-        Partition {
-            account: account.into(),
-            region: region.into(),
-            ..Default::default()
-        }
+        Partition { account: account.into(), region: region.into(), ..Default::default() }
     }
 
     pub fn waba_arn(&self, hex: &str) -> String {
@@ -132,12 +128,7 @@ impl Partition {
         let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
         self.wabas
             .values()
-            .find_map(|w| {
-                w.phone_numbers
-                    .iter()
-                    .find(|p| p.hex == hex)
-                    .map(|p| (w, p))
-            })
+            .find_map(|w| w.phone_numbers.iter().find(|p| p.hex == hex).map(|p| (w, p)))
             .ok_or_else(|| phone_not_found(id))
     }
 
@@ -170,10 +161,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(seed: Seed) -> Self {
-        let store = Store {
-            partitions: RwLock::default(),
-            seed,
-        };
+        let store = Store { partitions: RwLock::default(), seed };
         store.reset();
         store
     }
@@ -185,31 +173,17 @@ impl Store {
     /// Back to the seed: every partition dropped, the seeded ones rebuilt.
     pub fn reset(&self) {
         let fresh = self.seed.partitions();
-        let mut map = self
-            .partitions
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *map = fresh
-            .into_iter()
-            .map(|(k, p)| (k, Arc::new(Mutex::new(p))))
-            .collect();
+        let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
+        *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(Mutex::new(p)))).collect();
     }
 
     /// The caller's partition (created empty on first use).
     pub fn partition(&self, account: &str, region: &str) -> Arc<Mutex<Partition>> {
         let key = (account.to_string(), region.to_string());
-        if let Some(p) = self
-            .partitions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
+        if let Some(p) = self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return p.clone();
         }
-        let mut map = self
-            .partitions
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         map.entry(key)
             .or_insert_with(|| Arc::new(Mutex::new(Partition::new(account, region))))
             .clone()

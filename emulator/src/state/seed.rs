@@ -204,10 +204,8 @@ impl Seed {
     /// The Meta-side WABA an embedded-signup access token grants: the seeded one for a listed
     /// token, otherwise one derived from the token (same token, same WABA).
     pub fn meta_business_account(&self, access_token: &str) -> MetaBusinessAccount {
-        if let Some(found) = self
-            .meta_business_accounts
-            .iter()
-            .find(|m| m.access_token == access_token)
+        if let Some(found) =
+            self.meta_business_accounts.iter().find(|m| m.access_token == access_token)
         {
             return found.clone();
         }
@@ -231,11 +229,7 @@ impl Seed {
 
 impl SeedWaba {
     fn to_waba(&self) -> Waba {
-        let hex = self
-            .id
-            .strip_prefix(ids::WABA_PREFIX)
-            .unwrap_or(&self.id)
-            .to_string();
+        let hex = self.id.strip_prefix(ids::WABA_PREFIX).unwrap_or(&self.id).to_string();
         let templates = match &self.templates {
             Some(list) => list
                 .iter()
@@ -288,19 +282,11 @@ impl SeedWaba {
                     quality_rating: p.quality_rating.clone(),
                     data_localization_region: p.data_localization_region.clone(),
                     call_settings: None,
-                    tags: p
-                        .tags
-                        .iter()
-                        .map(|t| (t.key.clone(), t.value.clone()))
-                        .collect(),
+                    tags: p.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
                 })
                 .collect(),
             templates,
-            tags: self
-                .tags
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone()))
-                .collect(),
+            tags: self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
             dataset_id: self.dataset_id.clone(),
         }
     }
@@ -354,11 +340,7 @@ mod tests {
         assert_eq!(parts.len(), 1);
         let wabas = &parts[0].1.wabas;
         assert_eq!(wabas.len(), 2);
-        assert!(
-            wabas
-                .values()
-                .all(|w| w.templates.iter().any(|t| t.name == "hello_world"))
-        );
+        assert!(wabas.values().all(|w| w.templates.iter().any(|t| t.name == "hello_world")));
     }
 
     #[test]
