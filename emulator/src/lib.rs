@@ -58,7 +58,26 @@ impl AppState {
 /// The whole HTTP application: the control API under `/_emulator`, every other request to the
 /// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
 pub fn app(state: AppState) -> Router {
-    Router::new().nest("/_emulator", control::router()).fallback(routes::handle).with_state(state)
+    Router::new()
+        .nest("/_emulator", control::router())
+        .fallback(routes::handle)
+        .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// A bug must never drop the connection: it is logged and answered as the one server error every
+/// SDK knows, `InternalServiceException`.
+pub(crate) fn panic_response(
+    panic: Box<dyn std::any::Any + Send + 'static>,
+) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(detail, "handler panicked");
+    error::ApiError::internal(format!("Internal error in the emulator: {detail}"))
+        .into_response_for(&uuid::Uuid::new_v4().to_string())
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections.
@@ -117,5 +136,16 @@ impl Drop for Emulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_becomes_an_internal_service_exception() {
+        let response = super::panic_response(Box::new("boom"));
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["x-amzn-errortype"], "InternalServiceException");
+        assert!(response.headers().contains_key("x-amzn-requestid"));
     }
 }

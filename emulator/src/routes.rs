@@ -132,16 +132,25 @@ impl RouteTable {
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let ctx = RequestContext::from_headers(request.headers(), &state.config);
     let (parts, body) = request.into_parts();
-    let result = match RouteTable::get().route(&parts.method, parts.uri.path()) {
+    let route = RouteTable::get().route(&parts.method, parts.uri.path());
+    let op = route.as_ref().ok().copied();
+    let result = match route {
         Err(e) => Err(e),
         Ok(op) => {
             let declared = &Model::get().operation(op.name()).errors;
-            run(&state, &ctx, op, parts.uri.query(), body).await.map_err(|e| {
-                tracing::debug!(operation = op.name(), error = %e, "request failed");
-                e.declared_for(declared)
-            })
+            run(&state, &ctx, op, parts.uri.query(), body)
+                .await
+                .map_err(|e| e.declared_for(declared))
         }
     };
+    tracing::debug!(
+        operation = op.map(Operation::name).unwrap_or("-"),
+        account = %ctx.account,
+        region = %ctx.region,
+        request_id = %ctx.request_id,
+        error = result.as_ref().err().map(|e| e.kind.shape()).unwrap_or("-"),
+        "{} {}", parts.method, parts.uri.path()
+    );
     match result {
         Ok(value) => {
             let mut response = (StatusCode::OK, value.to_string()).into_response();
