@@ -17,6 +17,17 @@ pub struct Config {
     pub tag_limit: usize,
     /// The seed file in use (None: the embedded default seed).
     pub seed_path: Option<PathBuf>,
+    /// The emulator's own base URL (`http://127.0.0.1:4590`), for SNS `SubscribeURL` and
+    /// `SigningCertURL`; set once the socket is bound.
+    pub public_url: Option<String>,
+    /// Virtual delays of message statuses after acceptance.
+    pub status_delays: crate::meta::outbound::StatusDelays,
+    /// Events kept in the in-memory event log.
+    pub event_log_capacity: usize,
+    /// Outbound (and inbound) messages kept per account and Region.
+    pub message_log_capacity: usize,
+    /// SNS deliveries kept (undelivered ones are kept first).
+    pub delivery_log_capacity: usize,
 }
 
 impl Default for Config {
@@ -28,6 +39,11 @@ impl Default for Config {
             waba_limit: 25,
             tag_limit: 50,
             seed_path: None,
+            public_url: None,
+            status_delays: Default::default(),
+            event_log_capacity: 10_000,
+            message_log_capacity: 10_000,
+            delivery_log_capacity: 10_000,
         }
     }
 }

@@ -7,7 +7,10 @@
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed.
-//! - [`control`]: the `/_emulator` control API (health, reset).
+//! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound.
+//! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
+//! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
+//! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, …).
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!
@@ -19,9 +22,12 @@ pub mod config;
 pub mod context;
 pub mod control;
 pub mod error;
+pub mod events;
+pub mod meta;
 pub mod model;
 pub mod ops;
 pub mod routes;
+pub mod scheduler;
 pub mod state;
 
 use std::future::Future;
@@ -40,6 +46,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub clock: Arc<clock::Clock>,
+    pub events: Arc<events::EventLog>,
+    pub scheduler: Arc<scheduler::Scheduler>,
+    pub sns: Arc<events::sns::Sns>,
 }
 
 impl AppState {
@@ -48,10 +57,23 @@ impl AppState {
         config.default_account = seed.account.clone();
         config.default_region = seed.region.clone();
         AppState {
+            events: Arc::new(events::EventLog::new(config.event_log_capacity)),
+            sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity)),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
             clock: Arc::new(clock::Clock::default()),
+            scheduler: Arc::new(scheduler::Scheduler::default()),
         }
+    }
+
+    /// Back to the seed: state, clock, pending timers, events and deliveries (SNS subscriptions
+    /// are configuration and stay).
+    pub fn reset(&self) {
+        self.scheduler.clear();
+        self.store.reset();
+        self.clock.reset();
+        self.events.clear();
+        self.sns.clear_deliveries();
     }
 }
 
@@ -86,7 +108,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let timers = tokio::spawn(scheduler::run(state.clone()));
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    timers.abort();
+    served
 }
 
 /// A running emulator on a local port, stopped when dropped.
@@ -103,9 +128,10 @@ impl Emulator {
         Self::start_with(Config::default(), Seed::default_seed()).await
     }
 
-    pub async fn start_with(config: Config, seed: Seed) -> std::io::Result<Emulator> {
+    pub async fn start_with(mut config: Config, seed: Seed) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        config.public_url = Some(format!("http://{addr}"));
         let state = AppState::new(config, seed);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async move {

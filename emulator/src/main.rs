@@ -46,9 +46,6 @@ async fn main() -> ExitCode {
         },
         None => Seed::default_seed(),
     };
-    let config = Config { seed_path: args.seed.clone(), ..Config::default() };
-    let state = AppState::new(config, seed);
-
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -63,6 +60,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let config = Config {
+        seed_path: args.seed.clone(),
+        public_url: Some(format!("http://{addr}")),
+        ..Config::default()
+    };
+    let state = AppState::new(config, seed);
     tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, "serving");
     eprintln!("READY http://{addr}");
     match serve(listener, state, shutdown_signal()).await {

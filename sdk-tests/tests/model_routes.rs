@@ -28,30 +28,60 @@ const DATASET_ID: &str = "9876543210987654";
 const TEMPLATE_ID: &str = "1122334455667788";
 const TEXT_MESSAGE: &str = r#"{"messaging_product":"whatsapp","to":"+14255550123","type":"text","text":{"body":"Hello from the emulator"}}"#;
 
-/// What the SDK put on the wire for one operation.
+/// Where the requests of [`send_every_operation`] go.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// A capturing HTTP client: the request is recorded, the canned answer ignored.
+    Capture,
+    /// A running emulator: the answer is recorded.
+    Emulator(&'a str),
+}
+
+/// What the SDK put on the wire for one operation, or what the emulator answered.
 struct Sent {
     operation: &'static str,
     method: String,
     path: String,
     query_names: Vec<String>,
+    /// Emulator target: `None` on success, else the error's (code, message).
+    error: Option<(Option<String>, Option<String>)>,
 }
 
-/// Builds a client whose HTTP client captures the one request it sends, runs `call` with it,
-/// ignores the outcome (the canned response is an empty 200) and returns the captured request.
-async fn capture<T, E, Fut>(operation: &'static str, call: impl FnOnce(Client) -> Fut) -> Sent
-where
-    Fut: Future<Output = Result<T, E>>,
-{
-    let (http_client, receiver) = capture_request(None);
-    let config = Config::builder()
-        .http_client(http_client)
-        .endpoint_url("http://localhost:1234")
+fn config(endpoint: &str) -> aws_sdk_socialmessaging::config::Builder {
+    Config::builder()
+        .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(ACCOUNT, "secret", None, None, "model-routes"))
         .retry_config(RetryConfig::disabled())
         .behavior_version(BehaviorVersion::latest())
-        .build();
-    let _ = call(Client::from_conf(config)).await;
+}
+
+/// Runs `call` against `target` and records the request (capture) or the answer (emulator).
+async fn capture<T, E, Fut>(
+    target: Target<'_>,
+    operation: &'static str,
+    call: impl FnOnce(Client) -> Fut,
+) -> Sent
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: ProvideErrorMetadata,
+{
+    if let Target::Emulator(url) = target {
+        let outcome = call(Client::from_conf(config(url).build())).await;
+        let error =
+            outcome.err().map(|e| (e.code().map(str::to_string), e.message().map(str::to_string)));
+        return Sent {
+            operation,
+            method: String::new(),
+            path: String::new(),
+            query_names: Vec::new(),
+            error,
+        };
+    }
+    let (http_client, receiver) = capture_request(None);
+    let _ =
+        call(Client::from_conf(config("http://localhost:1234").http_client(http_client).build()))
+            .await;
     let request = receiver.expect_request();
     let method = request.method().to_string();
     let uri = request.uri().to_string();
@@ -63,7 +93,7 @@ where
         .filter(|pair| !pair.is_empty())
         .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name).to_string())
         .collect();
-    Sent { operation, method, path: path.to_string(), query_names }
+    Sent { operation, method, path: path.to_string(), query_names, error: None }
 }
 
 fn blob(text: &str) -> Blob {
@@ -76,10 +106,10 @@ fn phone_arn() -> String {
 
 /// One request per operation, every required member set (and the optional query members too,
 /// so that their wire names are checked as well).
-async fn send_every_operation() -> Vec<Sent> {
+async fn send_every_operation(target: Target<'_>) -> Vec<Sent> {
     let s3_file = || S3File::builder().bucket_name("my-media-bucket").key("media/cat.jpg").build();
     vec![
-        capture("AssociateWhatsAppBusinessAccount", |c| {
+        capture(target, "AssociateWhatsAppBusinessAccount", |c| {
             c.associate_whats_app_business_account()
                 .signup_callback(
                     WhatsAppSignupCallback::builder()
@@ -90,8 +120,8 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("CreateWhatsAppDataset", |c| c.create_whats_app_dataset().id(WABA_1).send()).await,
-        capture("CreateWhatsAppFlow", |c| {
+        capture(target, "CreateWhatsAppDataset", |c| c.create_whats_app_dataset().id(WABA_1).send()).await,
+        capture(target, "CreateWhatsAppFlow", |c| {
             c.create_whats_app_flow()
                 .id(WABA_1)
                 .flow_name("signup_flow")
@@ -100,7 +130,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("CreateWhatsAppMessageTemplate", |c| {
+        capture(target, "CreateWhatsAppMessageTemplate", |c| {
             c.create_whats_app_message_template()
                 .id(WABA_1)
                 .template_definition(blob(
@@ -109,7 +139,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("CreateWhatsAppMessageTemplateFromLibrary", |c| {
+        capture(target, "CreateWhatsAppMessageTemplateFromLibrary", |c| {
             c.create_whats_app_message_template_from_library()
                 .id(WABA_1)
                 .meta_library_template(
@@ -124,25 +154,25 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("CreateWhatsAppMessageTemplateMedia", |c| {
+        capture(target, "CreateWhatsAppMessageTemplateMedia", |c| {
             c.create_whats_app_message_template_media()
                 .id(WABA_1)
                 .source_s3_file(s3_file().expect("s3 file"))
                 .send()
         })
         .await,
-        capture("DeleteWhatsAppFlow", |c| {
+        capture(target, "DeleteWhatsAppFlow", |c| {
             c.delete_whats_app_flow().id(WABA_1).flow_id(FLOW_ID).send()
         })
         .await,
-        capture("DeleteWhatsAppMessageMedia", |c| {
+        capture(target, "DeleteWhatsAppMessageMedia", |c| {
             c.delete_whats_app_message_media()
                 .media_id(MEDIA_ID)
                 .origination_phone_number_id(PHONE_1)
                 .send()
         })
         .await,
-        capture("DeleteWhatsAppMessageTemplate", |c| {
+        capture(target, "DeleteWhatsAppMessageTemplate", |c| {
             c.delete_whats_app_message_template()
                 .id(WABA_1)
                 .template_name("hello_world")
@@ -151,40 +181,40 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("DeprecateWhatsAppFlow", |c| {
+        capture(target, "DeprecateWhatsAppFlow", |c| {
             c.deprecate_whats_app_flow().id(WABA_1).flow_id(FLOW_ID).send()
         })
         .await,
-        capture("DisassociateWhatsAppBusinessAccount", |c| {
+        capture(target, "DisassociateWhatsAppBusinessAccount", |c| {
             c.disassociate_whats_app_business_account().id(WABA_1).send()
         })
         .await,
-        capture("GetLinkedWhatsAppBusinessAccount", |c| {
+        capture(target, "GetLinkedWhatsAppBusinessAccount", |c| {
             c.get_linked_whats_app_business_account().id(WABA_1).send()
         })
         .await,
-        capture("GetLinkedWhatsAppBusinessAccountPhoneNumber", |c| {
+        capture(target, "GetLinkedWhatsAppBusinessAccountPhoneNumber", |c| {
             c.get_linked_whats_app_business_account_phone_number().id(PHONE_1).send()
         })
         .await,
-        capture("GetWhatsAppBusinessPublicKey", |c| {
+        capture(target, "GetWhatsAppBusinessPublicKey", |c| {
             c.get_whats_app_business_public_key().origination_phone_number_id(PHONE_1).send()
         })
         .await,
-        capture("GetWhatsAppCallPermission", |c| {
+        capture(target, "GetWhatsAppCallPermission", |c| {
             c.get_whats_app_call_permission()
                 .origination_phone_number_id(PHONE_1)
                 .destination_phone_number("+14255550123")
                 .send()
         })
         .await,
-        capture("GetWhatsAppFlow", |c| c.get_whats_app_flow().id(WABA_1).flow_id(FLOW_ID).send())
+        capture(target, "GetWhatsAppFlow", |c| c.get_whats_app_flow().id(WABA_1).flow_id(FLOW_ID).send())
             .await,
-        capture("GetWhatsAppFlowPreview", |c| {
+        capture(target, "GetWhatsAppFlowPreview", |c| {
             c.get_whats_app_flow_preview().id(WABA_1).flow_id(FLOW_ID).invalidate(true).send()
         })
         .await,
-        capture("GetWhatsAppMessageMedia", |c| {
+        capture(target, "GetWhatsAppMessageMedia", |c| {
             c.get_whats_app_message_media()
                 .media_id(MEDIA_ID)
                 .origination_phone_number_id(PHONE_1)
@@ -192,7 +222,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("GetWhatsAppMessageTemplate", |c| {
+        capture(target, "GetWhatsAppMessageTemplate", |c| {
             c.get_whats_app_message_template()
                 .id(WABA_1)
                 .meta_template_id(TEMPLATE_ID)
@@ -201,15 +231,15 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("ListLinkedWhatsAppBusinessAccounts", |c| {
+        capture(target, "ListLinkedWhatsAppBusinessAccounts", |c| {
             c.list_linked_whats_app_business_accounts().max_results(10).next_token("token").send()
         })
         .await,
-        capture("ListTagsForResource", |c| {
+        capture(target, "ListTagsForResource", |c| {
             c.list_tags_for_resource().resource_arn(phone_arn()).send()
         })
         .await,
-        capture("ListWhatsAppFlowAssets", |c| {
+        capture(target, "ListWhatsAppFlowAssets", |c| {
             c.list_whats_app_flow_assets()
                 .id(WABA_1)
                 .flow_id(FLOW_ID)
@@ -218,15 +248,15 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("ListWhatsAppFlows", |c| {
+        capture(target, "ListWhatsAppFlows", |c| {
             c.list_whats_app_flows().id(WABA_1).max_results(10).next_token("token").send()
         })
         .await,
-        capture("ListWhatsAppMessageTemplates", |c| {
+        capture(target, "ListWhatsAppMessageTemplates", |c| {
             c.list_whats_app_message_templates().id(WABA_1).max_results(10).next_token("token").send()
         })
         .await,
-        capture("ListWhatsAppTemplateLibrary", |c| {
+        capture(target, "ListWhatsAppTemplateLibrary", |c| {
             c.list_whats_app_template_library()
                 .id(WABA_1)
                 .max_results(10)
@@ -234,18 +264,18 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("PostWhatsAppMessageMedia", |c| {
+        capture(target, "PostWhatsAppMessageMedia", |c| {
             c.post_whats_app_message_media()
                 .origination_phone_number_id(PHONE_1)
                 .source_s3_file(s3_file().expect("s3 file"))
                 .send()
         })
         .await,
-        capture("PublishWhatsAppFlow", |c| {
+        capture(target, "PublishWhatsAppFlow", |c| {
             c.publish_whats_app_flow().id(WABA_1).flow_id(FLOW_ID).send()
         })
         .await,
-        capture("PutWhatsAppBusinessAccountEventDestinations", |c| {
+        capture(target, "PutWhatsAppBusinessAccountEventDestinations", |c| {
             c.put_whats_app_business_account_event_destinations()
                 .id(WABA_1)
                 .event_destinations(
@@ -259,7 +289,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("PutWhatsAppBusinessPublicKey", |c| {
+        capture(target, "PutWhatsAppBusinessPublicKey", |c| {
             c.put_whats_app_business_public_key()
                 .origination_phone_number_id(PHONE_1)
                 .business_public_key(
@@ -268,7 +298,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("SendWhatsAppCallEvent", |c| {
+        capture(target, "SendWhatsAppCallEvent", |c| {
             c.send_whats_app_call_event()
                 .origination_phone_number_id(PHONE_1)
                 .meta_api_version("v20.0")
@@ -276,7 +306,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("SendWhatsAppConversionEvent", |c| {
+        capture(target, "SendWhatsAppConversionEvent", |c| {
             c.send_whats_app_conversion_event()
                 .id(WABA_1)
                 .dataset_id(DATASET_ID)
@@ -284,7 +314,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("SendWhatsAppMessage", |c| {
+        capture(target, "SendWhatsAppMessage", |c| {
             c.send_whats_app_message()
                 .origination_phone_number_id(PHONE_1)
                 .meta_api_version("v20.0")
@@ -292,18 +322,18 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("TagResource", |c| {
+        capture(target, "TagResource", |c| {
             c.tag_resource()
                 .resource_arn(phone_arn())
                 .tags(Tag::builder().key("team").value("support").build().expect("tag"))
                 .send()
         })
         .await,
-        capture("UntagResource", |c| {
+        capture(target, "UntagResource", |c| {
             c.untag_resource().resource_arn(phone_arn()).tag_keys("team").send()
         })
         .await,
-        capture("UpdateLinkedWhatsAppBusinessAccountPhoneNumber", |c| {
+        capture(target, "UpdateLinkedWhatsAppBusinessAccountPhoneNumber", |c| {
             c.update_linked_whats_app_business_account_phone_number()
                 .id(PHONE_1)
                 .call_settings(
@@ -315,7 +345,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("UpdateWhatsAppFlow", |c| {
+        capture(target, "UpdateWhatsAppFlow", |c| {
             c.update_whats_app_flow()
                 .id(WABA_1)
                 .flow_id(FLOW_ID)
@@ -324,7 +354,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("UpdateWhatsAppFlowAssets", |c| {
+        capture(target, "UpdateWhatsAppFlowAssets", |c| {
             c.update_whats_app_flow_assets()
                 .id(WABA_1)
                 .flow_id(FLOW_ID)
@@ -332,7 +362,7 @@ async fn send_every_operation() -> Vec<Sent> {
                 .send()
         })
         .await,
-        capture("UpdateWhatsAppMessageTemplate", |c| {
+        capture(target, "UpdateWhatsAppMessageTemplate", |c| {
             c.update_whats_app_message_template()
                 .id(WABA_1)
                 .meta_template_id(TEMPLATE_ID)
@@ -357,7 +387,7 @@ fn query_members(model: &Model, input: &str) -> Vec<(String, bool)> {
 async fn sdk_sends_every_operation_where_the_model_says() {
     let model = Model::get();
     let mut covered = BTreeSet::new();
-    for sent in send_every_operation().await {
+    for sent in send_every_operation(Target::Capture).await {
         let op = sent.operation;
         let facts = model
             .operations
@@ -489,39 +519,25 @@ fn error_statuses_match_the_model() {
 }
 
 #[tokio::test]
-async fn unimplemented_operations_say_so_through_the_sdk() {
+async fn every_operation_is_implemented_or_says_so() {
     let emu = sdk_tests::emulator().await;
-    let client = sdk_tests::client(&emu);
-
-    assert!(!is_implemented(Operation::SendWhatsAppMessage));
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(blob(TEXT_MESSAGE))
-        .send()
-        .await
-        .expect_err("SendWhatsAppMessage is not implemented yet")
-        .into_service_error();
-    assert!(err.is_invalid_parameters_exception(), "{err:?}");
-    let message = err.message().unwrap_or_default();
-    assert!(message.contains("not implemented"), "{message}");
-    assert!(message.contains("SendWhatsAppMessage"), "{message}");
-
-    assert!(!is_implemented(Operation::GetWhatsAppMessageTemplate));
-    let err = client
-        .get_whats_app_message_template()
-        .id(WABA_1)
-        .template_name("hello_world")
-        .template_language_code("en_US")
-        .send()
-        .await
-        .expect_err("GetWhatsAppMessageTemplate is not implemented yet")
-        .into_service_error();
-    assert!(err.is_invalid_parameters_exception(), "{err:?}");
-    let message = err.message().unwrap_or_default();
-    assert!(message.contains("not implemented"), "{message}");
-    assert!(message.contains("GetWhatsAppMessageTemplate"), "{message}");
-
+    let answers = send_every_operation(Target::Emulator(&emu.url())).await;
+    assert_eq!(answers.len(), Operation::ALL.len());
+    for sent in answers {
+        let op = Operation::from_name(sent.operation).expect("a known operation");
+        let message = sent.error.as_ref().and_then(|(_, m)| m.clone()).unwrap_or_default();
+        if is_implemented(op) {
+            assert!(
+                !message.contains("not implemented"),
+                "{} is implemented but answered {message}",
+                sent.operation
+            );
+        } else {
+            let (code, _) = sent.error.as_ref().expect("an unimplemented operation fails");
+            assert_eq!(code.as_deref(), Some("InvalidParametersException"), "{}", sent.operation);
+            assert!(message.contains("not implemented"), "{}: {message}", sent.operation);
+            assert!(message.contains(sent.operation), "{message}");
+        }
+    }
     emu.stop().await.expect("emulator stops");
 }

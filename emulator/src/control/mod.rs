@@ -1,7 +1,16 @@
-//! The control API under `/_emulator`: what no AWS API can do. This version: health and reset.
-//! It is JSON over HTTP on the same port, outside the AWS URL space.
+//! The control API under `/_emulator`: what no AWS API can do — health, reset, the clock, a
+//! customer writing in, the message and event logs, SNS subscriptions, phone number quality and
+//! limits. JSON over HTTP on the same port, outside the AWS URL space; errors are
+//! `{"message": …}` with a 4xx status.
 
-use axum::extract::State;
+mod messaging;
+mod sns;
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -11,8 +20,54 @@ use crate::ops::is_implemented;
 use crate::routes::Operation;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/reset", post(reset))
+    Router::new()
+        .route("/health", get(health))
+        .route("/reset", post(reset))
+        .route("/clock", get(clock).post(set_clock))
+        .route("/clock/advance", post(advance_clock))
+        .route("/inbound", post(messaging::inbound))
+        .route("/messages", get(messaging::messages))
+        .route("/events", get(messaging::events))
+        .route(
+            "/phone-numbers/{id}",
+            get(messaging::phone_number).put(messaging::update_phone_number),
+        )
+        .route("/sns/subscriptions", get(sns::list).post(sns::subscribe).delete(sns::unsubscribe))
+        .route("/sns/confirm", get(sns::confirm))
+        .route("/sns/unsubscribe", get(sns::unsubscribe_link))
+        .route("/sns/deliveries", get(sns::deliveries))
+        .route("/sns/deliveries/redrive", post(sns::redrive))
+        .route("/sns/{file}", get(sns::certificate))
 }
+
+/// A control API failure: a status and a message.
+pub struct ControlError(StatusCode, String);
+
+impl ControlError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ControlError(StatusCode::BAD_REQUEST, message.into())
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ControlError(StatusCode::NOT_FOUND, message.into())
+    }
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "message": self.1 }))).into_response()
+    }
+}
+
+/// A JSON body, or a control error naming what is wrong with it (never axum's plain text).
+pub fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &axum::body::Bytes,
+) -> Result<T, ControlError> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
+    serde_json::from_slice(text)
+        .map_err(|e| ControlError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+pub type Params = Query<HashMap<String, String>>;
 
 /// `GET /_emulator/health`: liveness, version, and which operations are implemented.
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -30,9 +85,70 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `POST /_emulator/reset`: every account and region back to the seed, the clock to wall time.
+/// `POST /_emulator/reset`: every account and Region back to the seed, the clock to wall time,
+/// pending statuses, events and deliveries dropped.
 async fn reset(State(state): State<AppState>) -> Json<Value> {
-    state.store.reset();
-    state.clock.reset();
+    state.reset();
     Json(json!({ "reset": true }))
+}
+
+fn clock_json(state: &AppState) -> Value {
+    let now = state.clock.now_ms();
+    json!({
+        "nowMs": now,
+        "now": crate::events::rfc3339_millis(now),
+        "frozen": state.clock.is_frozen(),
+        "pendingTimers": state.scheduler.pending(),
+    })
+}
+
+/// `GET /_emulator/clock`
+async fn clock(State(state): State<AppState>) -> Json<Value> {
+    Json(clock_json(&state))
+}
+
+/// `POST /_emulator/clock` `{"frozen": bool, "nowMs": epoch ms}` (both optional).
+async fn set_clock(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let body: Value = parse_body(&body)?;
+    if let Some(frozen) = body.get("frozen") {
+        let frozen = frozen
+            .as_bool()
+            .ok_or_else(|| ControlError::bad_request("frozen must be a boolean"))?;
+        state.clock.freeze(frozen);
+    }
+    if let Some(now) = body.get("nowMs") {
+        let now =
+            now.as_i64().ok_or_else(|| ControlError::bad_request("nowMs must be an integer"))?;
+        if now < state.clock.now_ms() {
+            return Err(ControlError::bad_request("the clock only moves forward"));
+        }
+        state.clock.set_ms(now);
+    }
+    Ok(Json(clock_json(&state)))
+}
+
+/// `POST /_emulator/clock/advance` `{"seconds": n}` or `{"ms": n}` or `{"hours": n}`: timers that
+/// fall due run in order, each at its own virtual time.
+async fn advance_clock(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let body: Value = parse_body(&body)?;
+    let ms = if let Some(v) = body.get("ms") {
+        v.as_f64()
+    } else if let Some(v) = body.get("seconds") {
+        v.as_f64().map(|s| s * 1000.0)
+    } else if let Some(v) = body.get("hours") {
+        v.as_f64().map(|h| h * 3_600_000.0)
+    } else {
+        None
+    };
+    let ms = ms
+        .filter(|ms| ms.is_finite() && *ms >= 0.0 && *ms < 1.0e13)
+        .ok_or_else(|| ControlError::bad_request("give a non-negative ms, seconds or hours"))?;
+    state.clock.advance(std::time::Duration::from_millis(ms as u64));
+    Ok(Json(clock_json(&state)))
 }

@@ -2,6 +2,7 @@
 //! apply it to the state, answer the output shape. `dispatch` is the one place an operation
 //! meets its handler; an operation a later version brings answers `not_implemented`.
 
+pub mod messaging;
 pub mod phone;
 pub mod signup;
 pub mod tags;
@@ -46,6 +47,7 @@ pub async fn dispatch(
         UpdateLinkedWhatsAppBusinessAccountPhoneNumber => {
             phone::update_linked_whatsapp_business_account_phone_number(state, ctx, &input)
         }
+        SendWhatsAppMessage => messaging::send_whatsapp_message(state, ctx, &input),
         TagResource => tags::tag_resource(state, ctx, &input),
         UntagResource => tags::untag_resource(state, ctx, &input),
         ListTagsForResource => tags::list_tags_for_resource(state, ctx, &input),
@@ -73,7 +75,6 @@ pub async fn dispatch(
         | PutWhatsAppBusinessPublicKey
         | SendWhatsAppCallEvent
         | SendWhatsAppConversionEvent
-        | SendWhatsAppMessage
         | UpdateWhatsAppFlow
         | UpdateWhatsAppFlowAssets
         | UpdateWhatsAppMessageTemplate => Err(ApiError::not_implemented(op)),
@@ -92,6 +93,7 @@ pub fn is_implemented(op: Operation) -> bool {
             | PutWhatsAppBusinessAccountEventDestinations
             | GetLinkedWhatsAppBusinessAccountPhoneNumber
             | UpdateLinkedWhatsAppBusinessAccountPhoneNumber
+            | SendWhatsAppMessage
             | TagResource
             | UntagResource
             | ListTagsForResource

@@ -146,6 +146,8 @@ fn pending_phone(
         data_localization_region: None,
         call_settings: None,
         tags: Default::default(),
+        messaging_limit_tier: "TIER_250".into(),
+        throughput_per_second: crate::state::default_throughput(),
     }
 }
 

@@ -59,6 +59,20 @@ pub struct PhoneNumber {
     /// `WhatsAppCallSettings` as last set by UpdateLinkedWhatsAppBusinessAccountPhoneNumber.
     pub call_settings: Option<Value>,
     pub tags: BTreeMap<String, String>,
+    /// Messaging limit tier (`TIER_250`, `TIER_1K`, … `TIER_UNLIMITED`).
+    #[serde(default = "default_tier")]
+    pub messaging_limit_tier: String,
+    /// Cloud API throughput, messages per second (Meta's default: 80).
+    #[serde(default = "default_throughput")]
+    pub throughput_per_second: u32,
+}
+
+pub fn default_tier() -> String {
+    "TIER_1K".into()
+}
+
+pub fn default_throughput() -> u32 {
+    80
 }
 
 /// A message template of a WABA, kept in Meta's own JSON form.
@@ -97,6 +111,8 @@ pub struct Partition {
     pub wabas: BTreeMap<String, Waba>,
     /// Embedded-signup sessions by `associateInProgressToken`.
     pub signups: HashMap<String, PendingSignup>,
+    /// The WhatsApp side: messages, windows, traffic.
+    pub meta: crate::meta::MetaState,
 }
 
 impl Partition {

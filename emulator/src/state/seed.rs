@@ -58,6 +58,10 @@ pub struct SeedPhone {
     pub data_localization_region: Option<String>,
     #[serde(default)]
     pub tags: Vec<SeedTag>,
+    #[serde(default = "super::default_tier")]
+    pub messaging_limit_tier: String,
+    #[serde(default = "super::default_throughput")]
+    pub throughput_per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -283,6 +287,8 @@ impl SeedWaba {
                     data_localization_region: p.data_localization_region.clone(),
                     call_settings: None,
                     tags: p.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+                    messaging_limit_tier: p.messaging_limit_tier.clone(),
+                    throughput_per_second: p.throughput_per_second,
                 })
                 .collect(),
             templates,

@@ -1,0 +1,249 @@
+//! Control API for the WhatsApp side: a customer writing in, the outbound message log, the
+//! event log (with filters and a wait, so tests never sleep), phone number quality and limits.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ControlError, Params, parse_body};
+use crate::AppState;
+use crate::events::{self, EventDraft, EventFilter};
+use crate::meta::inbound::{InboundRequest, receive};
+use crate::meta::{TIERS, tier_limit};
+use crate::state::ids;
+
+/// `POST /_emulator/inbound`: a customer sends a message to a business number.
+pub async fn inbound(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let req: InboundRequest = parse_body(&body)?;
+    let (message, event) = receive(&state, req).map_err(ControlError::bad_request)?;
+    Ok(Json(json!({
+        "wamid": message.wamid,
+        "phoneNumberId": message.phone_number_id,
+        "from": message.from,
+        "windowExpiresAtMs": message.time_ms + crate::meta::DAY_MS,
+        "event": event,
+    })))
+}
+
+fn partition_of(state: &AppState, params: &Params) -> (String, String) {
+    (
+        params.get("account").cloned().unwrap_or_else(|| state.config.default_account.clone()),
+        params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone()),
+    )
+}
+
+fn number(params: &Params, key: &str, default: u64, max: u64) -> Result<u64, ControlError> {
+    match params.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().map(|n| n.min(max)).map_err(|_| {
+            ControlError::bad_request(format!("{key} must be a non-negative integer"))
+        }),
+    }
+}
+
+/// `GET /_emulator/messages?phoneNumberId=&to=&messageId=&limit=&account=&region=`: accepted
+/// outbound messages with their decoded payload and status history, oldest first.
+pub async fn messages(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let (account, region) = partition_of(&state, &params);
+    let limit = number(&params, "limit", 1000, 10_000)? as usize;
+    let partition = state.store.partition(&account, &region);
+    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let list: Vec<Value> = p
+        .meta
+        .outbound
+        .iter()
+        .filter(|m| params.get("phoneNumberId").is_none_or(|v| *v == m.phone_number_id))
+        .filter(|m| params.get("to").is_none_or(|v| *v == m.to))
+        .filter(|m| params.get("messageId").is_none_or(|v| *v == m.message_id))
+        .take(limit)
+        .map(|m| serde_json::to_value(m).unwrap_or_default())
+        .collect();
+    Ok(Json(json!({ "messages": list })))
+}
+
+/// `GET /_emulator/events?kind=&status=&messageId=&wabaId=&phoneNumberId=&field=&wamid=&after=
+/// &count=N&waitMs=T&limit=`: matching events, oldest first; with `count`, waits up to `waitMs`
+/// (at most 30 s) until that many match.
+pub async fn events(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let filter = EventFilter {
+        account: params.get("account").cloned(),
+        region: params.get("region").cloned(),
+        waba_id: params.get("wabaId").cloned(),
+        phone_number_id: params.get("phoneNumberId").cloned(),
+        kind: params.get("kind").cloned(),
+        field: params.get("field").cloned(),
+        status: params.get("status").cloned(),
+        message_id: params.get("messageId").cloned(),
+        wamid: params.get("wamid").cloned(),
+        after: params
+            .get("after")
+            .map(|a| a.parse::<u64>())
+            .transpose()
+            .map_err(|_| ControlError::bad_request("after must be an event seq (integer)"))?,
+    };
+    let limit = number(&params, "limit", 1000, 10_000)? as usize;
+    let count = number(&params, "count", 0, 10_000)? as usize;
+    let wait = number(&params, "waitMs", 5_000, 30_000)?;
+    let found = if count > 0 {
+        state.events.wait_for(&filter, count, limit, std::time::Duration::from_millis(wait)).await
+    } else {
+        state.events.query(&filter, limit)
+    };
+    Ok(Json(json!({ "events": found })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhoneUpdate {
+    account: Option<String>,
+    region: Option<String>,
+    quality_rating: Option<String>,
+    messaging_limit_tier: Option<String>,
+    throughput_per_second: Option<u32>,
+}
+
+fn phone_view(n: &crate::state::PhoneNumber) -> Value {
+    json!({
+        "phoneNumberId": ids::phone_id(&n.hex),
+        "phoneNumber": n.phone_number,
+        "qualityRating": n.quality_rating,
+        "messagingLimitTier": n.messaging_limit_tier,
+        "throughputPerSecond": n.throughput_per_second,
+    })
+}
+
+fn locate(
+    state: &AppState,
+    id: &str,
+    account: Option<String>,
+    region: Option<String>,
+) -> (String, String, String) {
+    match ids::parse_arn(id) {
+        Some(arn) => (arn.account.to_string(), arn.region.to_string(), arn.hex.to_string()),
+        None => (
+            account.unwrap_or_else(|| state.config.default_account.clone()),
+            region.unwrap_or_else(|| state.config.default_region.clone()),
+            id.strip_prefix(ids::PHONE_PREFIX).unwrap_or(id).to_string(),
+        ),
+    }
+}
+
+/// `GET /_emulator/phone-numbers/{id}`: quality rating, tier and throughput of a number.
+pub async fn phone_number(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let (account, region, hex) =
+        locate(&state, &id, params.get("account").cloned(), params.get("region").cloned());
+    let partition = state.store.partition(&account, &region);
+    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    p.wabas
+        .values()
+        .flat_map(|w| w.phone_numbers.iter())
+        .find(|n| n.hex == hex)
+        .map(|n| Json(phone_view(n)))
+        .ok_or_else(|| ControlError::not_found(format!("phone number {id} does not exist")))
+}
+
+/// `PUT /_emulator/phone-numbers/{id}` `{"qualityRating", "messagingLimitTier",
+/// "throughputPerSecond"}`: changes fire `phone_number_quality_update` events.
+pub async fn update_phone_number(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let update: PhoneUpdate = parse_body(&body)?;
+    if let Some(q) = &update.quality_rating
+        && !["GREEN", "YELLOW", "RED", "UNKNOWN"].contains(&q.as_str())
+    {
+        return Err(ControlError::bad_request(
+            "qualityRating must be GREEN, YELLOW, RED or UNKNOWN",
+        ));
+    }
+    if let Some(t) = &update.messaging_limit_tier
+        && !TIERS.contains(&t.as_str())
+    {
+        return Err(ControlError::bad_request(format!(
+            "messagingLimitTier must be one of {}",
+            TIERS.join(", ")
+        )));
+    }
+    if update.throughput_per_second.is_some_and(|t| t == 0 || t > 1000) {
+        return Err(ControlError::bad_request("throughputPerSecond must be 1 to 1000"));
+    }
+    let (account, region, hex) = locate(&state, &id, update.account.clone(), update.region.clone());
+    let now = state.clock.now_ms();
+    let partition = state.store.partition(&account, &region);
+    let (view, drafts) = {
+        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(waba) =
+            p.wabas.values_mut().find(|w| w.phone_numbers.iter().any(|n| n.hex == hex))
+        else {
+            return Err(ControlError::not_found(format!("phone number {id} does not exist")));
+        };
+        let destination = waba.event_destinations.first().map(|d| d.event_destination_arn.clone());
+        let (waba_hex, meta_waba_id) = (waba.hex.clone(), waba.meta_waba_id.clone());
+        let Some(n) = waba.phone_numbers.iter_mut().find(|n| n.hex == hex) else {
+            return Err(ControlError::not_found(format!("phone number {id} does not exist")));
+        };
+        let mut changes = Vec::new();
+        if let Some(t) = update.messaging_limit_tier.filter(|t| *t != n.messaging_limit_tier) {
+            let rank = |t: &str| tier_limit(t).unwrap_or(usize::MAX);
+            let event =
+                if rank(&t) > rank(&n.messaging_limit_tier) { "UPGRADE" } else { "DOWNGRADE" };
+            changes.push(json!({
+                "event": event,
+                "old_limit": n.messaging_limit_tier,
+                "current_limit": t,
+            }));
+            n.messaging_limit_tier = t;
+        }
+        if let Some(q) = update.quality_rating.filter(|q| *q != n.quality_rating) {
+            let event = if q == "GREEN" || q == "UNKNOWN" { "UNFLAGGED" } else { "FLAGGED" };
+            changes.push(json!({ "event": event, "current_limit": n.messaging_limit_tier }));
+            n.quality_rating = q;
+        }
+        if let Some(t) = update.throughput_per_second {
+            n.throughput_per_second = t;
+        }
+        let display: String = n.phone_number.chars().filter(char::is_ascii_digit).collect();
+        let drafts: Vec<EventDraft> = changes
+            .into_iter()
+            .map(|mut value| {
+                value["display_phone_number"] = json!(display);
+                EventDraft {
+                    account: account.clone(),
+                    region: region.clone(),
+                    waba_hex: waba_hex.clone(),
+                    meta_waba_id: meta_waba_id.clone(),
+                    phone: Some((n.hex.clone(), n.meta_phone_number_id.clone())),
+                    field: "phone_number_quality_update".into(),
+                    kind: "phone_number_quality_update".into(),
+                    status: None,
+                    message_id: None,
+                    wamid: None,
+                    destination: destination.clone(),
+                    time_ms: now,
+                    value,
+                }
+            })
+            .collect();
+        (phone_view(n), drafts)
+    };
+    for draft in drafts {
+        events::publish(&state, draft);
+    }
+    Ok(Json(view))
+}

@@ -1,0 +1,96 @@
+//! Control API for SNS HTTP(S) subscribers of event destination topics.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use super::{ControlError, Params, parse_body};
+use crate::AppState;
+use crate::events::sns::{self, SubscribeRequest};
+
+/// `POST /_emulator/sns/subscriptions` `{"topicArn", "endpoint", "rawMessageDelivery",
+/// "signatureVersion"}`: registers a subscriber and sends its SubscriptionConfirmation.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let req: SubscribeRequest = parse_body(&body)?;
+    match sns::subscribe(&state, req).await {
+        Ok(sub) => Ok(Json(serde_json::to_value(sub).unwrap_or_default())),
+        Err(e) => Err(ControlError::bad_request(e)),
+    }
+}
+
+/// `GET /_emulator/sns/subscriptions`
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "subscriptions": state.sns.subscriptions() }))
+}
+
+/// `DELETE /_emulator/sns/subscriptions?subscriptionArn=`
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let arn = params
+        .get("subscriptionArn")
+        .ok_or_else(|| ControlError::bad_request("subscriptionArn is required"))?;
+    if state.sns.unsubscribe(arn) {
+        Ok(Json(json!({ "unsubscribed": arn })))
+    } else {
+        Err(ControlError::not_found(format!("subscription {arn} does not exist")))
+    }
+}
+
+/// `GET /_emulator/sns/unsubscribe?SubscriptionArn=` — the `UnsubscribeURL` of notifications.
+pub async fn unsubscribe_link(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let arn = params
+        .get("SubscriptionArn")
+        .ok_or_else(|| ControlError::bad_request("SubscriptionArn is required"))?;
+    if state.sns.unsubscribe(arn) {
+        Ok(Json(json!({ "unsubscribed": arn })))
+    } else {
+        Err(ControlError::not_found(format!("subscription {arn} does not exist")))
+    }
+}
+
+/// `GET /_emulator/sns/confirm?token=` — the `SubscribeURL` of a SubscriptionConfirmation.
+pub async fn confirm(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>, ControlError> {
+    let token =
+        params.get("token").ok_or_else(|| ControlError::bad_request("token is required"))?;
+    match state.sns.confirm(token) {
+        Some(arn) => Ok(Json(
+            json!({ "ConfirmSubscriptionResponse": { "ConfirmSubscriptionResult": { "SubscriptionArn": arn } } }),
+        )),
+        None => Err(ControlError::not_found("no subscription has this token")),
+    }
+}
+
+/// `GET /_emulator/sns/deliveries?state=pending|delivered|failed`
+pub async fn deliveries(State(state): State<AppState>, params: Params) -> Json<Value> {
+    Json(json!({ "deliveries": state.sns.deliveries(params.get("state").map(String::as_str)) }))
+}
+
+/// `POST /_emulator/sns/deliveries/redrive`: failed deliveries are attempted again.
+pub async fn redrive(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "redriven": sns::redrive(&state) }))
+}
+
+/// `GET /_emulator/sns/SimpleNotificationService-….pem` — the `SigningCertURL`.
+pub async fn certificate(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<impl IntoResponse, ControlError> {
+    match state.sns.certificate(&file) {
+        Some(pem) => Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem)),
+        None => Err(ControlError::not_found(format!("{file} does not exist"))),
+    }
+}

@@ -1,0 +1,288 @@
+//! Events: the AWS envelope around one Meta webhook `entry`, the in-memory event log the control
+//! API serves (bounded, filterable, with a wait), and routing to the WABA's event destination,
+//! whose SNS HTTP subscribers are served by [`sns`].
+
+pub mod sns;
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// One published event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// Position in the log (1, 2, …), never reused.
+    pub seq: u64,
+    pub account: String,
+    pub region: String,
+    /// AWS id of the WABA (`waba-…`).
+    pub waba_id: String,
+    /// AWS id of the phone number (`phone-number-id-…`), for phone-level events.
+    pub phone_number_id: Option<String>,
+    /// Meta's webhook field: `messages`, `message_template_status_update`, …
+    pub field: String,
+    /// `inbound`, `status` or the field name for other kinds.
+    pub kind: String,
+    /// For status events: `sent`, `delivered`, `read`, `failed`.
+    pub status: Option<String>,
+    /// The `messageId` SendWhatsAppMessage returned (status events of our sends).
+    pub message_id: Option<String>,
+    /// Meta's message id (`wamid.…`) the event is about.
+    pub wamid: Option<String>,
+    /// The SNS topic (or Connect instance) the WABA routes events to, when it has one.
+    pub destination: Option<String>,
+    /// Virtual time of the event, epoch ms.
+    pub time_ms: i64,
+    /// The AWS envelope exactly as published (`Message` of the SNS notification).
+    pub envelope: Value,
+}
+
+/// What a producer knows about an event; [`publish`] fills in the rest.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub account: String,
+    pub region: String,
+    pub waba_hex: String,
+    pub meta_waba_id: String,
+    /// (hex id, Meta phone number id) for phone-level events.
+    pub phone: Option<(String, String)>,
+    pub field: String,
+    pub kind: String,
+    pub status: Option<String>,
+    pub message_id: Option<String>,
+    pub wamid: Option<String>,
+    pub destination: Option<String>,
+    pub time_ms: i64,
+    /// The `value` of the single change in the Meta entry.
+    pub value: Value,
+}
+
+/// The bounded event log.
+#[derive(Debug)]
+pub struct EventLog {
+    inner: Mutex<LogInner>,
+    capacity: usize,
+    /// Bumped on every publish, so waiters wake without polling.
+    published: tokio::sync::watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct LogInner {
+    events: VecDeque<Event>,
+    next_seq: u64,
+}
+
+/// Filters of `GET /_emulator/events` (all optional, combined with AND).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventFilter {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub waba_id: Option<String>,
+    pub phone_number_id: Option<String>,
+    pub kind: Option<String>,
+    pub field: Option<String>,
+    pub status: Option<String>,
+    pub message_id: Option<String>,
+    pub wamid: Option<String>,
+    /// Only events with `seq` greater than this.
+    pub after: Option<u64>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, e: &Event) -> bool {
+        fn eq(want: &Option<String>, have: Option<&str>) -> bool {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        }
+        eq(&self.account, Some(&e.account))
+            && eq(&self.region, Some(&e.region))
+            && eq(&self.waba_id, Some(&e.waba_id))
+            && eq(&self.phone_number_id, e.phone_number_id.as_deref())
+            && eq(&self.kind, Some(&e.kind))
+            && eq(&self.field, Some(&e.field))
+            && eq(&self.status, e.status.as_deref())
+            && eq(&self.message_id, e.message_id.as_deref())
+            && eq(&self.wamid, e.wamid.as_deref())
+            && self.after.is_none_or(|a| e.seq > a)
+    }
+}
+
+impl EventLog {
+    pub fn new(capacity: usize) -> Self {
+        EventLog {
+            inner: Mutex::default(),
+            capacity: capacity.max(1),
+            published: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn push(&self, build: impl FnOnce(u64) -> Event) -> Event {
+        let event = {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.next_seq += 1;
+            let event = build(inner.next_seq);
+            if inner.events.len() == self.capacity {
+                inner.events.pop_front();
+            }
+            inner.events.push_back(event.clone());
+            event
+        };
+        self.published.send_modify(|n| *n += 1);
+        event
+    }
+
+    /// Matching events, oldest first, at most `limit`.
+    pub fn query(&self, filter: &EventFilter, limit: usize) -> Vec<Event> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.events.iter().filter(|e| filter.matches(e)).take(limit).cloned().collect()
+    }
+
+    /// Waits until at least `count` events match (or `timeout` passes), then returns the matches.
+    pub async fn wait_for(
+        &self,
+        filter: &EventFilter,
+        count: usize,
+        limit: usize,
+        timeout: std::time::Duration,
+    ) -> Vec<Event> {
+        let mut rx = self.published.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = self.query(filter, limit);
+            if found.len() >= count {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return found;
+            }
+        }
+    }
+
+    pub fn get(&self, seq: u64) -> Option<Event> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = inner.events.front()?.seq;
+        inner.events.get(seq.checked_sub(first)? as usize).cloned()
+    }
+
+    pub fn clear(&self) {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).events.clear();
+    }
+}
+
+/// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it to the
+/// log and hands it to the SNS subscribers of its destination.
+pub fn publish(state: &AppState, draft: EventDraft) -> Event {
+    let envelope = envelope(&draft);
+    let event = state.events.push(|seq| Event {
+        seq,
+        account: draft.account.clone(),
+        region: draft.region.clone(),
+        waba_id: crate::state::ids::waba_id(&draft.waba_hex),
+        phone_number_id: draft.phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex)),
+        field: draft.field.clone(),
+        kind: draft.kind.clone(),
+        status: draft.status.clone(),
+        message_id: draft.message_id.clone(),
+        wamid: draft.wamid.clone(),
+        destination: draft.destination.clone(),
+        time_ms: draft.time_ms,
+        envelope,
+    });
+    tracing::debug!(seq = event.seq, kind = %event.kind, status = ?event.status, "event");
+    sns::route(state, &event);
+    event
+}
+
+/// The AWS envelope: `context`, `whatsAppWebhookEntry` (one Meta `entry` as compact JSON with
+/// non-ASCII escaped, as AWS sends it), `aws_account_id`, `message_timestamp`, and `messageId` on
+/// status events of our sends.
+fn envelope(d: &EventDraft) -> Value {
+    let waba_arn = crate::state::ids::waba_arn(&d.account, &d.region, &d.waba_hex);
+    let phones: Vec<Value> = d
+        .phone
+        .iter()
+        .map(|(hex, meta)| {
+            json!({
+                "metaPhoneNumberId": meta,
+                "arn": crate::state::ids::phone_arn(&d.account, &d.region, hex),
+            })
+        })
+        .collect();
+    let entry = json!({
+        "id": d.meta_waba_id,
+        "changes": [ { "value": d.value, "field": d.field } ],
+    });
+    let mut envelope = json!({
+        "context": {
+            "MetaWabaIds": [ { "wabaId": d.meta_waba_id, "arn": waba_arn } ],
+            "MetaPhoneNumberIds": phones,
+        },
+        "whatsAppWebhookEntry": ascii_json(&entry),
+        "aws_account_id": d.account,
+        "message_timestamp": rfc3339_nanos(d.time_ms),
+    });
+    if let Some(id) = &d.message_id {
+        envelope["messageId"] = json!(id);
+    }
+    envelope
+}
+
+/// Compact JSON with every non-ASCII character written as `\uXXXX` (surrogate pairs beyond the
+/// BMP), as the `whatsAppWebhookEntry` strings AWS publishes are.
+pub fn ascii_json(v: &Value) -> String {
+    let text = v.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// `2025-01-08T23:30:43.271000000Z` — RFC 3339 with nanoseconds, as `message_timestamp` is.
+pub fn rfc3339_nanos(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}
+
+/// `2012-05-02T00:54:06.655Z` — SNS's `Timestamp`.
+pub fn rfc3339_millis(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_ascii_is_escaped_like_aws() {
+        let v = json!({ "name": "Francesco\u{1F4BB}", "t": "é" });
+        assert_eq!(ascii_json(&v), r#"{"name":"Francesco\ud83d\udcbb","t":"\u00e9"}"#);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339_nanos(1736379042271), "2025-01-08T23:30:42.271000000Z");
+        assert_eq!(rfc3339_millis(1736379042271), "2025-01-08T23:30:42.271Z");
+    }
+}

@@ -1,0 +1,487 @@
+//! SNS HTTP(S) subscribers of event destination topics, in SNS's own wire format.
+//!
+//! A subscription first gets a `SubscriptionConfirmation` and receives nothing until its
+//! `SubscribeURL` is fetched (served by the control API). Each event routed to its topic is then
+//! POSTed as a `Notification` with the `x-amz-sns-*` headers, signed (SignatureVersion 1:
+//! SHA1withRSA, 2: SHA256withRSA) over SNS's canonical string with a key whose self-signed
+//! certificate the emulator serves at `SigningCertURL`; or, with raw delivery, as the bare
+//! envelope. A failed attempt is retried per SNS's default HTTP policy — 3 retries, 20 s apart —
+//! on the virtual clock; an event that still cannot be delivered stays listed as `failed` and can
+//! be redriven. The SNS `MessageId` is the same on every attempt.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer as _};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Event;
+use crate::AppState;
+use crate::scheduler::Job;
+
+/// SNS's default HTTP/S delivery policy: the first attempt plus 3 retries, 20 s apart.
+pub const MAX_ATTEMPTS: u32 = 4;
+pub const RETRY_DELAY_MS: i64 = 20_000;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_arn: String,
+    pub topic_arn: String,
+    pub endpoint: String,
+    pub raw_message_delivery: bool,
+    /// "1" (SHA1withRSA, SNS's default) or "2" (SHA256withRSA).
+    pub signature_version: String,
+    /// `PendingConfirmation` or `Confirmed`.
+    pub status: String,
+    #[serde(skip)]
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: u64,
+    pub event_seq: u64,
+    pub subscription_arn: String,
+    /// SNS `MessageId`, the same on every attempt.
+    pub sns_message_id: String,
+    /// `pending`, `delivered` or `failed` (all attempts used; kept until redriven).
+    pub state: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub next_attempt_ms: Option<i64>,
+    #[serde(skip)]
+    message: String,
+    #[serde(skip)]
+    topic_arn: String,
+    #[serde(skip)]
+    timestamp: String,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    subscriptions: Vec<Subscription>,
+    deliveries: VecDeque<Delivery>,
+    next_id: u64,
+}
+
+/// Subscriptions, deliveries and the signing key.
+pub struct Sns {
+    inner: Mutex<Inner>,
+    signer: OnceLock<SigningIdentity>,
+    http: reqwest::Client,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for Sns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sns").finish_non_exhaustive()
+    }
+}
+
+struct SigningIdentity {
+    key: rsa::PrivateKey,
+    cert_pem: String,
+    /// File name under which the certificate is served.
+    cert_name: String,
+}
+
+/// A subscription request (control API or `--sns-subscribe`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeRequest {
+    pub topic_arn: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub raw_message_delivery: bool,
+    #[serde(default)]
+    pub signature_version: Option<String>,
+}
+
+impl Sns {
+    pub fn new(capacity: usize) -> Self {
+        Sns {
+            inner: Mutex::default(),
+            signer: OnceLock::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .user_agent("Amazon Simple Notification Service Agent")
+                .build()
+                .unwrap_or_default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn identity(&self) -> &SigningIdentity {
+        self.signer.get_or_init(|| SigningIdentity::generate().expect("RSA signing identity"))
+    }
+
+    /// The PEM certificate served at `SigningCertURL`, if `name` is its file name.
+    pub fn certificate(&self, name: &str) -> Option<String> {
+        let id = self.identity();
+        (id.cert_name == name).then(|| id.cert_pem.clone())
+    }
+
+    pub fn subscriptions(&self) -> Vec<Subscription> {
+        self.lock().subscriptions.clone()
+    }
+
+    pub fn deliveries(&self, state: Option<&str>) -> Vec<Delivery> {
+        self.lock()
+            .deliveries
+            .iter()
+            .filter(|d| state.is_none_or(|s| d.state == s))
+            .cloned()
+            .collect()
+    }
+
+    pub fn unsubscribe(&self, arn: &str) -> bool {
+        let mut inner = self.lock();
+        let before = inner.subscriptions.len();
+        inner.subscriptions.retain(|s| s.subscription_arn != arn);
+        inner.subscriptions.len() != before
+    }
+
+    /// Confirms the subscription holding `token`; returns its ARN.
+    pub fn confirm(&self, token: &str) -> Option<String> {
+        let mut inner = self.lock();
+        let sub = inner.subscriptions.iter_mut().find(|s| s.token == token)?;
+        sub.status = "Confirmed".into();
+        Some(sub.subscription_arn.clone())
+    }
+
+    /// Forgets deliveries (subscriptions stay: they are configuration, not state).
+    pub fn clear_deliveries(&self) {
+        self.lock().deliveries.clear();
+    }
+}
+
+impl SigningIdentity {
+    fn generate() -> Result<SigningIdentity, String> {
+        let cert_key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .map_err(|e| format!("RSA key generation: {e}"))?;
+        let key = rsa::PrivateKey::from_pkcs8_der(&cert_key.serialize_der())
+            .map_err(|e| format!("RSA key import: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(vec!["sns.emulator.local".to_string()])
+            .map_err(|e| e.to_string())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "sns.amazonaws.com (eum-social emulator)");
+        let cert = params.self_signed(&cert_key).map_err(|e| e.to_string())?;
+        Ok(SigningIdentity {
+            key,
+            cert_pem: cert.pem(),
+            cert_name: format!("SimpleNotificationService-{}.pem", uuid::Uuid::new_v4().simple()),
+        })
+    }
+
+    fn sign(&self, version: &str, text: &str) -> String {
+        let bytes = if version == "2" {
+            rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(self.key.clone())
+                .sign(text.as_bytes())
+                .to_vec()
+        } else {
+            rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(self.key.clone())
+                .sign(text.as_bytes())
+                .to_vec()
+        };
+        STANDARD.encode(bytes)
+    }
+}
+
+/// SNS's canonical string: `Key\nValue\n` for each present key, in byte order.
+pub fn string_to_sign(fields: &[(&str, &str)]) -> String {
+    let mut sorted: Vec<_> = fields.to_vec();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    sorted.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect()
+}
+
+fn base_url(state: &AppState) -> String {
+    state.config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1:4590".to_string())
+}
+
+fn cert_url(state: &AppState) -> String {
+    format!("{}/_emulator/sns/{}", base_url(state), state.sns.identity().cert_name)
+}
+
+/// Registers a subscription and sends its `SubscriptionConfirmation`.
+pub async fn subscribe(state: &AppState, req: SubscribeRequest) -> Result<Subscription, String> {
+    let version = req.signature_version.clone().unwrap_or_else(|| "1".to_string());
+    if version != "1" && version != "2" {
+        return Err(format!("signatureVersion must be \"1\" or \"2\", not {version:?}"));
+    }
+    if !req.topic_arn.starts_with("arn:aws") || req.topic_arn.split(':').nth(2) != Some("sns") {
+        return Err(format!("topicArn {:?} is not an SNS topic ARN", req.topic_arn));
+    }
+    let url = reqwest::Url::parse(&req.endpoint)
+        .map_err(|e| format!("endpoint {:?} is not a URL: {e}", req.endpoint))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("endpoint {:?} must be http or https", req.endpoint));
+    }
+    let sub = Subscription {
+        subscription_arn: format!("{}:{}", req.topic_arn, uuid::Uuid::new_v4()),
+        topic_arn: req.topic_arn,
+        endpoint: req.endpoint,
+        raw_message_delivery: req.raw_message_delivery,
+        signature_version: version,
+        status: "PendingConfirmation".into(),
+        token: format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+    };
+    state.sns.lock().subscriptions.push(sub.clone());
+    send_confirmation(state, &sub).await?;
+    Ok(sub)
+}
+
+/// POSTs a `SubscriptionConfirmation` (also used to resend one).
+pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(), String> {
+    let message_id = uuid::Uuid::new_v4().to_string();
+    let timestamp = super::rfc3339_millis(state.clock.now_ms());
+    let subscribe_url = format!("{}/_emulator/sns/confirm?token={}", base_url(state), sub.token);
+    let message = format!(
+        "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+        sub.topic_arn
+    );
+    let signature = state.sns.identity().sign(
+        &sub.signature_version,
+        &string_to_sign(&[
+            ("Message", &message),
+            ("MessageId", &message_id),
+            ("SubscribeURL", &subscribe_url),
+            ("Timestamp", &timestamp),
+            ("Token", &sub.token),
+            ("TopicArn", &sub.topic_arn),
+            ("Type", "SubscriptionConfirmation"),
+        ]),
+    );
+    let body = json!({
+        "Type": "SubscriptionConfirmation",
+        "MessageId": message_id,
+        "Token": sub.token,
+        "TopicArn": sub.topic_arn,
+        "Message": message,
+        "SubscribeURL": subscribe_url,
+        "Timestamp": timestamp,
+        "SignatureVersion": sub.signature_version,
+        "Signature": signature,
+        "SigningCertURL": cert_url(state),
+    });
+    let res = state
+        .sns
+        .http
+        .post(&sub.endpoint)
+        .header("x-amz-sns-message-type", "SubscriptionConfirmation")
+        .header("x-amz-sns-message-id", &message_id)
+        .header("x-amz-sns-topic-arn", &sub.topic_arn)
+        .header("content-type", "text/plain; charset=UTF-8")
+        .body(pretty(&body))
+        .send()
+        .await
+        .map_err(|e| format!("SubscriptionConfirmation to {} failed: {e}", sub.endpoint))?;
+    if !res.status().is_success() {
+        return Err(format!(
+            "SubscriptionConfirmation to {} answered {}",
+            sub.endpoint,
+            res.status()
+        ));
+    }
+    Ok(())
+}
+
+/// SNS sends its JSON documents indented like this (`"Key" : value`); consumers parse JSON, so
+/// only the content matters, but the form is kept familiar.
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// Creates a delivery for every confirmed subscription of the event's destination topic.
+pub fn route(state: &AppState, event: &Event) {
+    let Some(topic) = event.destination.as_deref() else { return };
+    let now = state.clock.now_ms();
+    let message = event.envelope.to_string();
+    let timestamp = super::rfc3339_millis(event.time_ms);
+    let mut scheduled = Vec::new();
+    {
+        let mut inner = state.sns.lock();
+        let targets: Vec<String> = inner
+            .subscriptions
+            .iter()
+            .filter(|s| s.topic_arn == topic && s.status == "Confirmed")
+            .map(|s| s.subscription_arn.clone())
+            .collect();
+        for arn in targets {
+            inner.next_id += 1;
+            let id = inner.next_id;
+            if inner.deliveries.len() >= state.sns.capacity {
+                // Keep undelivered events: drop the oldest delivered (or, failing that, oldest).
+                let at = inner.deliveries.iter().position(|d| d.state == "delivered").unwrap_or(0);
+                if let Some(dropped) = inner.deliveries.remove(at)
+                    && dropped.state != "delivered"
+                {
+                    tracing::warn!(
+                        id = dropped.id,
+                        "delivery log full: dropped an undelivered event"
+                    );
+                }
+            }
+            inner.deliveries.push_back(Delivery {
+                id,
+                event_seq: event.seq,
+                subscription_arn: arn,
+                sns_message_id: uuid::Uuid::new_v4().to_string(),
+                state: "pending".into(),
+                attempts: 0,
+                last_status: None,
+                last_error: None,
+                next_attempt_ms: Some(now),
+                message: message.clone(),
+                topic_arn: topic.to_string(),
+                timestamp: timestamp.clone(),
+            });
+            scheduled.push(id);
+        }
+    }
+    for id in scheduled {
+        state.scheduler.at(now, Job::SnsDelivery { delivery_id: id });
+    }
+}
+
+/// Makes every `failed` delivery `pending` again and attempts it now; returns how many.
+pub fn redrive(state: &AppState) -> usize {
+    let now = state.clock.now_ms();
+    let ids: Vec<u64> = {
+        let mut inner = state.sns.lock();
+        inner
+            .deliveries
+            .iter_mut()
+            .filter(|d| d.state == "failed")
+            .map(|d| {
+                d.state = "pending".into();
+                d.attempts = 0;
+                d.next_attempt_ms = Some(now);
+                d.id
+            })
+            .collect()
+    };
+    for id in &ids {
+        state.scheduler.at(now, Job::SnsDelivery { delivery_id: *id });
+    }
+    ids.len()
+}
+
+/// One delivery attempt (run by the scheduler on a task of its own).
+pub async fn attempt(state: AppState, delivery_id: u64) {
+    let found = {
+        let inner = state.sns.lock();
+        inner
+            .deliveries
+            .iter()
+            .find(|d| d.id == delivery_id && d.state == "pending")
+            .cloned()
+            .and_then(|d| {
+                let sub = inner
+                    .subscriptions
+                    .iter()
+                    .find(|s| s.subscription_arn == d.subscription_arn)?
+                    .clone();
+                Some((d, sub))
+            })
+    };
+    let Some((delivery, sub)) = found else { return };
+    let request = state
+        .sns
+        .http
+        .post(&sub.endpoint)
+        .header("x-amz-sns-message-type", "Notification")
+        .header("x-amz-sns-message-id", &delivery.sns_message_id)
+        .header("x-amz-sns-topic-arn", &delivery.topic_arn)
+        .header("x-amz-sns-subscription-arn", &sub.subscription_arn)
+        .header("content-type", "text/plain; charset=UTF-8");
+    let request = if sub.raw_message_delivery {
+        request.header("x-amz-sns-rawdelivery", "true").body(delivery.message.clone())
+    } else {
+        let signature = state.sns.identity().sign(
+            &sub.signature_version,
+            &string_to_sign(&[
+                ("Message", &delivery.message),
+                ("MessageId", &delivery.sns_message_id),
+                ("Timestamp", &delivery.timestamp),
+                ("TopicArn", &delivery.topic_arn),
+                ("Type", "Notification"),
+            ]),
+        );
+        let body = json!({
+            "Type": "Notification",
+            "MessageId": delivery.sns_message_id,
+            "TopicArn": delivery.topic_arn,
+            "Message": delivery.message,
+            "Timestamp": delivery.timestamp,
+            "SignatureVersion": sub.signature_version,
+            "Signature": signature,
+            "SigningCertURL": cert_url(&state),
+            "UnsubscribeURL": format!(
+                "{}/_emulator/sns/unsubscribe?SubscriptionArn={}",
+                base_url(&state),
+                sub.subscription_arn
+            ),
+        });
+        request.body(pretty(&body))
+    };
+    let outcome = match request.send().await {
+        Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
+        Ok(res) => Err((Some(res.status().as_u16()), format!("HTTP {}", res.status()))),
+        Err(e) => Err((None, e.to_string())),
+    };
+    let now = state.clock.now_ms();
+    let retry = {
+        let mut inner = state.sns.lock();
+        let Some(d) = inner.deliveries.iter_mut().find(|d| d.id == delivery_id) else { return };
+        d.attempts += 1;
+        match outcome {
+            Ok(status) => {
+                d.state = "delivered".into();
+                d.last_status = Some(status);
+                d.last_error = None;
+                d.next_attempt_ms = None;
+                false
+            }
+            Err((status, error)) => {
+                d.last_status = status;
+                d.last_error = Some(error);
+                if d.attempts >= MAX_ATTEMPTS {
+                    d.state = "failed".into();
+                    d.next_attempt_ms = None;
+                    tracing::warn!(delivery_id, endpoint = %sub.endpoint, "SNS delivery failed after all retries; kept as failed");
+                    false
+                } else {
+                    d.next_attempt_ms = Some(now + RETRY_DELAY_MS);
+                    true
+                }
+            }
+        }
+    };
+    if retry {
+        state.scheduler.at(now + RETRY_DELAY_MS, Job::SnsDelivery { delivery_id });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_string_is_sorted_key_value_lines() {
+        let s = string_to_sign(&[("Type", "Notification"), ("Message", "hi"), ("MessageId", "1")]);
+        assert_eq!(s, "Message\nhi\nMessageId\n1\nType\nNotification\n");
+    }
+}

@@ -1,0 +1,217 @@
+//! A customer writing in (control API `POST /_emulator/inbound`): the message is recorded, the
+//! 24-hour customer service window of (business number, customer) opens or refreshes, and the
+//! inbound event is published to the WABA's event destination.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{InboundMessage, new_wamid};
+use crate::AppState;
+use crate::events::{self, Event, EventDraft};
+use crate::state::ids;
+
+/// Inbound message types a customer can send.
+pub const INBOUND_TYPES: &[&str] = &[
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "button",
+    "reaction",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundRequest {
+    /// The business number: `phone-number-id-…`, its ARN, or its Meta phone number id.
+    pub phone_number_id: String,
+    /// The customer's WhatsApp id (phone number digits; `+` and spaces are dropped).
+    pub from: String,
+    #[serde(default)]
+    pub profile_name: Option<String>,
+    /// Account and Region of the number (default: the emulator's defaults, or the ARN's).
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Meta's inbound message type (default `text`).
+    #[serde(default, rename = "type")]
+    pub message_type: Option<String>,
+    /// Everything else: the type's object in Meta's inbound form (`text` may be a plain string),
+    /// and `context` `{"id": "<wamid of our message>"}` for replies.
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+}
+
+/// Records an inbound message and publishes its event.
+pub fn receive(state: &AppState, req: InboundRequest) -> Result<(InboundMessage, Event), String> {
+    let from: String = req.from.chars().filter(char::is_ascii_digit).collect();
+    if !(5..=15).contains(&from.len()) {
+        return Err(format!("from {:?} is not a WhatsApp phone number", req.from));
+    }
+    let message_type = req.message_type.clone().unwrap_or_else(|| "text".into());
+    if !INBOUND_TYPES.contains(&message_type.as_str()) {
+        return Err(format!(
+            "type {message_type:?} is not an inbound message type; use one of {}",
+            INBOUND_TYPES.join(", ")
+        ));
+    }
+    let mut body = match req.fields.get(&message_type).cloned() {
+        Some(Value::String(s)) if message_type == "text" => json!({ "body": s }),
+        Some(v @ Value::Object(_)) => v,
+        Some(Value::Array(a)) if message_type == "contacts" => Value::Array(a),
+        _ => {
+            return Err(format!(
+                "the {message_type} object is missing (e.g. \"{message_type}\": {{…}})"
+            ));
+        }
+    };
+    check_body(&message_type, &mut body)?;
+
+    let (account, region) = match ids::parse_arn(&req.phone_number_id) {
+        Some(arn) => (arn.account.to_string(), arn.region.to_string()),
+        None => (
+            req.account.clone().unwrap_or_else(|| state.config.default_account.clone()),
+            req.region.clone().unwrap_or_else(|| state.config.default_region.clone()),
+        ),
+    };
+    let now = state.clock.now_ms();
+    let capacity = state.config.message_log_capacity;
+    let partition = state.store.partition(&account, &region);
+    let (inbound, draft) = {
+        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let wanted = req.phone_number_id.as_str();
+        let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
+        let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
+        let found = p.wabas.values().find_map(|w| {
+            w.phone_numbers
+                .iter()
+                .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
+                .map(|n| (w, n))
+        });
+        let Some((waba, phone)) = found else {
+            return Err(format!(
+                "phone number {wanted} does not exist in account {account}, Region {region}"
+            ));
+        };
+        let display: String = phone.phone_number.chars().filter(char::is_ascii_digit).collect();
+        let wamid = new_wamid(&from);
+        let mut message = json!({
+            "from": from,
+            "id": wamid,
+            "timestamp": (now / 1000).to_string(),
+            "type": message_type,
+        });
+        message[&message_type] = body;
+        if let Some(context) = req.fields.get("context") {
+            let id = context.get("id").and_then(Value::as_str).unwrap_or_default();
+            let ours =
+                p.meta.outbound.iter().any(|m| m.wamid == id && m.origin.phone_hex == phone.hex);
+            if !ours {
+                return Err(format!("context.id {id:?} is not a message this phone number sent"));
+            }
+            message["context"] = json!({ "from": display, "id": id });
+        }
+        let draft = EventDraft {
+            account: account.clone(),
+            region: region.clone(),
+            waba_hex: waba.hex.clone(),
+            meta_waba_id: waba.meta_waba_id.clone(),
+            phone: Some((phone.hex.clone(), phone.meta_phone_number_id.clone())),
+            field: "messages".into(),
+            kind: "inbound".into(),
+            status: None,
+            message_id: None,
+            wamid: Some(wamid.clone()),
+            destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
+            time_ms: now,
+            value: json!({
+                "messaging_product": "whatsapp",
+                "metadata": {
+                    "display_phone_number": display,
+                    "phone_number_id": phone.meta_phone_number_id,
+                },
+                "contacts": [{
+                    "profile": { "name": req.profile_name.clone().unwrap_or_else(|| "Customer".into()) },
+                    "wa_id": from,
+                }],
+                "messages": [message.clone()],
+            }),
+        };
+        let inbound = InboundMessage {
+            wamid: wamid.clone(),
+            phone_number_id: ids::phone_id(&phone.hex),
+            from: from.clone(),
+            time_ms: now,
+            message,
+            read: false,
+        };
+        let phone_hex = phone.hex.clone();
+        p.meta.windows.insert((phone_hex, from.clone()), now);
+        p.meta.inbound.insert(wamid, inbound.clone(), capacity);
+        (inbound, draft)
+    };
+    let event = events::publish(state, draft);
+    Ok((inbound, event))
+}
+
+/// The minimum Meta's inbound objects carry; media get an id, a MIME type and a sha256.
+fn check_body(message_type: &str, body: &mut Value) -> Result<(), String> {
+    let need = |body: &Value, key: &str| {
+        if body.get(key).is_none() {
+            Err(format!("{message_type}.{key} is required"))
+        } else {
+            Ok(())
+        }
+    };
+    match message_type {
+        "text" => need(body, "body"),
+        "image" | "audio" | "video" | "document" | "sticker" => {
+            let default_mime = match message_type {
+                "image" => "image/jpeg",
+                "audio" => "audio/ogg",
+                "video" => "video/mp4",
+                "sticker" => "image/webp",
+                _ => "application/pdf",
+            };
+            if body.get("id").is_none() {
+                body["id"] = json!(ids::new_meta_id(15));
+            }
+            if body.get("mime_type").is_none() {
+                body["mime_type"] = json!(default_mime);
+            }
+            if body.get("sha256").is_none() {
+                use base64::Engine;
+                let digest = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA256,
+                    body["id"].to_string().as_bytes(),
+                );
+                body["sha256"] =
+                    json!(base64::engine::general_purpose::STANDARD.encode(digest.as_ref()));
+            }
+            Ok(())
+        }
+        "location" => {
+            need(body, "latitude")?;
+            need(body, "longitude")
+        }
+        "interactive" => {
+            let kind = body["type"].as_str().unwrap_or_default().to_string();
+            if !["button_reply", "list_reply", "nfm_reply"].contains(&kind.as_str()) {
+                return Err("interactive.type must be button_reply, list_reply or nfm_reply".into());
+            }
+            need(body, &kind)
+        }
+        "button" => need(body, "payload"),
+        "reaction" => {
+            need(body, "message_id")?;
+            need(body, "emoji")
+        }
+        _ => Ok(()),
+    }
+}

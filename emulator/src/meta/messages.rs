@@ -1,0 +1,285 @@
+//! Decoding and validating the Meta message object inside `SendWhatsAppMessage.message`: the
+//! JSON Schema in `fixtures/schemas/whatsapp-message.schema.json` (Meta's shapes and limits), then
+//! the rules a schema cannot say. Failures are Meta's synchronous errors (131051 for an unknown
+//! type, 131008 for a missing parameter, 131009 for an invalid one, 100 for a body that is not a
+//! message object).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::{Map, Value};
+
+use super::errors::MetaError;
+
+pub const MESSAGE_SCHEMA: &str =
+    include_str!("../../../fixtures/schemas/whatsapp-message.schema.json");
+
+/// The message types Cloud API sends.
+pub const TYPES: &[&str] = &[
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "reaction",
+    "template",
+];
+
+/// A validated outbound message.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub payload: Value,
+    pub shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// A message to a customer: its type and the recipient's WhatsApp id (digits) or BSUID.
+    Message { message_type: String, to: Recipient },
+    /// `{"status": "read", "message_id": …}`: marks an inbound message as read.
+    MarkRead { message_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A phone number as digits only (the customer's `wa_id`).
+    WaId(String),
+    /// A business-scoped user id.
+    Bsuid(String),
+}
+
+impl Recipient {
+    pub fn id(&self) -> &str {
+        match self {
+            Recipient::WaId(s) | Recipient::Bsuid(s) => s,
+        }
+    }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: Value = serde_json::from_str(MESSAGE_SCHEMA).expect("message schema is JSON");
+        jsonschema::validator_for(&schema).expect("message schema compiles")
+    })
+}
+
+/// Decodes and validates a message blob.
+pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
+    let payload: Value = serde_json::from_slice(bytes).map_err(|e| {
+        MetaError::with_details(100, format!("message is not a JSON message object: {e}"))
+    })?;
+    let Some(obj) = payload.as_object() else {
+        return Err(MetaError::with_details(100, "message must be a JSON object"));
+    };
+    let is_read = obj.contains_key("status");
+    if !is_read {
+        let t = obj.get("type").and_then(Value::as_str).unwrap_or("text");
+        if !TYPES.contains(&t) {
+            return Err(MetaError::with_details(
+                131051,
+                format!(
+                    "Message type '{t}' is not supported. Supported types: {}",
+                    TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(error) = validator().iter_errors(&payload).next() {
+        let path = error.instance_path().to_string();
+        let at = if path.is_empty() { "message".to_string() } else { dotted(&path) };
+        return Err(match error.kind() {
+            ValidationErrorKind::Required { property } => {
+                let property = property.as_str().unwrap_or_default();
+                let full =
+                    if path.is_empty() { property.to_string() } else { format!("{at}.{property}") };
+                MetaError::with_details(131008, format!("The parameter {full} is required."))
+            }
+            _ => MetaError::with_details(131009, format!("Parameter {at} is invalid: {error}")),
+        });
+    }
+    check_rules(obj)?;
+    let shape = if is_read {
+        Shape::MarkRead {
+            message_id: obj
+                .get("message_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        }
+    } else {
+        let message_type = obj.get("type").and_then(Value::as_str).unwrap_or("text").to_string();
+        let to = match obj.get("to").and_then(Value::as_str) {
+            Some(to) => {
+                let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+                if !(5..=15).contains(&digits.len()) {
+                    return Err(MetaError::with_details(
+                        131009,
+                        format!("Parameter to is invalid: '{to}' is not a phone number"),
+                    ));
+                }
+                Recipient::WaId(digits)
+            }
+            None => Recipient::Bsuid(
+                obj.get("recipient").and_then(Value::as_str).unwrap_or_default().to_string(),
+            ),
+        };
+        Shape::Message { message_type, to }
+    };
+    Ok(Outbound { payload, shape })
+}
+
+/// `/interactive/action/buttons/0` → `interactive.action.buttons[0]`.
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.trim_start_matches('/').split('/') {
+        if part.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    out
+}
+
+/// Meta's rules across fields.
+fn check_rules(obj: &Map<String, Value>) -> Result<(), MetaError> {
+    let Some(interactive) = obj.get("interactive") else { return Ok(()) };
+    let action = &interactive["action"];
+    match interactive["type"].as_str() {
+        Some("button") => {
+            let mut titles = HashSet::new();
+            let mut ids = HashSet::new();
+            for b in action["buttons"].as_array().into_iter().flatten() {
+                let title = b["reply"]["title"].as_str().unwrap_or_default();
+                if !titles.insert(title.to_string()) {
+                    return Err(MetaError::with_details(
+                        131009,
+                        format!(
+                            "Parameter interactive.action.buttons is invalid: button titles must be unique, '{title}' repeats"
+                        ),
+                    ));
+                }
+                let id = b["reply"]["id"].as_str().unwrap_or_default();
+                if !ids.insert(id.to_string()) {
+                    return Err(MetaError::with_details(
+                        131009,
+                        format!(
+                            "Parameter interactive.action.buttons is invalid: button ids must be unique, '{id}' repeats"
+                        ),
+                    ));
+                }
+            }
+        }
+        Some("list") => {
+            let mut rows = 0;
+            let mut ids = HashSet::new();
+            for section in action["sections"].as_array().into_iter().flatten() {
+                for row in section["rows"].as_array().into_iter().flatten() {
+                    rows += 1;
+                    let id = row["id"].as_str().unwrap_or_default();
+                    if !ids.insert(id.to_string()) {
+                        return Err(MetaError::with_details(
+                            131009,
+                            format!(
+                                "Parameter interactive.action.sections is invalid: row ids must be unique, '{id}' repeats"
+                            ),
+                        ));
+                    }
+                }
+            }
+            if rows > 10 {
+                return Err(MetaError::with_details(
+                    131009,
+                    format!(
+                        "Parameter interactive.action.sections is invalid: a list has at most 10 rows in total, this one has {rows}"
+                    ),
+                ));
+            }
+            let sections = action["sections"].as_array().map(Vec::len).unwrap_or(0);
+            if sections > 1
+                && action["sections"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s.get("title").is_none())
+            {
+                return Err(MetaError::with_details(
+                    131008,
+                    "The parameter interactive.action.sections[].title is required when there is more than one section.",
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(v: Value) -> Result<Outbound, MetaError> {
+        parse(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn a_text_message_is_valid_and_to_is_normalised() {
+        let out = run(json!({"messaging_product":"whatsapp","to":"+1 (555) 013-1026","type":"text","text":{"body":"hi"}})).unwrap();
+        assert_eq!(
+            out.shape,
+            Shape::Message {
+                message_type: "text".into(),
+                to: Recipient::WaId("15550131026".into())
+            }
+        );
+    }
+
+    #[test]
+    fn type_defaults_to_text() {
+        assert!(
+            run(json!({"messaging_product":"whatsapp","to":"15551234567","text":{"body":"hi"}}))
+                .is_ok()
+        );
+        let e = run(json!({"messaging_product":"whatsapp","to":"15551234567"})).unwrap_err();
+        assert_eq!(e.code, 131008, "{e:?}");
+    }
+
+    #[test]
+    fn mark_as_read() {
+        let out =
+            run(json!({"messaging_product":"whatsapp","status":"read","message_id":"wamid.X"}))
+                .unwrap();
+        assert_eq!(out.shape, Shape::MarkRead { message_id: "wamid.X".into() });
+    }
+
+    #[test]
+    fn limits_and_rules() {
+        let long = "x".repeat(4097);
+        let e = run(json!({"messaging_product":"whatsapp","to":"15551234567","type":"text","text":{"body":long}})).unwrap_err();
+        assert_eq!(e.code, 131009);
+        assert!(e.details.contains("text.body"), "{}", e.details);
+        let e = run(json!({"messaging_product":"whatsapp","to":"15551234567","type":"sms"}))
+            .unwrap_err();
+        assert_eq!(e.code, 131051);
+        let e = parse(b"not json").unwrap_err();
+        assert_eq!(e.code, 100);
+    }
+
+    #[test]
+    fn paths_are_dotted() {
+        assert_eq!(
+            dotted("/interactive/action/buttons/0/reply"),
+            "interactive.action.buttons[0].reply"
+        );
+    }
+}

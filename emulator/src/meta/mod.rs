@@ -1,0 +1,186 @@
+//! The WhatsApp side: what Meta does with a message after AWS accepts it. Message validation
+//! ([`messages`]), Meta's error codes ([`errors`]), template checks at send time ([`templates`]),
+//! sending, statuses, windows and limits ([`outbound`]), and customers writing in ([`inbound`]).
+
+pub mod errors;
+pub mod inbound;
+pub mod messages;
+pub mod outbound;
+pub mod templates;
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use errors::MetaError;
+
+/// Meta-side state of one partition (account, Region).
+#[derive(Debug, Default)]
+pub struct MetaState {
+    /// Accepted outbound messages by `messageId`.
+    pub outbound: BoundedLog<OutboundMessage>,
+    /// Inbound messages by wamid.
+    pub inbound: BoundedLog<InboundMessage>,
+    /// Customer service windows: (phone hex, customer wa_id) → last inbound message, epoch ms.
+    pub windows: HashMap<(String, String), i64>,
+    /// Per phone number: throughput, business-initiated conversations, pair rates.
+    pub traffic: HashMap<String, PhoneTraffic>,
+}
+
+/// A map that keeps insertion order and forgets its oldest entry beyond a capacity, so that
+/// message logs stay bounded however long the emulator runs.
+#[derive(Debug)]
+pub struct BoundedLog<V> {
+    map: HashMap<String, V>,
+    order: VecDeque<String>,
+}
+
+impl<V> Default for BoundedLog<V> {
+    fn default() -> Self {
+        BoundedLog { map: HashMap::new(), order: VecDeque::new() }
+    }
+}
+
+impl<V> BoundedLog<V> {
+    pub fn insert(&mut self, key: String, value: V, capacity: usize) {
+        while self.map.len() >= capacity.max(1) {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.map.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if self.map.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.map.get(key)
+    }
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map.get_mut(key)
+    }
+    /// Oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &V> {
+        self.order.iter().filter_map(|k| self.map.get(k))
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// One message accepted by SendWhatsAppMessage.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboundMessage {
+    pub message_id: String,
+    pub wamid: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub meta_api_version: String,
+    /// The decoded message object as sent.
+    pub payload: Value,
+    pub accepted_ms: i64,
+    /// Pricing category: `service`, `utility`, `marketing`, `authentication`.
+    pub category: String,
+    /// Whether the customer service window was open when it was sent.
+    pub in_window: bool,
+    /// Statuses reached so far.
+    pub statuses: Vec<StatusRecord>,
+    /// What will happen: (delay after acceptance in ms, status, error).
+    #[serde(skip)]
+    pub plan: Vec<PlannedStatus>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusRecord {
+    pub status: String,
+    pub time_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedStatus {
+    pub delay_ms: i64,
+    pub status: &'static str,
+    pub error: Option<MetaError>,
+}
+
+/// The identities an event about a message needs, captured at send time.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub waba_hex: String,
+    pub meta_waba_id: String,
+    pub phone_hex: String,
+    pub meta_phone_id: String,
+    /// The business number as digits (`display_phone_number` in webhooks).
+    pub display_digits: String,
+}
+
+/// One message a customer sent in (control API).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundMessage {
+    pub wamid: String,
+    pub phone_number_id: String,
+    pub from: String,
+    pub time_ms: i64,
+    pub message: Value,
+    pub read: bool,
+}
+
+/// Traffic of one phone number.
+#[derive(Debug, Default)]
+pub struct PhoneTraffic {
+    /// Acceptance times within the last second (throughput).
+    pub recent_sends: VecDeque<i64>,
+    /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id).
+    pub business_initiated: VecDeque<(i64, String)>,
+    pub business_initiated_set: HashMap<String, i64>,
+    /// Pair-rate token buckets per customer: (tokens, last refill ms).
+    pub pair_buckets: HashMap<String, (f64, i64)>,
+}
+
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Messaging limit tiers: unique customers reached outside a service window per moving 24 h.
+pub fn tier_limit(tier: &str) -> Option<usize> {
+    match tier {
+        "TIER_50" => Some(50),
+        "TIER_250" => Some(250),
+        "TIER_1K" => Some(1_000),
+        "TIER_2K" => Some(2_000),
+        "TIER_10K" => Some(10_000),
+        "TIER_100K" => Some(100_000),
+        "TIER_UNLIMITED" => None,
+        _ => Some(250),
+    }
+}
+
+pub const TIERS: &[&str] =
+    &["TIER_50", "TIER_250", "TIER_1K", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED"];
+
+/// `wamid.` ids as Meta makes them: base64 of a small binary record naming the customer.
+pub fn new_wamid(wa_id: &str) -> String {
+    use base64::Engine;
+    let mut raw = vec![0x1c, 0x18, wa_id.len() as u8];
+    raw.extend_from_slice(wa_id.as_bytes());
+    raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
+    raw.extend_from_slice(
+        &uuid::Uuid::new_v4().simple().to_string().to_uppercase().as_bytes()[..18],
+    );
+    raw.push(0x00);
+    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(raw))
+}

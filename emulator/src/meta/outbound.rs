@@ -1,0 +1,375 @@
+//! Sending: what happens between SendWhatsAppMessage accepting a message and the statuses that
+//! follow on the virtual clock — the 24-hour customer service window, messaging limit tiers,
+//! throughput, the pair rate limit, magic recipients, template checks, pricing.
+
+use serde_json::{Value, json};
+
+use super::errors::MetaError;
+use super::messages::{self, Recipient, Shape};
+use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord, tier_limit};
+use crate::AppState;
+use crate::context::RequestContext;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::events::{self, EventDraft};
+use crate::scheduler::Job;
+use crate::state::ids;
+
+/// Virtual delays after acceptance of each status (configurable; small by default).
+#[derive(Debug, Clone, Copy)]
+pub struct StatusDelays {
+    pub sent_ms: i64,
+    pub delivered_ms: i64,
+    pub read_ms: i64,
+}
+
+impl Default for StatusDelays {
+    fn default() -> Self {
+        StatusDelays { sent_ms: 200, delivered_ms: 700, read_ms: 2_000 }
+    }
+}
+
+/// Pair rate limit: one message per 6 s to one customer, bursts up to 45.
+pub const PAIR_BURST: f64 = 45.0;
+pub const PAIR_REFILL_MS: f64 = 6_000.0;
+
+/// Magic recipients: numbers that always produce an outcome, like Stripe's test cards.
+/// `1555 0 <6-digit Meta code>` fails with that code; three more cover slow or partial delivery.
+pub const NEVER_READ: &str = "15550000001";
+pub const NEVER_DELIVERED: &str = "15550000002";
+pub const SLOW_DELIVERY: &str = "15550000003";
+pub const SLOW_DELIVERY_MS: i64 = 5 * 60 * 1000;
+
+fn magic_plan(wa_id: &str, d: StatusDelays) -> Option<Vec<PlannedStatus>> {
+    let ok = |delay_ms, status| PlannedStatus { delay_ms, status, error: None };
+    match wa_id {
+        NEVER_READ => Some(vec![ok(d.sent_ms, "sent"), ok(d.delivered_ms, "delivered")]),
+        NEVER_DELIVERED => Some(vec![ok(d.sent_ms, "sent")]),
+        SLOW_DELIVERY => Some(vec![
+            ok(d.sent_ms, "sent"),
+            ok(SLOW_DELIVERY_MS, "delivered"),
+            ok(SLOW_DELIVERY_MS + 60_000, "read"),
+        ]),
+        _ => {
+            let code = wa_id.strip_prefix("15550").filter(|c| c.len() == 6)?;
+            let code: u32 = code.parse().ok().filter(|c| *c >= 100)?;
+            Some(vec![failed(d, MetaError::new(code))])
+        }
+    }
+}
+
+fn failed(d: StatusDelays, error: MetaError) -> PlannedStatus {
+    PlannedStatus { delay_ms: d.sent_ms, status: "failed", error: Some(error) }
+}
+
+fn meta_invalid(e: MetaError) -> ApiError {
+    ApiError::invalid_parameters(e.sync_message())
+}
+
+/// `v<major>.<minor>`, version 20.0 or later.
+pub fn check_api_version(v: &str) -> ApiResult<()> {
+    let parsed = v
+        .strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)));
+    match parsed {
+        Some((major, _)) if major >= 20 => Ok(()),
+        Some(_) => Err(ApiError::invalid_parameters(format!(
+            "metaApiVersion '{v}' is not supported: use v20.0 or later"
+        ))),
+        None => Err(ApiError::invalid_parameters(format!(
+            "metaApiVersion '{v}' is not valid: expected v<major>.<minor>, e.g. v20.0"
+        ))),
+    }
+}
+
+/// SendWhatsAppMessage after model validation: returns the `messageId`.
+pub fn send(
+    state: &AppState,
+    ctx: &RequestContext,
+    phone_id: &str,
+    api_version: &str,
+    bytes: &[u8],
+) -> ApiResult<String> {
+    check_api_version(api_version)?;
+    let outbound = messages::parse(bytes).map_err(meta_invalid)?;
+    let now = state.clock.now_ms();
+    let delays = state.config.status_delays;
+    let capacity = state.config.message_log_capacity;
+    let message_id = uuid::Uuid::new_v4().to_string();
+
+    let scheduled = state.store.with(ctx, |p| -> ApiResult<Vec<i64>> {
+        let (waba, phone) = p.phone(ctx, phone_id)?;
+        let origin = Origin {
+            waba_hex: waba.hex.clone(),
+            meta_waba_id: waba.meta_waba_id.clone(),
+            phone_hex: phone.hex.clone(),
+            meta_phone_id: phone.meta_phone_number_id.clone(),
+            display_digits: phone.phone_number.chars().filter(char::is_ascii_digit).collect(),
+        };
+        let (tier, throughput) = (phone.messaging_limit_tier.clone(), phone.throughput_per_second);
+
+        let (message_type, to) = match &outbound.shape {
+            Shape::MarkRead { message_id: wamid } => {
+                let inbound = p.meta.inbound.get_mut(wamid).filter(|m| {
+                    m.phone_number_id == ids::phone_id(&origin.phone_hex)
+                });
+                let Some(inbound) = inbound else {
+                    return Err(meta_invalid(MetaError::with_details(
+                        131009,
+                        format!("Parameter message_id is invalid: {wamid} is not a message received by this phone number"),
+                    )));
+                };
+                inbound.read = true;
+                return Ok(Vec::new());
+            }
+            Shape::Message { message_type, to } => (message_type.clone(), to.clone()),
+        };
+        if to.id() == origin.display_digits {
+            return Err(meta_invalid(MetaError::new(131021)));
+        }
+
+        // Templates are checked against the WABA's templates at once, as Meta does.
+        let mut category = "service".to_string();
+        if message_type == "template" {
+            let template = super::templates::check_send(waba, &outbound.payload["template"])
+                .map_err(meta_invalid)?;
+            category = template.category.to_ascii_lowercase();
+        }
+
+        // Throughput: at most `throughput` messages per second per number (130429).
+        let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
+        while traffic.recent_sends.front().is_some_and(|t| *t <= now - 1000) {
+            traffic.recent_sends.pop_front();
+        }
+        if traffic.recent_sends.len() >= throughput as usize {
+            return Err(ApiError::new(
+                ErrorKind::ThrottledRequest,
+                MetaError::new(130429).sync_message(),
+            ));
+        }
+        traffic.recent_sends.push_back(now);
+
+        let window_key = (origin.phone_hex.clone(), to.id().to_string());
+        let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
+        let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
+        let plan = if let Some(plan) = magic_plan(to.id(), delays) {
+            plan
+        } else if message_type != "template" && !in_window {
+            vec![failed(delays, MetaError::new(131047))]
+        } else if !business_initiated_allowed(traffic, &tier, to.id(), in_window, &message_type, now) {
+            vec![failed(
+                delays,
+                MetaError::with_details(
+                    131048,
+                    format!("Message failed to send because this phone number reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."),
+                ),
+            )]
+        } else if !take_pair_token(traffic, to.id(), now) {
+            vec![failed(delays, MetaError::new(131056))]
+        } else {
+            vec![
+                PlannedStatus { delay_ms: delays.sent_ms, status: "sent", error: None },
+                PlannedStatus { delay_ms: delays.delivered_ms, status: "delivered", error: None },
+                PlannedStatus { delay_ms: delays.read_ms, status: "read", error: None },
+            ]
+        };
+        let dues = plan.iter().map(|s| now + s.delay_ms).collect();
+        let message = OutboundMessage {
+            message_id: message_id.clone(),
+            wamid: super::new_wamid(to.id()),
+            waba_id: ids::waba_id(&origin.waba_hex),
+            phone_number_id: ids::phone_id(&origin.phone_hex),
+            to: to.id().to_string(),
+            message_type,
+            meta_api_version: api_version.to_string(),
+            payload: outbound.payload.clone(),
+            accepted_ms: now,
+            category,
+            in_window,
+            statuses: vec![StatusRecord { status: "accepted".into(), time_ms: now, error: None }],
+            plan,
+            origin,
+        };
+        p.meta.outbound.insert(message_id.clone(), message, capacity);
+        Ok(dues)
+    })?;
+    for (step, due) in scheduled.into_iter().enumerate() {
+        state.scheduler.at(
+            due,
+            Job::MessageStatus {
+                account: ctx.account.clone(),
+                region: ctx.region.clone(),
+                message_id: message_id.clone(),
+                step,
+            },
+        );
+    }
+    Ok(message_id)
+}
+
+/// Counts a template sent outside a service window against the number's tier; false when the
+/// customer would be one more than the tier allows in the moving 24 hours.
+fn business_initiated_allowed(
+    t: &mut super::PhoneTraffic,
+    tier: &str,
+    wa_id: &str,
+    in_window: bool,
+    message_type: &str,
+    now: i64,
+) -> bool {
+    if in_window || message_type != "template" {
+        return true;
+    }
+    while let Some((at, id)) = t.business_initiated.front().cloned() {
+        if at > now - DAY_MS {
+            break;
+        }
+        t.business_initiated.pop_front();
+        if t.business_initiated_set.get(&id) == Some(&at) {
+            t.business_initiated_set.remove(&id);
+        }
+    }
+    if t.business_initiated_set.contains_key(wa_id) {
+        return true;
+    }
+    if tier_limit(tier).is_some_and(|limit| t.business_initiated_set.len() >= limit) {
+        return false;
+    }
+    t.business_initiated.push_back((now, wa_id.to_string()));
+    t.business_initiated_set.insert(wa_id.to_string(), now);
+    true
+}
+
+fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
+    let (tokens, last) = t.pair_buckets.entry(wa_id.to_string()).or_insert((PAIR_BURST, now));
+    *tokens = (*tokens + (now - *last) as f64 / PAIR_REFILL_MS).min(PAIR_BURST);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+/// Applies step `step` of a message's plan at virtual time `at` and publishes its status event.
+pub fn advance_status(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    message_id: &str,
+    step: usize,
+    at: i64,
+) {
+    let partition = state.store.partition(account, region);
+    let draft = {
+        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let destination = |p: &crate::state::Partition, hex: &str| {
+            p.wabas
+                .get(hex)
+                .and_then(|w| w.event_destinations.first())
+                .map(|d| d.event_destination_arn.clone())
+        };
+        let Some(m) = p.meta.outbound.get(message_id) else { return };
+        let Some(planned) = m.plan.get(step).cloned() else { return };
+        let dest = destination(&p, &m.origin.waba_hex);
+        let Some(m) = p.meta.outbound.get_mut(message_id) else { return };
+        m.statuses.push(StatusRecord {
+            status: planned.status.to_string(),
+            time_ms: at,
+            error: planned.error.as_ref().map(MetaError::status_error),
+        });
+        let mut status = json!({
+            "id": m.wamid,
+            "status": planned.status,
+            "timestamp": (at / 1000).to_string(),
+            "recipient_id": m.to,
+        });
+        if matches!(planned.status, "sent" | "delivered") {
+            status["pricing"] = pricing(m);
+        }
+        if let Some(e) = &planned.error {
+            status["errors"] = json!([e.status_error()]);
+        }
+        if let Some(data) = m.payload.get("biz_opaque_callback_data") {
+            status["biz_opaque_callback_data"] = data.clone();
+        }
+        EventDraft {
+            account: account.to_string(),
+            region: region.to_string(),
+            waba_hex: m.origin.waba_hex.clone(),
+            meta_waba_id: m.origin.meta_waba_id.clone(),
+            phone: Some((m.origin.phone_hex.clone(), m.origin.meta_phone_id.clone())),
+            field: "messages".into(),
+            kind: "status".into(),
+            status: Some(planned.status.to_string()),
+            message_id: Some(m.message_id.clone()),
+            wamid: Some(m.wamid.clone()),
+            destination: dest,
+            time_ms: at,
+            value: json!({
+                "messaging_product": "whatsapp",
+                "metadata": {
+                    "display_phone_number": m.origin.display_digits,
+                    "phone_number_id": m.origin.meta_phone_id,
+                },
+                "statuses": [status],
+            }),
+        }
+    };
+    events::publish(state, draft);
+}
+
+/// Meta's per-message pricing (PMP): service messages and utility templates inside an open
+/// customer service window are free.
+fn pricing(m: &OutboundMessage) -> Value {
+    let free = m.in_window && (m.category == "service" || m.category == "utility");
+    json!({
+        "billable": !free,
+        "pricing_model": "PMP",
+        "type": if free { "free_customer_service" } else { "regular" },
+        "category": m.category,
+    })
+}
+
+/// The recipient of a parsed message (for callers outside this module).
+pub fn recipient_of(shape: &Shape) -> Option<&Recipient> {
+    match shape {
+        Shape::Message { to, .. } => Some(to),
+        Shape::MarkRead { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        assert!(check_api_version("v20.0").is_ok());
+        assert!(check_api_version("v24.1").is_ok());
+        assert!(check_api_version("v19.0").is_err());
+        assert!(check_api_version("20.0").is_err());
+        assert!(check_api_version("vX.0").is_err());
+    }
+
+    #[test]
+    fn magic_numbers() {
+        let d = StatusDelays::default();
+        let plan = magic_plan("15550131026", d).unwrap();
+        assert_eq!(plan[0].error.as_ref().unwrap().code, 131026);
+        assert_eq!(magic_plan(NEVER_READ, d).unwrap().len(), 2);
+        assert!(magic_plan("15551234567", d).is_none());
+    }
+
+    #[test]
+    fn pair_rate_bursts_then_refills() {
+        let mut t = super::super::PhoneTraffic::default();
+        for _ in 0..45 {
+            assert!(take_pair_token(&mut t, "1", 0));
+        }
+        assert!(!take_pair_token(&mut t, "1", 0));
+        assert!(take_pair_token(&mut t, "1", 6_000));
+        assert!(take_pair_token(&mut t, "2", 6_000), "buckets are per customer");
+    }
+}

@@ -1,0 +1,113 @@
+//! Timers on the virtual clock: message statuses, SNS delivery attempts. A job runs once the
+//! virtual clock reaches its due time — after real time passes, or at once when the clock is
+//! advanced past it (jobs then run in due order, each seeing its own due time). With a frozen
+//! clock nothing runs until the clock moves.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::AppState;
+
+/// Work to do at a virtual time.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// The next status of an outbound message.
+    MessageStatus { account: String, region: String, message_id: String, step: usize },
+    /// One attempt of an SNS HTTP delivery.
+    SnsDelivery { delivery_id: u64 },
+}
+
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    inner: Mutex<Inner>,
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    heap: BinaryHeap<Reverse<(i64, u64)>>,
+    jobs: HashMap<u64, Job>,
+    next: u64,
+}
+
+impl Scheduler {
+    /// Runs `job` once the virtual clock reaches `due_ms`.
+    pub fn at(&self, due_ms: i64, job: Job) {
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.next += 1;
+            let id = inner.next;
+            inner.heap.push(Reverse((due_ms, id)));
+            inner.jobs.insert(id, job);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Removes and returns the earliest job due at or before `now`.
+    fn pop_due(&self, now: i64) -> Option<(i64, Job)> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Reverse((due, id)) = *inner.heap.peek()?;
+        if due > now {
+            return None;
+        }
+        inner.heap.pop();
+        inner.jobs.remove(&id).map(|job| (due, job))
+    }
+
+    fn next_due(&self) -> Option<i64> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.heap.peek().map(|Reverse((due, _))| *due)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).jobs.len()
+    }
+
+    /// Drops every pending job (reset).
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.heap.clear();
+        inner.jobs.clear();
+    }
+}
+
+/// The timer loop; runs for the life of the server.
+pub async fn run(state: AppState) {
+    let mut clock_changed = state.clock.subscribe();
+    loop {
+        let now = state.clock.now_ms();
+        while let Some((due, job)) = state.scheduler.pop_due(now) {
+            execute(&state, due, job);
+        }
+        // Sleep until the next job is due in real time (virtual time runs at real speed unless
+        // frozen), or until a job is added or the clock jumps.
+        let wait = match state.scheduler.next_due() {
+            Some(due) if !state.clock.is_frozen() => {
+                Duration::from_millis((due - state.clock.now_ms()).clamp(0, 3_600_000) as u64)
+            }
+            _ => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.scheduler.wake.notified() => {}
+            changed = clock_changed.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn execute(state: &AppState, due: i64, job: Job) {
+    match job {
+        Job::MessageStatus { account, region, message_id, step } => {
+            crate::meta::outbound::advance_status(state, &account, &region, &message_id, step, due);
+        }
+        Job::SnsDelivery { delivery_id } => {
+            tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));
+        }
+    }
+}
