@@ -30,6 +30,8 @@ struct Inner {
     heap: BinaryHeap<Reverse<(i64, u64)>>,
     jobs: HashMap<u64, Job>,
     next: u64,
+    /// Popped but not yet finished (so `pending` never reports 0 while a job is running).
+    running: usize,
 }
 
 impl Scheduler {
@@ -53,16 +55,31 @@ impl Scheduler {
             return None;
         }
         inner.heap.pop();
-        inner.jobs.remove(&id).map(|job| (due, job))
+        let job = inner.jobs.remove(&id)?;
+        inner.running += 1;
+        Some((due, job))
     }
 
-    fn next_due(&self) -> Option<i64> {
+    fn finished(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.running = inner.running.saturating_sub(1);
+    }
+
+    /// When the earliest waiting job falls due.
+    pub fn next_due(&self) -> Option<i64> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.heap.peek().map(|Reverse((due, _))| *due)
     }
 
+    /// Jobs popped and still running.
+    pub fn running(&self) -> usize {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).running
+    }
+
+    /// Jobs waiting or running.
     pub fn pending(&self) -> usize {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).jobs.len()
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.jobs.len() + inner.running
     }
 
     /// Drops every pending job (reset).
@@ -80,6 +97,7 @@ pub async fn run(state: AppState) {
         let now = state.clock.now_ms();
         while let Some((due, job)) = state.scheduler.pop_due(now) {
             execute(&state, due, job);
+            state.scheduler.finished();
         }
         // Sleep until the next job is due in real time (virtual time runs at real speed unless
         // frozen), or until a job is added or the clock jumps.

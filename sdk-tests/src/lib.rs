@@ -104,3 +104,159 @@ pub async fn link_waba(client: &Client, access_token: &str) -> String {
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
+
+/// The control API of an emulator (`/_emulator/...`), for tests.
+pub struct Control {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Control {
+    pub fn new(emulator: &Emulator) -> Control {
+        Control { base: format!("{}/_emulator", emulator.url()), http: http() }
+    }
+
+    /// A JSON request; panics unless the answer is 2xx.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let (status, value) = self.try_call(method, path, body).await;
+        assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
+        value
+    }
+
+    /// A JSON request; returns the status and the JSON answer.
+    pub async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request =
+            self.http.request(method.parse().expect("method"), format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let res = request.send().await.expect("control API answers");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A customer sends a text to a business number; returns the inbound wamid.
+    pub async fn customer_says(&self, phone_number_id: &str, from: &str, text: &str) -> String {
+        let out = self
+            .call(
+                "POST",
+                "/inbound",
+                Some(serde_json::json!({
+                    "phoneNumberId": phone_number_id,
+                    "from": from,
+                    "profileName": "Diego",
+                    "text": text,
+                })),
+            )
+            .await;
+        out["wamid"].as_str().expect("wamid").to_string()
+    }
+
+    pub async fn advance_seconds(&self, seconds: f64) {
+        self.call("POST", "/clock/advance", Some(serde_json::json!({ "seconds": seconds }))).await;
+    }
+
+    pub async fn freeze(&self, frozen: bool) {
+        self.call("POST", "/clock", Some(serde_json::json!({ "frozen": frozen }))).await;
+    }
+
+    /// Events matching `query` (e.g. `kind=status&messageId=…`), waiting until `count` exist
+    /// (up to 10 s).
+    pub async fn wait_events(&self, query: &str, count: usize) -> Vec<serde_json::Value> {
+        let out =
+            self.call("GET", &format!("/events?{query}&count={count}&waitMs=10000"), None).await;
+        let events = out["events"].as_array().cloned().unwrap_or_default();
+        assert!(events.len() >= count, "wanted {count} events for {query}, got {events:?}");
+        events
+    }
+
+    /// Waits (up to 10 s) until every timer that is due has run, so that what the events show
+    /// is final for the current virtual time.
+    pub async fn settle(&self) {
+        for _ in 0..1000 {
+            let clock = self.call("GET", "/clock", None).await;
+            let now = clock["nowMs"].as_i64().unwrap_or(0);
+            let next = clock["nextDueMs"].as_i64();
+            if next.is_none_or(|due| due > now) && clock["runningTimers"] == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("timers did not settle");
+    }
+
+    /// Events matching `query` now, without waiting.
+    pub async fn events(&self, query: &str) -> Vec<serde_json::Value> {
+        let out = self.call("GET", &format!("/events?{query}"), None).await;
+        out["events"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A Meta message object as the `message` blob of SendWhatsAppMessage.
+pub fn message_blob(message: serde_json::Value) -> aws_smithy_types::Blob {
+    aws_smithy_types::Blob::new(message.to_string().into_bytes())
+}
+
+/// A text message to `to`.
+pub fn text_to(to: &str, body: &str) -> aws_smithy_types::Blob {
+    message_blob(serde_json::json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": { "body": body },
+    }))
+}
+
+/// Meta's sample template `hello_world` to `to`.
+pub fn hello_world_to(to: &str) -> aws_smithy_types::Blob {
+    message_blob(serde_json::json!({
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "template": { "name": "hello_world", "language": { "code": "en_US" } },
+    }))
+}
+
+/// Sends `message` from `phone` with the SDK; returns the messageId.
+pub async fn send(client: &Client, phone: &str, message: aws_smithy_types::Blob) -> String {
+    client
+        .send_whats_app_message()
+        .origination_phone_number_id(phone)
+        .meta_api_version("v20.0")
+        .message(message)
+        .send()
+        .await
+        .expect("SendWhatsAppMessage accepted")
+        .message_id()
+        .expect("messageId")
+        .to_string()
+}
+
+/// The decoded `whatsAppWebhookEntry` of an event from the control API.
+pub fn entry(event: &serde_json::Value) -> serde_json::Value {
+    let text = event["envelope"]["whatsAppWebhookEntry"].as_str().expect("entry string");
+    serde_json::from_str(text).expect("entry is JSON")
+}
+
+/// Validates `value` against a schema in `fixtures/schemas/` and panics with every error.
+pub fn assert_schema(schema_file: &str, value: &serde_json::Value) {
+    let path = format!("{}/../fixtures/schemas/{schema_file}", env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file"))
+            .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> =
+        validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{value:#}");
+}

@@ -99,6 +99,8 @@ fn clock_json(state: &AppState) -> Value {
         "now": crate::events::rfc3339_millis(now),
         "frozen": state.clock.is_frozen(),
         "pendingTimers": state.scheduler.pending(),
+        "runningTimers": state.scheduler.running(),
+        "nextDueMs": state.scheduler.next_due(),
     })
 }
 

@@ -100,6 +100,17 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
                     if path.is_empty() { property.to_string() } else { format!("{at}.{property}") };
                 MetaError::with_details(131008, format!("The parameter {full} is required."))
             }
+            // The schema uses anyOf only for "one of these members is required".
+            ValidationErrorKind::AnyOf { .. } => {
+                let options = if at == "message" {
+                    "to or recipient"
+                } else if at.ends_with("parameters") {
+                    "flow_id or flow_name"
+                } else {
+                    "id or link"
+                };
+                MetaError::with_details(131008, format!("The parameter {at} requires {options}."))
+            }
             _ => MetaError::with_details(131009, format!("Parameter {at} is invalid: {error}")),
         });
     }
