@@ -1,10 +1,11 @@
 //! `eum-social`: the emulator binary. Serves the AWS API and the control API on one port and
-//! prints `READY http://HOST:PORT` on stderr once the socket accepts connections.
+//! prints `READY http://HOST:PORT` on stderr once the socket accepts connections. Subcommands
+//! (`inbound`, `clock`, `events`) are a small client of a running emulator's control API.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use eum_social_emulator::{AppState, Config, Seed, serve};
 use tokio::net::TcpListener;
 
@@ -27,11 +28,106 @@ struct Args {
     /// Seed file (JSON, see fixtures/schemas/seed.schema.json); default: the built-in seed.
     #[arg(long, env = "EUM_SOCIAL_SEED")]
     seed: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Control API client commands (against a running emulator).
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A customer sends a message to a business phone number.
+    Inbound {
+        /// The emulator's URL.
+        #[arg(long, default_value = "http://127.0.0.1:4590", env = "EUM_SOCIAL_URL")]
+        url: String,
+        /// Business number: phone-number-id-…, its ARN, or its Meta phone number id.
+        #[arg(long)]
+        phone_number_id: String,
+        /// The customer's WhatsApp number.
+        #[arg(long)]
+        from: String,
+        /// The customer's profile name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A text message.
+        #[arg(long, conflicts_with = "json")]
+        text: Option<String>,
+        /// Any inbound message in Meta's form, e.g. '{"type":"location","location":{…}}'.
+        #[arg(long)]
+        json: Option<String>,
+    },
+    /// Reads or moves the virtual clock.
+    Clock {
+        #[arg(long, default_value = "http://127.0.0.1:4590", env = "EUM_SOCIAL_URL")]
+        url: String,
+        /// Seconds to advance (timers that fall due run in order).
+        #[arg(long)]
+        advance: Option<f64>,
+        /// Freeze (true) or unfreeze (false) the clock.
+        #[arg(long)]
+        freeze: Option<bool>,
+    },
+    /// Lists events from the event log (filters as in GET /_emulator/events).
+    Events {
+        #[arg(long, default_value = "http://127.0.0.1:4590", env = "EUM_SOCIAL_URL")]
+        url: String,
+        /// Query string, e.g. "kind=status&status=failed".
+        #[arg(long, default_value = "")]
+        query: String,
+    },
+}
+
+/// Runs a control API client command; prints the JSON answer.
+async fn control_command(command: Command) -> ExitCode {
+    let http = reqwest::Client::new();
+    let request = match command {
+        Command::Inbound { url, phone_number_id, from, name, text, json } => {
+            let mut body = match json.as_deref().map(serde_json::from_str::<serde_json::Value>) {
+                Some(Ok(v @ serde_json::Value::Object(_))) => v,
+                Some(_) => {
+                    eprintln!("error: --json must be a JSON object");
+                    return ExitCode::from(2);
+                }
+                None => serde_json::json!({ "text": text.unwrap_or_default() }),
+            };
+            body["phoneNumberId"] = phone_number_id.into();
+            body["from"] = from.into();
+            if let Some(name) = name {
+                body["profileName"] = name.into();
+            }
+            http.post(format!("{url}/_emulator/inbound")).json(&body)
+        }
+        Command::Clock { url, advance, freeze } => match (advance, freeze) {
+            (Some(seconds), _) => http
+                .post(format!("{url}/_emulator/clock/advance"))
+                .json(&serde_json::json!({ "seconds": seconds })),
+            (None, Some(frozen)) => http
+                .post(format!("{url}/_emulator/clock"))
+                .json(&serde_json::json!({ "frozen": frozen })),
+            (None, None) => http.get(format!("{url}/_emulator/clock")),
+        },
+        Command::Events { url, query } => http.get(format!("{url}/_emulator/events?{query}")),
+    };
+    match request.send().await {
+        Ok(res) => {
+            let ok = res.status().is_success();
+            let text = res.text().await.unwrap_or_default();
+            println!("{text}");
+            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(command) = args.command {
+        return control_command(command).await;
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();

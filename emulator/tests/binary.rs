@@ -137,3 +137,61 @@ fn a_bad_seed_file_names_the_path_and_exits_non_zero() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/seed.json"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+#[cfg(unix)]
+fn the_cli_drives_the_control_api_of_a_running_emulator() {
+    let (mut child, url) = start(&[]);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).args(["--url", &url]).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let inbound = run(&[
+        "inbound",
+        "--phone-number-id",
+        "phone-number-id-baa217c3f11b4ffd956f6f3afb44ce54",
+        "--from",
+        "+14255550150",
+        "--name",
+        "Diego",
+        "--text",
+        "Hi from the CLI",
+    ]);
+    assert!(inbound.contains("\"wamid\":\"wamid."), "{inbound}");
+    let located = run(&[
+        "inbound",
+        "--phone-number-id",
+        "831049713436137",
+        "--from",
+        "14255550150",
+        "--json",
+        r#"{"type":"location","location":{"latitude":12.9,"longitude":77.6}}"#,
+    ]);
+    assert!(located.contains("\"kind\":\"inbound\""), "{located}");
+    let events = run(&["events", "--query", "kind=inbound"]);
+    assert!(events.contains("Hi from the CLI"), "{events}");
+    let clock = run(&["clock", "--freeze", "true"]);
+    assert!(clock.contains("\"frozen\":true"), "{clock}");
+    let before: i64 = field(&clock, "nowMs");
+    let after = run(&["clock", "--advance", "90000"]);
+    assert_eq!(field(&after, "nowMs") - before, 90_000_000);
+    // A refused request exits non-zero.
+    let bad = Command::new(BIN)
+        .args(["inbound", "--url", &url, "--phone-number-id", "nope", "--from", "1", "--text", "x"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    terminate(&mut child);
+}
+
+/// An integer field of a compact JSON text (enough for these checks without a JSON dependency).
+fn field(json: &str, name: &str) -> i64 {
+    let at = json.find(&format!("\"{name}\":")).unwrap_or_else(|| panic!("{name} in {json}"));
+    json[at + name.len() + 3..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}

@@ -19,7 +19,13 @@ pub async fn subscribe(
 ) -> Result<Json<Value>, ControlError> {
     let req: SubscribeRequest = parse_body(&body)?;
     match sns::subscribe(&state, req).await {
-        Ok(sub) => Ok(Json(serde_json::to_value(sub).unwrap_or_default())),
+        Ok((sub, problem)) => {
+            let mut out = serde_json::to_value(sub).unwrap_or_default();
+            if let Some(problem) = problem {
+                out["confirmationError"] = json!(problem);
+            }
+            Ok(Json(out))
+        }
         Err(e) => Err(ControlError::bad_request(e)),
     }
 }

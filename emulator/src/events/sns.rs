@@ -215,8 +215,12 @@ fn cert_url(state: &AppState) -> String {
     format!("{}/_emulator/sns/{}", base_url(state), state.sns.identity().cert_name)
 }
 
-/// Registers a subscription and sends its `SubscriptionConfirmation`.
-pub async fn subscribe(state: &AppState, req: SubscribeRequest) -> Result<Subscription, String> {
+/// Registers a subscription and sends its `SubscriptionConfirmation`. As in SNS, a subscription
+/// whose confirmation could not be delivered stays pending; the second value says why.
+pub async fn subscribe(
+    state: &AppState,
+    req: SubscribeRequest,
+) -> Result<(Subscription, Option<String>), String> {
     let version = req.signature_version.clone().unwrap_or_else(|| "1".to_string());
     if version != "1" && version != "2" {
         return Err(format!("signatureVersion must be \"1\" or \"2\", not {version:?}"));
@@ -239,8 +243,8 @@ pub async fn subscribe(state: &AppState, req: SubscribeRequest) -> Result<Subscr
         token: format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
     };
     state.sns.lock().subscriptions.push(sub.clone());
-    send_confirmation(state, &sub).await?;
-    Ok(sub)
+    let problem = send_confirmation(state, &sub).await.err();
+    Ok((sub, problem))
 }
 
 /// POSTs a `SubscriptionConfirmation` (also used to resend one).

@@ -1,0 +1,347 @@
+//! SNS HTTP subscribers of the event destination topic: a real socket on 127.0.0.1 receives the
+//! SubscriptionConfirmation, confirms it, then receives signed Notifications (signature versions
+//! 1 and 2 verified with the certificate the emulator serves), raw deliveries, and retries per
+//! SNS's default policy on the virtual clock — every event exactly once per SNS MessageId.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use sdk_tests::*;
+use serde_json::{Value, json};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:809904170947:base-wecare-digital";
+
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HashMap<String, String>,
+    body: String,
+    answered: u16,
+}
+
+/// A subscriber endpoint: records every POST; answers 500 to the first `fail_first` attempts of
+/// each SNS MessageId (and to everything while `down`).
+#[derive(Clone, Default)]
+struct Subscriber {
+    received: Arc<Mutex<Vec<Received>>>,
+    fail_first: Arc<Mutex<usize>>,
+    down: Arc<Mutex<bool>>,
+}
+
+async fn receive(
+    State(sub): State<Subscriber>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> StatusCode {
+    let headers: HashMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let mut received = sub.received.lock().unwrap();
+    let id = headers.get("x-amz-sns-message-id").cloned().unwrap_or_default();
+    let earlier =
+        received.iter().filter(|r| r.headers.get("x-amz-sns-message-id") == Some(&id)).count();
+    let is_notification =
+        headers.get("x-amz-sns-message-type").map(String::as_str) == Some("Notification");
+    let fail =
+        is_notification && (*sub.down.lock().unwrap() || earlier < *sub.fail_first.lock().unwrap());
+    let answered = if fail { 500 } else { 200 };
+    received.push(Received { path: uri.path().to_string(), headers, body, answered });
+    StatusCode::from_u16(answered).unwrap()
+}
+
+impl Subscriber {
+    async fn start() -> (Subscriber, String) {
+        let sub = Subscriber::default();
+        let app = axum::Router::new().fallback(receive).with_state(sub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (sub, url)
+    }
+
+    /// Waits until `pred` holds for the recorded requests (up to 10 s).
+    async fn wait_for(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        for _ in 0..1000 {
+            {
+                let received = self.received.lock().unwrap();
+                if pred(&received) {
+                    return received.clone();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}: {:#?}", self.received.lock().unwrap());
+    }
+}
+
+fn of_type<'a>(received: &'a [Received], path: &str, kind: &str) -> Vec<&'a Received> {
+    received
+        .iter()
+        .filter(|r| {
+            r.path == path
+                && r.headers.get("x-amz-sns-message-type").map(String::as_str) == Some(kind)
+        })
+        .collect()
+}
+
+/// Verifies an SNS signature the way SNS's validators do: fetch the PEM certificate from
+/// SigningCertURL, rebuild the canonical string, check SHA1withRSA (v1) or SHA256withRSA (v2).
+async fn verify_signature(doc: &Value) {
+    let keys: &[&str] = match doc["Type"].as_str().unwrap() {
+        "Notification" => &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
+        _ => &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
+    };
+    let mut canonical = String::new();
+    for key in keys {
+        if let Some(value) = doc[*key].as_str() {
+            canonical.push_str(&format!("{key}\n{value}\n"));
+        }
+    }
+    let cert_url = doc["SigningCertURL"].as_str().unwrap();
+    assert!(cert_url.ends_with(".pem"), "{cert_url}");
+    let pem = http().get(cert_url).send().await.unwrap().bytes().await.unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("a PEM certificate");
+    let cert = pem.parse_x509().expect("an X.509 certificate");
+    let public_key = cert.public_key().subject_public_key.data.to_vec();
+    use base64::Engine;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(doc["Signature"].as_str().unwrap())
+        .unwrap();
+    let algorithm: &dyn aws_lc_rs::signature::VerificationAlgorithm =
+        match doc["SignatureVersion"].as_str() {
+            Some("1") => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            Some("2") => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            other => panic!("SignatureVersion {other:?}"),
+        };
+    aws_lc_rs::signature::UnparsedPublicKey::new(algorithm, &public_key)
+        .verify(canonical.as_bytes(), &signature)
+        .expect("the SNS signature verifies with the served certificate");
+}
+
+/// Subscribes `endpoint` and confirms it through the SubscribeURL it receives.
+async fn subscribe_and_confirm(
+    control: &Control,
+    sub: &Subscriber,
+    endpoint: &str,
+    extra: Value,
+) -> String {
+    let mut body = json!({ "topicArn": TOPIC, "endpoint": endpoint });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let created = control.call("POST", "/sns/subscriptions", Some(body)).await;
+    assert_eq!(created["status"], "PendingConfirmation");
+    let path = endpoint.rsplit_once('/').map(|(_, p)| format!("/{p}")).unwrap();
+    let received = sub
+        .wait_for("a SubscriptionConfirmation", |r| {
+            !of_type(r, &path, "SubscriptionConfirmation").is_empty()
+        })
+        .await;
+    let confirmation = of_type(&received, &path, "SubscriptionConfirmation")[0].clone();
+    assert_eq!(confirmation.headers["x-amz-sns-topic-arn"], TOPIC);
+    let doc: Value = serde_json::from_str(&confirmation.body).unwrap();
+    assert_eq!(doc["Type"], "SubscriptionConfirmation");
+    assert_eq!(doc["TopicArn"], TOPIC);
+    assert!(
+        doc["Message"].as_str().unwrap().starts_with("You have chosen to subscribe to the topic")
+    );
+    verify_signature(&doc).await;
+    let confirmed = http().get(doc["SubscribeURL"].as_str().unwrap()).send().await.unwrap();
+    assert!(confirmed.status().is_success());
+    created["subscriptionArn"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn confirmed_subscribers_receive_signed_notifications_and_raw_messages() {
+    let emu = emulator().await;
+    let control = Control::new(&emu);
+    let (sub, url) = Subscriber::start().await;
+
+    // Nothing is delivered to a subscription that is not confirmed yet.
+    control
+        .call(
+            "POST",
+            "/sns/subscriptions",
+            Some(json!({"topicArn": TOPIC, "endpoint": format!("{url}/unconfirmed")})),
+        )
+        .await;
+    let v1 = subscribe_and_confirm(&control, &sub, &format!("{url}/v1"), json!({})).await;
+    subscribe_and_confirm(&control, &sub, &format!("{url}/v2"), json!({"signatureVersion": "2"}))
+        .await;
+    subscribe_and_confirm(
+        &control,
+        &sub,
+        &format!("{url}/raw"),
+        json!({"rawMessageDelivery": true}),
+    )
+    .await;
+    let subs = control.call("GET", "/sns/subscriptions", None).await;
+    let confirmed = subs["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "Confirmed")
+        .count();
+    assert_eq!(confirmed, 3);
+
+    let wamid = control.customer_says(PHONE_1, "14255550150", "Hello \u{1F44B}").await;
+    let event = control.wait_events(&format!("kind=inbound&wamid={wamid}"), 1).await.remove(0);
+    let received = sub
+        .wait_for("three notifications", |r| {
+            ["/v1", "/v2", "/raw"].iter().all(|p| !of_type(r, p, "Notification").is_empty())
+        })
+        .await;
+    for path in ["/v1", "/v2"] {
+        let n = of_type(&received, path, "Notification")[0];
+        assert_eq!(n.headers["x-amz-sns-topic-arn"], TOPIC);
+        assert_eq!(n.headers["content-type"], "text/plain; charset=UTF-8");
+        assert_eq!(n.headers["user-agent"], "Amazon Simple Notification Service Agent");
+        assert!(n.headers["x-amz-sns-subscription-arn"].starts_with(&format!("{TOPIC}:")));
+        let doc: Value = serde_json::from_str(&n.body).unwrap();
+        assert_eq!(doc["Type"], "Notification");
+        assert_eq!(doc["MessageId"], n.headers["x-amz-sns-message-id"].as_str());
+        assert!(doc.get("Subject").is_none());
+        assert_eq!(doc["SignatureVersion"], if path == "/v1" { "1" } else { "2" });
+        verify_signature(&doc).await;
+        // The Message is the AWS envelope, exactly as the event log has it.
+        let message: Value = serde_json::from_str(doc["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(message, event["envelope"]);
+        assert!(
+            doc["Message"].as_str().unwrap().contains("\\\\ud83d\\\\udc4b"),
+            "non-ASCII escaped in the entry"
+        );
+    }
+    let raw = of_type(&received, "/raw", "Notification")[0];
+    let message: Value = serde_json::from_str(&raw.body).unwrap();
+    assert_eq!(message, event["envelope"]);
+    assert!(of_type(&received, "/unconfirmed", "Notification").is_empty());
+
+    // Unsubscribing stops deliveries.
+    control.call("DELETE", &format!("/sns/subscriptions?subscriptionArn={v1}"), None).await;
+    control.customer_says(PHONE_1, "14255550150", "again").await;
+    sub.wait_for("the second notifications", |r| of_type(r, "/v2", "Notification").len() == 2)
+        .await;
+    control.settle().await;
+    assert_eq!(of_type(&sub.received.lock().unwrap(), "/v1", "Notification").len(), 1);
+}
+
+#[tokio::test]
+async fn a_subscriber_that_fails_twice_gets_every_event_exactly_once() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let (sub, url) = Subscriber::start().await;
+    control.freeze(true).await;
+    subscribe_and_confirm(&control, &sub, &format!("{url}/flaky"), json!({})).await;
+    *sub.fail_first.lock().unwrap() = 2;
+
+    control.customer_says(PHONE_1, "14255550150", "hi").await;
+    let id = send(&client, PHONE_1, text_to("14255550150", "hello")).await;
+    control.advance_seconds(3.0).await; // sent, delivered, read fall due
+    control.wait_events(&format!("kind=status&messageId={id}"), 3).await;
+    // Four events, each attempted once and refused.
+    sub.wait_for("first attempts", |r| of_type(r, "/flaky", "Notification").len() == 4).await;
+    control.advance_seconds(20.0).await;
+    sub.wait_for("second attempts", |r| of_type(r, "/flaky", "Notification").len() == 8).await;
+    control.advance_seconds(20.0).await;
+    let received =
+        sub.wait_for("third attempts", |r| of_type(r, "/flaky", "Notification").len() == 12).await;
+    control.settle().await;
+
+    let mut by_id: HashMap<String, Vec<u16>> = HashMap::new();
+    for r in of_type(&received, "/flaky", "Notification") {
+        by_id.entry(r.headers["x-amz-sns-message-id"].clone()).or_default().push(r.answered);
+    }
+    assert_eq!(by_id.len(), 4, "one SNS MessageId per event, reused on retries");
+    for answers in by_id.values() {
+        assert_eq!(answers, &vec![500, 500, 200]);
+    }
+    let deliveries = control.call("GET", "/sns/deliveries?state=delivered", None).await;
+    let deliveries = deliveries["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 4);
+    assert!(deliveries.iter().all(|d| d["attempts"] == 3));
+    // Nothing more is attempted.
+    control.advance_seconds(120.0).await;
+    control.settle().await;
+    assert_eq!(of_type(&sub.received.lock().unwrap(), "/flaky", "Notification").len(), 12);
+}
+
+#[tokio::test]
+async fn undeliverable_events_are_kept_and_can_be_redriven() {
+    let emu = emulator().await;
+    let control = Control::new(&emu);
+    let (sub, url) = Subscriber::start().await;
+    control.freeze(true).await;
+    subscribe_and_confirm(&control, &sub, &format!("{url}/down"), json!({})).await;
+    *sub.down.lock().unwrap() = true;
+    control.customer_says(PHONE_1, "14255550150", "anyone?").await;
+    for _ in 0..4 {
+        control.advance_seconds(20.0).await;
+        control.settle().await;
+    }
+    sub.wait_for("four attempts", |r| of_type(r, "/down", "Notification").len() == 4).await;
+    let failed = control.call("GET", "/sns/deliveries?state=failed", None).await;
+    let failed = failed["deliveries"].as_array().unwrap().clone();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["attempts"], 4);
+    assert_eq!(failed[0]["lastStatus"], 500);
+
+    *sub.down.lock().unwrap() = false;
+    let redriven = control.call("POST", "/sns/deliveries/redrive", None).await;
+    assert_eq!(redriven["redriven"], 1);
+    let received = sub
+        .wait_for("the redriven delivery", |r| {
+            r.iter().any(|x| {
+                x.answered == 200
+                    && x.path == "/down"
+                    && x.headers["x-amz-sns-message-type"] == "Notification"
+            })
+        })
+        .await;
+    let ids: Vec<&String> = of_type(&received, "/down", "Notification")
+        .iter()
+        .map(|r| &r.headers["x-amz-sns-message-id"])
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "the same SNS MessageId throughout");
+    control.settle().await;
+    let delivered = control.call("GET", "/sns/deliveries?state=delivered", None).await;
+    assert_eq!(delivered["deliveries"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_subscriptions_are_refused() {
+    let emu = emulator().await;
+    let control = Control::new(&emu);
+    for (body, needle) in [
+        (
+            json!({"topicArn": "arn:aws:sqs:us-east-1:809904170947:q", "endpoint": "http://127.0.0.1:1/x"}),
+            "not an SNS topic",
+        ),
+        (json!({"topicArn": TOPIC, "endpoint": "ftp://127.0.0.1/x"}), "http or https"),
+        (
+            json!({"topicArn": TOPIC, "endpoint": "http://127.0.0.1:1/x", "signatureVersion": "3"}),
+            "signatureVersion",
+        ),
+        (json!({"topicArn": TOPIC}), "invalid JSON body"),
+    ] {
+        let (status, answer) = control.try_call("POST", "/sns/subscriptions", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains(needle), "{answer}");
+    }
+    let (status, _) = control.try_call("GET", "/sns/confirm?token=nope", None).await;
+    assert_eq!(status, 404);
+    // An endpoint that cannot be reached stays pending, as in SNS, and says why.
+    let pending = control
+        .call(
+            "POST",
+            "/sns/subscriptions",
+            Some(json!({"topicArn": TOPIC, "endpoint": "http://127.0.0.1:9/nobody"})),
+        )
+        .await;
+    assert_eq!(pending["status"], "PendingConfirmation");
+    assert!(pending["confirmationError"].as_str().unwrap().contains("127.0.0.1:9"));
+}
