@@ -28,8 +28,42 @@ struct Args {
     /// Seed file (JSON, see fixtures/schemas/seed.schema.json); default: the built-in seed.
     #[arg(long, env = "EUM_SOCIAL_SEED")]
     seed: Option<PathBuf>,
+    /// Virtual delays of the sent, delivered and read statuses after a message is accepted, in
+    /// milliseconds: SENT,DELIVERED,READ.
+    #[arg(long, default_value = "200,700,2000", env = "EUM_SOCIAL_STATUS_DELAYS", value_parser = parse_delays)]
+    status_delays: eum_social_emulator::meta::outbound::StatusDelays,
+    /// Subscribes an HTTP(S) endpoint to an SNS topic at start: TOPIC_ARN=URL (repeatable). The
+    /// endpoint gets a SubscriptionConfirmation first, as from SNS.
+    #[arg(long = "sns-subscribe", value_name = "TOPIC_ARN=URL")]
+    sns_subscribe: Vec<String>,
+    /// Raw message delivery for the --sns-subscribe subscriptions.
+    #[arg(long)]
+    sns_raw: bool,
+    /// Events kept in the in-memory event log.
+    #[arg(long, default_value_t = 10_000)]
+    event_log_capacity: usize,
+    /// Outbound and inbound messages kept per account and Region.
+    #[arg(long, default_value_t = 10_000)]
+    message_log_capacity: usize,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+fn parse_delays(s: &str) -> Result<eum_social_emulator::meta::outbound::StatusDelays, String> {
+    let parts: Vec<i64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<i64>().map_err(|_| format!("{p:?} is not a number of ms")))
+        .collect::<Result<_, _>>()?;
+    match parts[..] {
+        [sent, delivered, read] if 0 <= sent && sent <= delivered && delivered <= read => {
+            Ok(eum_social_emulator::meta::outbound::StatusDelays {
+                sent_ms: sent,
+                delivered_ms: delivered,
+                read_ms: read,
+            })
+        }
+        _ => Err("expected SENT,DELIVERED,READ in ms, non-decreasing, e.g. 200,700,2000".into()),
+    }
 }
 
 /// Control API client commands (against a running emulator).
@@ -156,13 +190,51 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let subscriptions = match args
+        .sns_subscribe
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .ok_or_else(|| format!("--sns-subscribe {s:?}: expected TOPIC_ARN=URL"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = Config {
         seed_path: args.seed.clone(),
         public_url: Some(format!("http://{addr}")),
+        status_delays: args.status_delays,
+        event_log_capacity: args.event_log_capacity,
+        message_log_capacity: args.message_log_capacity,
         ..Config::default()
     };
     let state = AppState::new(config, seed);
     tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, "serving");
+    for (topic, endpoint) in subscriptions {
+        let (state, raw) = (state.clone(), args.sns_raw);
+        let request = eum_social_emulator::events::sns::SubscribeRequest {
+            topic_arn: topic.to_string(),
+            endpoint: endpoint.to_string(),
+            raw_message_delivery: raw,
+            signature_version: None,
+        };
+        tokio::spawn(async move {
+            match eum_social_emulator::events::sns::subscribe(&state, request).await {
+                Ok((sub, None)) => {
+                    tracing::info!(arn = %sub.subscription_arn, "SNS subscription pending confirmation")
+                }
+                Ok((sub, Some(problem))) => {
+                    tracing::warn!(arn = %sub.subscription_arn, %problem, "SubscriptionConfirmation not delivered")
+                }
+                Err(e) => tracing::error!(%e, "--sns-subscribe refused"),
+            }
+        });
+    }
     eprintln!("READY http://{addr}");
     match serve(listener, state, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

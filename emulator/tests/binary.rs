@@ -195,3 +195,34 @@ fn field(json: &str, name: &str) -> i64 {
         .parse()
         .unwrap()
 }
+
+#[test]
+#[cfg(unix)]
+fn sns_subscribe_flag_sends_a_subscription_confirmation() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (mut child, _url) = start(&[
+        "--sns-subscribe",
+        &format!("arn:aws:sns:us-east-1:809904170947:base-wecare-digital={endpoint}"),
+        "--status-delays",
+        "0,10,20",
+    ]);
+    listener.set_nonblocking(false).unwrap();
+    let (mut stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&request).contains("\"Type\": \"SubscriptionConfirmation\"") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed: {}", String::from_utf8_lossy(&request));
+        request.extend_from_slice(&buf[..n]);
+    }
+    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap();
+    let text = String::from_utf8_lossy(&request);
+    assert!(text.starts_with("POST /hook "), "{text}");
+    assert!(text.to_ascii_lowercase().contains("x-amz-sns-message-type: subscriptionconfirmation"));
+    terminate(&mut child);
+    let bad = Command::new(BIN).args(["--port", "0", "--status-delays", "5,1,2"]).output().unwrap();
+    assert!(!bad.status.success());
+}

@@ -302,8 +302,8 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
     Ok(())
 }
 
-/// SNS sends its JSON documents indented like this (`"Key" : value`); consumers parse JSON, so
-/// only the content matters, but the form is kept familiar.
+/// SNS sends its JSON documents indented over several lines; consumers parse JSON, so only the
+/// content matters, but the multi-line form is kept.
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
