@@ -28,6 +28,12 @@ pub struct Config {
     pub message_log_capacity: usize,
     /// SNS deliveries kept (undelivered ones are kept first).
     pub delivery_log_capacity: usize,
+    /// A real SNS (or SNS-compatible, e.g. LocalStack) endpoint: events are also published to
+    /// their destination topic there with `aws-sdk-sns` (credentials from the usual AWS chain).
+    pub sns_endpoint: Option<String>,
+    /// Fixed (access key id, secret) for the SNS endpoint instead of the AWS chain (embedders
+    /// and tests).
+    pub sns_credentials: Option<(String, String)>,
 }
 
 impl Default for Config {
@@ -44,6 +50,8 @@ impl Default for Config {
             event_log_capacity: 10_000,
             message_log_capacity: 10_000,
             delivery_log_capacity: 10_000,
+            sns_endpoint: None,
+            sns_credentials: None,
         }
     }
 }

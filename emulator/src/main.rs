@@ -36,6 +36,10 @@ struct Args {
     /// endpoint gets a SubscriptionConfirmation first, as from SNS.
     #[arg(long = "sns-subscribe", value_name = "TOPIC_ARN=URL")]
     sns_subscribe: Vec<String>,
+    /// Also publish every event to its destination topic on this SNS endpoint (e.g. LocalStack's
+    /// http://localhost:4566), with credentials from the usual AWS chain.
+    #[arg(long, env = "EUM_SOCIAL_SNS_ENDPOINT")]
+    sns_endpoint: Option<String>,
     /// Raw message delivery for the --sns-subscribe subscriptions.
     #[arg(long)]
     sns_raw: bool,
@@ -211,6 +215,7 @@ async fn main() -> ExitCode {
         status_delays: args.status_delays,
         event_log_capacity: args.event_log_capacity,
         message_log_capacity: args.message_log_capacity,
+        sns_endpoint: args.sns_endpoint.clone(),
         ..Config::default()
     };
     let state = AppState::new(config, seed);

@@ -345,3 +345,70 @@ async fn bad_subscriptions_are_refused() {
     assert_eq!(pending["status"], "PendingConfirmation");
     assert!(pending["confirmationError"].as_str().unwrap().contains("127.0.0.1:9"));
 }
+
+/// A stand-in SNS endpoint speaking the Query protocol `aws-sdk-sns` uses: records Publish calls.
+async fn fake_sns(published: Arc<Mutex<Vec<HashMap<String, String>>>>) -> String {
+    async fn handle(
+        State(published): State<Arc<Mutex<Vec<HashMap<String, String>>>>>,
+        body: String,
+    ) -> (StatusCode, String) {
+        let form: HashMap<String, String> = body
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| {
+                let decode = |s: &str| percent_decode(&s.replace('+', " "));
+                (decode(k), decode(v))
+            })
+            .collect();
+        let id = format!("{:08}", published.lock().unwrap().len());
+        published.lock().unwrap().push(form);
+        (
+            StatusCode::OK,
+            format!(
+                "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>{id}</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>"
+            ),
+        )
+    }
+    let app = axum::Router::new().fallback(handle).with_state(published);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn events_are_published_to_a_real_sns_endpoint() {
+    let published = Arc::new(Mutex::new(Vec::new()));
+    let endpoint = fake_sns(published.clone()).await;
+    let config = eum_social_emulator::Config {
+        sns_endpoint: Some(endpoint.clone()),
+        sns_credentials: Some(("test".into(), "test".into())),
+        ..Default::default()
+    };
+    let emu =
+        Emulator::start_with(config, eum_social_emulator::Seed::default_seed()).await.unwrap();
+    let control = Control::new(&emu);
+    let wamid = control.customer_says(PHONE_1, "14255550150", "published?").await;
+    let event = control.wait_events(&format!("kind=inbound&wamid={wamid}"), 1).await.remove(0);
+    for _ in 0..1000 {
+        if !published.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let calls = published.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["Action"], "Publish");
+    assert_eq!(calls[0]["TopicArn"], TOPIC);
+    let message: Value = serde_json::from_str(&calls[0]["Message"]).unwrap();
+    assert_eq!(message, event["envelope"]);
+    control.settle().await;
+    let delivered = control.call("GET", "/sns/deliveries?state=delivered", None).await;
+    let d = &delivered["deliveries"][0];
+    assert_eq!(d["target"], "snsPublish");
+    assert_eq!(d["subscriptionArn"], endpoint.as_str());
+}

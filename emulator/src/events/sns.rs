@@ -8,6 +8,9 @@
 //! envelope. A failed attempt is retried per SNS's default HTTP policy — 3 retries, 20 s apart —
 //! on the virtual clock; an event that still cannot be delivered stays listed as `failed` and can
 //! be redriven. The SNS `MessageId` is the same on every attempt.
+//!
+//! With an SNS endpoint configured (`--sns-endpoint`, e.g. LocalStack), each event is also
+//! published to its destination topic there through `aws-sdk-sns`, with the same retries.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -42,11 +45,23 @@ pub struct Subscription {
     pub token: String,
 }
 
+/// Where a delivery goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Target {
+    /// POST to an HTTP(S) subscriber (`subscriptionArn`).
+    Subscriber,
+    /// `Publish` to the topic on the configured SNS endpoint.
+    SnsPublish,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: u64,
     pub event_seq: u64,
+    pub target: Target,
+    /// The subscriber's ARN, or the SNS endpoint for `snsPublish`.
     pub subscription_arn: String,
     /// SNS `MessageId`, the same on every attempt.
     pub sns_message_id: String,
@@ -77,6 +92,8 @@ pub struct Sns {
     signer: OnceLock<SigningIdentity>,
     http: reqwest::Client,
     capacity: usize,
+    /// Shared AWS configuration for `--sns-endpoint`, loaded on first use.
+    publisher: tokio::sync::OnceCell<aws_config::SdkConfig>,
 }
 
 impl std::fmt::Debug for Sns {
@@ -115,6 +132,7 @@ impl Sns {
                 .build()
                 .unwrap_or_default(),
             capacity: capacity.max(1),
+            publisher: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -317,13 +335,18 @@ pub fn route(state: &AppState, event: &Event) {
     let mut scheduled = Vec::new();
     {
         let mut inner = state.sns.lock();
-        let targets: Vec<String> = inner
+        let mut targets: Vec<(Target, String)> = inner
             .subscriptions
             .iter()
             .filter(|s| s.topic_arn == topic && s.status == "Confirmed")
-            .map(|s| s.subscription_arn.clone())
+            .map(|s| (Target::Subscriber, s.subscription_arn.clone()))
             .collect();
-        for arn in targets {
+        if let Some(endpoint) = &state.config.sns_endpoint {
+            if topic.split(':').nth(2) == Some("sns") {
+                targets.push((Target::SnsPublish, endpoint.clone()));
+            }
+        }
+        for (target, arn) in targets {
             inner.next_id += 1;
             let id = inner.next_id;
             if inner.deliveries.len() >= state.sns.capacity {
@@ -341,6 +364,7 @@ pub fn route(state: &AppState, event: &Event) {
             inner.deliveries.push_back(Delivery {
                 id,
                 event_seq: event.seq,
+                target,
                 subscription_arn: arn,
                 sns_message_id: uuid::Uuid::new_v4().to_string(),
                 state: "pending".into(),
@@ -385,23 +409,74 @@ pub fn redrive(state: &AppState) -> usize {
 
 /// One delivery attempt (run by the scheduler on a task of its own).
 pub async fn attempt(state: AppState, delivery_id: u64) {
-    let found = {
+    let delivery = {
         let inner = state.sns.lock();
-        inner
-            .deliveries
-            .iter()
-            .find(|d| d.id == delivery_id && d.state == "pending")
-            .cloned()
-            .and_then(|d| {
-                let sub = inner
-                    .subscriptions
-                    .iter()
-                    .find(|s| s.subscription_arn == d.subscription_arn)?
-                    .clone();
-                Some((d, sub))
-            })
+        inner.deliveries.iter().find(|d| d.id == delivery_id && d.state == "pending").cloned()
     };
-    let Some((delivery, sub)) = found else { return };
+    let Some(delivery) = delivery else { return };
+    let outcome = match delivery.target {
+        Target::SnsPublish => publish(&state, &delivery).await,
+        Target::Subscriber => {
+            let sub = state
+                .sns
+                .lock()
+                .subscriptions
+                .iter()
+                .find(|s| s.subscription_arn == delivery.subscription_arn)
+                .cloned();
+            match sub {
+                Some(sub) => post_notification(&state, &delivery, &sub).await,
+                // Unsubscribed meanwhile: nothing to deliver to.
+                None => return,
+            }
+        }
+    };
+    record_attempt(&state, delivery_id, &delivery.subscription_arn, outcome);
+}
+
+/// `Publish` of the envelope to the delivery's topic on the configured SNS endpoint.
+async fn publish(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
+    let sdk = state
+        .sns
+        .publisher
+        .get_or_init(|| async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(delivery.subscription_arn.clone());
+            if let Some((key, secret)) = &state.config.sns_credentials {
+                loader = loader.credentials_provider(aws_sdk_sns::config::Credentials::new(
+                    key,
+                    secret,
+                    None,
+                    None,
+                    "eum-social",
+                ));
+            }
+            loader.load().await
+        })
+        .await;
+    let region = delivery.topic_arn.split(':').nth(3).unwrap_or("us-east-1").to_string();
+    let config = aws_sdk_sns::config::Builder::from(sdk)
+        .region(aws_sdk_sns::config::Region::new(region))
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+        .publish()
+        .topic_arn(&delivery.topic_arn)
+        .message(&delivery.message)
+        .send()
+        .await
+        .map(|_| 200)
+        .map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            (status, format!("SNS Publish: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))
+        })
+}
+
+/// POSTs a signed `Notification` (or the raw envelope) to an HTTP(S) subscriber.
+async fn post_notification(
+    state: &AppState,
+    delivery: &Delivery,
+    sub: &Subscription,
+) -> Result<u16, (Option<u16>, String)> {
     let request = state
         .sns
         .http
@@ -432,20 +507,29 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
             "Timestamp": delivery.timestamp,
             "SignatureVersion": sub.signature_version,
             "Signature": signature,
-            "SigningCertURL": cert_url(&state),
+            "SigningCertURL": cert_url(state),
             "UnsubscribeURL": format!(
                 "{}/_emulator/sns/unsubscribe?SubscriptionArn={}",
-                base_url(&state),
+                base_url(state),
                 sub.subscription_arn
             ),
         });
         request.body(pretty(&body))
     };
-    let outcome = match request.send().await {
+    match request.send().await {
         Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
         Ok(res) => Err((Some(res.status().as_u16()), format!("HTTP {}", res.status()))),
         Err(e) => Err((None, e.to_string())),
-    };
+    }
+}
+
+/// Records an attempt's outcome; schedules the next attempt or marks the delivery failed.
+fn record_attempt(
+    state: &AppState,
+    delivery_id: u64,
+    endpoint: &str,
+    outcome: Result<u16, (Option<u16>, String)>,
+) {
     let now = state.clock.now_ms();
     let retry = {
         let mut inner = state.sns.lock();
@@ -465,7 +549,7 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
                 if d.attempts >= MAX_ATTEMPTS {
                     d.state = "failed".into();
                     d.next_attempt_ms = None;
-                    tracing::warn!(delivery_id, endpoint = %sub.endpoint, "SNS delivery failed after all retries; kept as failed");
+                    tracing::warn!(delivery_id, %endpoint, "SNS delivery failed after all retries; kept as failed");
                     false
                 } else {
                     d.next_attempt_ms = Some(now + RETRY_DELAY_MS);
