@@ -341,10 +341,10 @@ pub fn route(state: &AppState, event: &Event) {
             .filter(|s| s.topic_arn == topic && s.status == "Confirmed")
             .map(|s| (Target::Subscriber, s.subscription_arn.clone()))
             .collect();
-        if let Some(endpoint) = &state.config.sns_endpoint {
-            if topic.split(':').nth(2) == Some("sns") {
-                targets.push((Target::SnsPublish, endpoint.clone()));
-            }
+        if let Some(endpoint) = &state.config.sns_endpoint
+            && topic.split(':').nth(2) == Some("sns")
+        {
+            targets.push((Target::SnsPublish, endpoint.clone()));
         }
         for (target, arn) in targets {
             inner.next_id += 1;
