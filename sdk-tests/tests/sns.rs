@@ -346,12 +346,12 @@ async fn bad_subscriptions_are_refused() {
     assert!(pending["confirmationError"].as_str().unwrap().contains("127.0.0.1:9"));
 }
 
+/// Publish calls a fake SNS endpoint received, as form fields.
+type Published = Arc<Mutex<Vec<HashMap<String, String>>>>;
+
 /// A stand-in SNS endpoint speaking the Query protocol `aws-sdk-sns` uses: records Publish calls.
-async fn fake_sns(published: Arc<Mutex<Vec<HashMap<String, String>>>>) -> String {
-    async fn handle(
-        State(published): State<Arc<Mutex<Vec<HashMap<String, String>>>>>,
-        body: String,
-    ) -> (StatusCode, String) {
+async fn fake_sns(published: Published) -> String {
+    async fn handle(State(published): State<Published>, body: String) -> (StatusCode, String) {
         let form: HashMap<String, String> = body
             .split('&')
             .filter_map(|pair| pair.split_once('='))
