@@ -26,6 +26,8 @@ pub struct Config {
     pub event_log_capacity: usize,
     /// Outbound (and inbound) messages kept per account and Region.
     pub message_log_capacity: usize,
+    /// Virtual time from a template's creation or edit to Meta's review decision.
+    pub template_review_delay_ms: i64,
     /// SNS deliveries kept (undelivered ones are kept first).
     pub delivery_log_capacity: usize,
     /// A real SNS (or SNS-compatible, e.g. LocalStack) endpoint: events are also published to
@@ -50,6 +52,7 @@ impl Default for Config {
             event_log_capacity: 10_000,
             message_log_capacity: 10_000,
             delivery_log_capacity: 10_000,
+            template_review_delay_ms: 5_000,
             sns_endpoint: None,
             sns_credentials: None,
         }

@@ -17,6 +17,10 @@ pub enum Job {
     MessageStatus { account: String, region: String, message_id: String, step: usize },
     /// One attempt of an SNS HTTP delivery.
     SnsDelivery { delivery_id: u64 },
+    /// Meta's review of a PENDING template.
+    TemplateReview { account: String, region: String, waba_hex: String, meta_template_id: String },
+    /// The end of a template's quality pause.
+    TemplateUnpause { account: String, region: String, waba_hex: String, meta_template_id: String },
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +130,24 @@ fn execute(state: &AppState, due: i64, job: Job) {
         }
         Job::SnsDelivery { delivery_id } => {
             tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));
+        }
+        Job::TemplateReview { account, region, waba_hex, meta_template_id } => {
+            crate::ops::templates::run_review(
+                state,
+                &account,
+                &region,
+                &waba_hex,
+                &meta_template_id,
+            );
+        }
+        Job::TemplateUnpause { account, region, waba_hex, meta_template_id } => {
+            crate::control::templates::unpause(
+                state,
+                &account,
+                &region,
+                &waba_hex,
+                &meta_template_id,
+            );
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod messaging;
 mod sns;
+pub mod templates;
 
 use std::collections::HashMap;
 
@@ -38,6 +39,9 @@ pub fn router() -> Router<AppState> {
         .route("/sns/deliveries", get(sns::deliveries))
         .route("/sns/deliveries/redrive", post(sns::redrive))
         .route("/sns/{file}", get(sns::certificate))
+        .route("/templates", get(templates::list))
+        .route("/templates/{id}/review", post(templates::review))
+        .route("/templates/{id}/quality", axum::routing::put(templates::quality))
 }
 
 /// A control API failure: a status and a message.

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod inbound;
 pub mod messages;
 pub mod outbound;
+pub mod template_rules;
 pub mod templates;
 
 use std::collections::{HashMap, VecDeque};

@@ -6,6 +6,7 @@ pub mod messaging;
 pub mod phone;
 pub mod signup;
 pub mod tags;
+pub mod templates;
 pub mod waba;
 
 use base64::Engine;
@@ -49,35 +50,47 @@ pub async fn dispatch(
         }
         SendWhatsAppMessage => messaging::send_whatsapp_message(state, ctx, &input),
         TagResource => tags::tag_resource(state, ctx, &input),
+        CreateWhatsAppMessageTemplate => {
+            templates::create_whatsapp_message_template(state, ctx, &input)
+        }
+        GetWhatsAppMessageTemplate => templates::get_whatsapp_message_template(state, ctx, &input),
+        ListWhatsAppMessageTemplates => {
+            templates::list_whatsapp_message_templates(state, ctx, &input)
+        }
+        UpdateWhatsAppMessageTemplate => {
+            templates::update_whatsapp_message_template(state, ctx, &input)
+        }
+        DeleteWhatsAppMessageTemplate => {
+            templates::delete_whatsapp_message_template(state, ctx, &input)
+        }
+        ListWhatsAppTemplateLibrary => {
+            templates::list_whatsapp_template_library(state, ctx, &input)
+        }
+        CreateWhatsAppMessageTemplateFromLibrary => {
+            templates::create_whatsapp_message_template_from_library(state, ctx, &input)
+        }
         UntagResource => tags::untag_resource(state, ctx, &input),
         ListTagsForResource => tags::list_tags_for_resource(state, ctx, &input),
         CreateWhatsAppDataset
         | CreateWhatsAppFlow
-        | CreateWhatsAppMessageTemplate
-        | CreateWhatsAppMessageTemplateFromLibrary
         | CreateWhatsAppMessageTemplateMedia
         | DeleteWhatsAppFlow
         | DeleteWhatsAppMessageMedia
-        | DeleteWhatsAppMessageTemplate
         | DeprecateWhatsAppFlow
         | GetWhatsAppBusinessPublicKey
         | GetWhatsAppCallPermission
         | GetWhatsAppFlow
         | GetWhatsAppFlowPreview
         | GetWhatsAppMessageMedia
-        | GetWhatsAppMessageTemplate
         | ListWhatsAppFlowAssets
         | ListWhatsAppFlows
-        | ListWhatsAppMessageTemplates
-        | ListWhatsAppTemplateLibrary
         | PostWhatsAppMessageMedia
         | PublishWhatsAppFlow
         | PutWhatsAppBusinessPublicKey
         | SendWhatsAppCallEvent
         | SendWhatsAppConversionEvent
         | UpdateWhatsAppFlow
-        | UpdateWhatsAppFlowAssets
-        | UpdateWhatsAppMessageTemplate => Err(ApiError::not_implemented(op)),
+        | UpdateWhatsAppFlowAssets => Err(ApiError::not_implemented(op)),
     }
 }
 
@@ -94,6 +107,13 @@ pub fn is_implemented(op: Operation) -> bool {
             | GetLinkedWhatsAppBusinessAccountPhoneNumber
             | UpdateLinkedWhatsAppBusinessAccountPhoneNumber
             | SendWhatsAppMessage
+            | CreateWhatsAppMessageTemplate
+            | CreateWhatsAppMessageTemplateFromLibrary
+            | GetWhatsAppMessageTemplate
+            | ListWhatsAppMessageTemplates
+            | UpdateWhatsAppMessageTemplate
+            | DeleteWhatsAppMessageTemplate
+            | ListWhatsAppTemplateLibrary
             | TagResource
             | UntagResource
             | ListTagsForResource

@@ -280,6 +280,7 @@ fn setup_finalization(
                     .map(|t| (t.key, t.value.unwrap_or_default()))
                     .collect(),
                 dataset_id: None,
+                media_handles: Vec::new(),
             };
             p.wabas.insert(waba.hex.clone(), waba);
             ids::waba_id(&signup.waba_hex)

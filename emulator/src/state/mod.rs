@@ -33,6 +33,9 @@ pub struct Waba {
     pub templates: Vec<Template>,
     pub tags: BTreeMap<String, String>,
     pub dataset_id: Option<String>,
+    /// Media header handles uploaded with CreateWhatsAppMessageTemplateMedia.
+    #[serde(default)]
+    pub media_handles: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +79,7 @@ pub fn default_throughput() -> u32 {
 }
 
 /// A message template of a WABA, kept in Meta's own JSON form.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Template {
     pub meta_template_id: String,
@@ -87,6 +90,18 @@ pub struct Template {
     pub quality_score: Option<String>,
     /// Meta's template object (`name`, `language`, `category`, `components`, …).
     pub definition: Value,
+    /// `LIBRARY` for templates made from Meta's template library.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Meta's rejection reason (`INVALID_FORMAT`, …) while REJECTED.
+    #[serde(default)]
+    pub rejected_reason: Option<String>,
+    /// How often quality pauses hit it (the third disables it).
+    #[serde(default)]
+    pub pause_count: u32,
+    /// Times of edits of the approved template (Meta limits them).
+    #[serde(default)]
+    pub edits: Vec<i64>,
 }
 
 /// A WABA an embedded-signup access token grants, waiting for setup finalization.

@@ -253,6 +253,7 @@ impl SeedWaba {
                         "parameter_format": t.parameter_format.as_deref().unwrap_or("POSITIONAL"),
                         "components": t.components,
                     }),
+                    ..Default::default()
                 })
                 .collect(),
             None => meta_sample_templates(&self.waba_id),
@@ -294,6 +295,7 @@ impl SeedWaba {
             templates,
             tags: self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
             dataset_id: self.dataset_id.clone(),
+            media_handles: Vec::new(),
         }
     }
 }
@@ -319,6 +321,7 @@ pub fn meta_sample_templates(meta_waba_id: &str) -> Vec<Template> {
         status: "APPROVED".into(),
         quality_score: Some("UNKNOWN".into()),
         definition,
+        ..Default::default()
     }]
 }
 

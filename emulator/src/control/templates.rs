@@ -1,0 +1,264 @@
+//! Control API for template review and quality: what Meta decides, on demand.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ControlError, Params, parse_body};
+use crate::AppState;
+use crate::ops::templates::{publish_waba_event, status_event};
+use crate::scheduler::Job;
+use crate::state::{Template, Waba};
+
+/// The first quality pause lasts 3 hours, the second 6; the third disables the template.
+const PAUSES_MS: [i64; 2] = [3 * 3_600_000, 6 * 3_600_000];
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Decision {
+    decision: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Quality {
+    quality_score: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+}
+
+fn view(t: &Template) -> Value {
+    json!({
+        "metaTemplateId": t.meta_template_id,
+        "name": t.name,
+        "language": t.language,
+        "category": t.category,
+        "status": t.status,
+        "rejectedReason": t.rejected_reason,
+        "qualityScore": t.quality_score,
+        "pauseCount": t.pause_count,
+        "source": t.source,
+    })
+}
+
+/// Runs `f` on the template with this Meta id in the account and Region, then publishes what it
+/// returns (as `message_template_status_update` extras) after the lock is released.
+fn with_template(
+    state: &AppState,
+    account: Option<String>,
+    region: Option<String>,
+    template_id: &str,
+    f: impl FnOnce(&mut Template, &str) -> Result<Option<(String, Value)>, ControlError>,
+) -> Result<Value, ControlError> {
+    let account = account.unwrap_or_else(|| state.config.default_account.clone());
+    let region = region.unwrap_or_else(|| state.config.default_region.clone());
+    let partition = state.store.partition(&account, &region);
+    let (event, waba, t) = {
+        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let waba = p
+            .wabas
+            .values_mut()
+            .find(|w| w.templates.iter().any(|t| t.meta_template_id == template_id))
+            .ok_or_else(|| {
+                ControlError::not_found(format!(
+                    "template {template_id} does not exist in account {account}, Region {region}"
+                ))
+            })?;
+        let hex = waba.hex.clone();
+        let t = waba
+            .templates
+            .iter_mut()
+            .find(|t| t.meta_template_id == template_id)
+            .expect("found above");
+        let event = f(t, &hex)?;
+        let t = t.clone();
+        (event, waba.clone(), t)
+    };
+    match event {
+        Some((field, extra)) if field == "message_template_status_update" => {
+            status_event(state, &account, &region, &waba, &t, extra);
+        }
+        Some((field, value)) => publish_waba_event(state, &account, &region, &waba, &field, value),
+        None => {}
+    }
+    Ok(view(&t))
+}
+
+/// `POST /_emulator/templates/{metaTemplateId}/review` `{"decision": APPROVE|REJECT|PAUSE|
+/// UNPAUSE|DISABLE, "reason": …}`.
+pub async fn review(
+    State(state): State<AppState>,
+    Path(template_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let d: Decision = parse_body(&body)?;
+    let (account, region) = (
+        d.account.clone().unwrap_or_else(|| state.config.default_account.clone()),
+        d.region.clone().unwrap_or_else(|| state.config.default_region.clone()),
+    );
+    let now = state.clock.now_ms();
+    let mut unpause_at = None;
+    let out = with_template(
+        &state,
+        d.account.clone(),
+        d.region.clone(),
+        &template_id,
+        |t, waba_hex| {
+            let extra = match d.decision.as_str() {
+                "APPROVE" => {
+                    t.status = "APPROVED".into();
+                    t.rejected_reason = None;
+                    json!({})
+                }
+                "REJECT" => {
+                    let reason = d.reason.clone().unwrap_or_else(|| "INVALID_FORMAT".into());
+                    if !crate::meta::template_rules::REJECTION_REASONS.contains(&reason.as_str()) {
+                        return Err(ControlError::bad_request(format!(
+                            "reason must be one of {}",
+                            crate::meta::template_rules::REJECTION_REASONS.join(", ")
+                        )));
+                    }
+                    t.status = "REJECTED".into();
+                    t.rejected_reason = Some(reason);
+                    json!({})
+                }
+                "PAUSE" => {
+                    if t.status != "APPROVED" {
+                        return Err(ControlError::bad_request(format!(
+                            "only an APPROVED template can be paused; this one is {}",
+                            t.status
+                        )));
+                    }
+                    t.pause_count += 1;
+                    match PAUSES_MS.get(t.pause_count as usize - 1) {
+                        Some(ms) => {
+                            t.status = "PAUSED".into();
+                            unpause_at = Some((now + ms, waba_hex.to_string()));
+                            let title =
+                                if t.pause_count == 1 { "FIRST_PAUSE" } else { "SECOND_PAUSE" };
+                            json!({ "other_info": { "title": title, "description": format!("Your WhatsApp message template has been paused for {} hours because of low quality.", ms / 3_600_000) } })
+                        }
+                        None => {
+                            t.status = "DISABLED".into();
+                            json!({ "disable_info": { "disable_date": (now / 1000).to_string() } })
+                        }
+                    }
+                }
+                "UNPAUSE" => {
+                    if t.status != "PAUSED" {
+                        return Err(ControlError::bad_request(format!(
+                            "only a PAUSED template can be unpaused; this one is {}",
+                            t.status
+                        )));
+                    }
+                    t.status = "APPROVED".into();
+                    json!({ "other_info": { "title": "UNPAUSE", "description": "Your WhatsApp message template has been unpaused." } })
+                }
+                "DISABLE" => {
+                    t.status = "DISABLED".into();
+                    json!({ "disable_info": { "disable_date": (now / 1000).to_string() } })
+                }
+                other => {
+                    return Err(ControlError::bad_request(format!(
+                        "decision {other:?} is not one of APPROVE, REJECT, PAUSE, UNPAUSE, DISABLE"
+                    )));
+                }
+            };
+            Ok(Some(("message_template_status_update".to_string(), extra)))
+        },
+    )?;
+    if let Some((due, waba_hex)) = unpause_at {
+        state.scheduler.at(
+            due,
+            Job::TemplateUnpause {
+                account,
+                region,
+                waba_hex,
+                meta_template_id: template_id.clone(),
+            },
+        );
+    }
+    Ok(Json(out))
+}
+
+/// The automatic end of a quality pause (scheduler job).
+pub fn unpause(state: &AppState, account: &str, region: &str, _waba_hex: &str, template_id: &str) {
+    let _ = with_template(state, Some(account.into()), Some(region.into()), template_id, |t, _| {
+        if t.status != "PAUSED" {
+            return Ok(None);
+        }
+        t.status = "APPROVED".into();
+        Ok(Some((
+            "message_template_status_update".to_string(),
+            json!({ "other_info": { "title": "UNPAUSE", "description": "Your WhatsApp message template has been unpaused." } }),
+        )))
+    });
+}
+
+/// `PUT /_emulator/templates/{metaTemplateId}/quality` `{"qualityScore": GREEN|YELLOW|RED|UNKNOWN}`.
+pub async fn quality(
+    State(state): State<AppState>,
+    Path(template_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ControlError> {
+    let q: Quality = parse_body(&body)?;
+    if !["GREEN", "YELLOW", "RED", "UNKNOWN"].contains(&q.quality_score.as_str()) {
+        return Err(ControlError::bad_request(
+            "qualityScore must be GREEN, YELLOW, RED or UNKNOWN",
+        ));
+    }
+    let out = with_template(&state, q.account, q.region, &template_id, |t, _| {
+        let previous = t.quality_score.clone().unwrap_or_else(|| "UNKNOWN".into());
+        if previous == q.quality_score {
+            return Ok(None);
+        }
+        t.quality_score = Some(q.quality_score.clone());
+        Ok(Some((
+            "message_template_quality_update".to_string(),
+            json!({
+                "previous_quality_score": previous,
+                "new_quality_score": q.quality_score,
+                "message_template_id": t.meta_template_id.parse::<u64>().unwrap_or_default(),
+                "message_template_name": t.name,
+                "message_template_language": t.language,
+            }),
+        )))
+    })?;
+    Ok(Json(out))
+}
+
+/// `GET /_emulator/templates?wabaId=&account=&region=`: every template with its review state.
+pub async fn list(State(state): State<AppState>, params: Params) -> Json<Value> {
+    let account =
+        params.get("account").cloned().unwrap_or_else(|| state.config.default_account.clone());
+    let region =
+        params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone());
+    let partition = state.store.partition(&account, &region);
+    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let wanted = params
+        .get("wabaId")
+        .map(|w| w.trim_start_matches(crate::state::ids::WABA_PREFIX).to_string());
+    let list: Vec<Value> = p
+        .wabas
+        .values()
+        .filter(|w: &&Waba| wanted.as_deref().is_none_or(|h| w.hex == h))
+        .flat_map(|w| {
+            w.templates.iter().map(move |t| {
+                let mut v = view(t);
+                v["wabaId"] = json!(crate::state::ids::waba_id(&w.hex));
+                v
+            })
+        })
+        .collect();
+    Json(json!({ "templates": list }))
+}
