@@ -309,12 +309,11 @@ fn check_buttons(c: &Value) -> Result<(), MetaError> {
 /// The outcome of Meta's review: `Ok` approves, `Err((reason, rejection_info))` rejects.
 pub fn review(def: &Value) -> Result<(), (String, Option<Value>)> {
     let name = def["name"].as_str().unwrap_or_default();
-    if let Some(rest) = name.strip_prefix("reject_") {
-        if let Some(reason) =
+    if let Some(rest) = name.strip_prefix("reject_")
+        && let Some(reason) =
             REJECTION_REASONS.iter().find(|r| rest.starts_with(&r.to_ascii_lowercase()))
-        {
-            return Err(((*reason).to_string(), None));
-        }
+    {
+        return Err(((*reason).to_string(), None));
     }
     let body = def["components"]
         .as_array()
