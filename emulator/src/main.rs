@@ -43,6 +43,9 @@ struct Args {
     /// Raw message delivery for the --sns-subscribe subscriptions.
     #[arg(long)]
     sns_raw: bool,
+    /// Virtual milliseconds from a template's creation or edit to Meta's review decision.
+    #[arg(long, default_value_t = 5_000, env = "EUM_SOCIAL_TEMPLATE_REVIEW_DELAY_MS")]
+    template_review_delay_ms: i64,
     /// Events kept in the in-memory event log.
     #[arg(long, default_value_t = 10_000)]
     event_log_capacity: usize,
@@ -216,6 +219,7 @@ async fn main() -> ExitCode {
         event_log_capacity: args.event_log_capacity,
         message_log_capacity: args.message_log_capacity,
         sns_endpoint: args.sns_endpoint.clone(),
+        template_review_delay_ms: args.template_review_delay_ms.max(0),
         ..Config::default()
     };
     let state = AppState::new(config, seed);
