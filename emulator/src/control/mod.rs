@@ -1,5 +1,12 @@
-//! The control API under `/_emulator`: what no AWS API can do. This version: health and reset.
+//! The control API under `/_emulator`: what no AWS API can do. This version: health and reset;
+//! flow assets, conversion events, call permissions and calls, public-key signature status.
 //! It is JSON over HTTP on the same port, outside the AWS URL space.
+
+mod calling;
+mod conversions;
+mod flows;
+mod public_keys;
+mod scope;
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -11,7 +18,13 @@ use crate::ops::is_implemented;
 use crate::routes::Operation;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/reset", post(reset))
+    Router::new()
+        .route("/health", get(health))
+        .route("/reset", post(reset))
+        .merge(flows::router())
+        .merge(conversions::router())
+        .merge(calling::router())
+        .merge(public_keys::router())
 }
 
 /// `GET /_emulator/health`: liveness, version, and which operations are implemented.

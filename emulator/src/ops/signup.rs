@@ -146,6 +146,8 @@ fn pending_phone(
         data_localization_region: None,
         call_settings: None,
         tags: Default::default(),
+        business_public_key: None,
+        calling: Default::default(),
     }
 }
 
@@ -278,6 +280,7 @@ fn setup_finalization(
                     .map(|t| (t.key, t.value.unwrap_or_default()))
                     .collect(),
                 dataset_id: None,
+                flows: Default::default(),
             };
             p.wabas.insert(waba.hex.clone(), waba);
             ids::waba_id(&signup.waba_hex)

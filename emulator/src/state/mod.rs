@@ -2,7 +2,11 @@
 //! regions. Each partition has its own mutex (std, never held across an await: handlers lock,
 //! change, unlock, and only then do anything asynchronous).
 
+pub mod calling;
+pub mod datasets;
+pub mod flows;
 pub mod ids;
+pub mod public_key;
 pub mod seed;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +37,9 @@ pub struct Waba {
     pub templates: Vec<Template>,
     pub tags: BTreeMap<String, String>,
     pub dataset_id: Option<String>,
+    /// WhatsApp Flows by Meta flow id.
+    #[serde(default)]
+    pub flows: BTreeMap<String, flows::Flow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +66,12 @@ pub struct PhoneNumber {
     /// `WhatsAppCallSettings` as last set by UpdateLinkedWhatsAppBusinessAccountPhoneNumber.
     pub call_settings: Option<Value>,
     pub tags: BTreeMap<String, String>,
+    /// Set by PutWhatsAppBusinessPublicKey.
+    #[serde(default)]
+    pub business_public_key: Option<public_key::BusinessPublicKey>,
+    /// Customers' call permissions and the call log.
+    #[serde(default)]
+    pub calling: calling::PhoneCalling,
 }
 
 /// A message template of a WABA, kept in Meta's own JSON form.
@@ -97,6 +110,8 @@ pub struct Partition {
     pub wabas: BTreeMap<String, Waba>,
     /// Embedded-signup sessions by `associateInProgressToken`.
     pub signups: HashMap<String, PendingSignup>,
+    /// Events accepted by SendWhatsAppConversionEvent (bounded).
+    pub conversion_events: datasets::ConversionEventLog,
 }
 
 impl Partition {

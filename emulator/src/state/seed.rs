@@ -283,11 +283,14 @@ impl SeedWaba {
                     data_localization_region: p.data_localization_region.clone(),
                     call_settings: None,
                     tags: p.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+                    business_public_key: None,
+                    calling: Default::default(),
                 })
                 .collect(),
             templates,
             tags: self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
             dataset_id: self.dataset_id.clone(),
+            flows: Default::default(),
         }
     }
 }
