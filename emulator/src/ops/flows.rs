@@ -578,6 +578,25 @@ pub fn delete_whatsapp_flow(
     })
 }
 
+/// Whether an interactive `flow` message from WABA `w` may carry flow `flow_id` (for
+/// SendWhatsAppMessage): a PUBLISHED flow of that WABA, or one of its DRAFT flows sent with
+/// `mode: draft`. The error is the reason, in Meta's words where Meta has them.
+pub fn check_flow_sendable(w: &Waba, flow_id: &str, draft_mode: bool) -> Result<(), String> {
+    let Some(f) = w.flows.get(flow_id) else {
+        return Err(format!(
+            "Flow {flow_id} does not exist in WhatsApp Business Account {}",
+            ids::waba_id(&w.hex)
+        ));
+    };
+    match (f.status.as_str(), draft_mode) {
+        (PUBLISHED, _) | (DRAFT, true) => Ok(()),
+        (DRAFT, false) => Err(format!(
+            "Flow {flow_id} is a DRAFT: publish it, or send it with \"mode\": \"draft\" to test"
+        )),
+        (status, _) => Err(format!("Flow {flow_id} is {status} and can no longer be sent")),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS+0000`, the form Meta gives times in (e.g. a preview's `expires_at`).
 pub fn meta_timestamp(epoch_secs: i64) -> String {
     let days = epoch_secs.div_euclid(86_400);
@@ -609,6 +628,41 @@ mod tests {
         assert_eq!(meta_timestamp(0), "1970-01-01T00:00:00+0000");
         assert_eq!(meta_timestamp(1_798_365_600), "2026-12-27T10:00:00+0000");
         assert_eq!(meta_timestamp(951_782_400), "2000-02-29T00:00:00+0000");
+    }
+
+    #[test]
+    fn only_published_flows_are_sendable_outside_draft_mode() {
+        let mut w = crate::state::Seed::default_seed()
+            .partitions()
+            .remove(0)
+            .1
+            .wabas
+            .pop_first()
+            .unwrap()
+            .1;
+        let flow = |id: &str, status: &str| Flow {
+            id: id.into(),
+            name: id.into(),
+            status: status.into(),
+            categories: vec!["OTHER".into()],
+            flow_json: None,
+            validation_errors: vec![],
+            json_version: None,
+            data_api_version: None,
+            endpoint_uri: None,
+            meta_app_id: None,
+            preview: None,
+            created_ms: 0,
+            updated_ms: 0,
+        };
+        w.flows.insert("1".into(), flow("1", PUBLISHED));
+        w.flows.insert("2".into(), flow("2", DRAFT));
+        w.flows.insert("3".into(), flow("3", DEPRECATED));
+        assert_eq!(check_flow_sendable(&w, "1", false), Ok(()));
+        assert_eq!(check_flow_sendable(&w, "2", true), Ok(()));
+        assert!(check_flow_sendable(&w, "2", false).unwrap_err().contains("DRAFT"));
+        assert!(check_flow_sendable(&w, "3", true).unwrap_err().contains("DEPRECATED"));
+        assert!(check_flow_sendable(&w, "4", true).unwrap_err().contains("does not exist"));
     }
 
     #[test]
