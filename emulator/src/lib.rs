@@ -7,7 +7,8 @@
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed.
-//! - [`control`]: the `/_emulator` control API (health, reset).
+//! - [`control`]: the `/_emulator` control API (health, reset, flow assets, conversion events,
+//!   call permissions and calls, public-key signature status).
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!

@@ -159,7 +159,7 @@ fn check_event(event: &Value, meta_waba_id: &str, now: f64) -> Result<(), String
 
 fn check_user_data(user: &Map<String, Value>, meta_waba_id: &str) -> Result<(), String> {
     let clid = user.get("ctwa_clid");
-    if clid.is_some_and(|c| !c.as_str().is_some_and(|s| !s.is_empty())) {
+    if clid.is_some_and(|c| c.as_str().is_none_or(str::is_empty)) {
         return Err("user_data.ctwa_clid must be a non-empty string".into());
     }
     let waba = match user.get("whatsapp_business_account_id") {
