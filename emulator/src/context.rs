@@ -13,6 +13,8 @@ pub struct RequestContext {
     pub account: String,
     pub region: String,
     pub request_id: String,
+    /// The `Host` header, to build URLs that point back at this emulator.
+    pub host: Option<String>,
 }
 
 impl RequestContext {
@@ -21,6 +23,7 @@ impl RequestContext {
             account: account.to_string(),
             region: region.to_string(),
             request_id: uuid::Uuid::new_v4().to_string(),
+            host: None,
         }
     }
 
@@ -37,7 +40,22 @@ impl RequestContext {
             }
             None => (config.default_account.as_str(), config.default_region.as_str()),
         };
-        RequestContext::new(account, region)
+        let mut ctx = RequestContext::new(account, region);
+        ctx.host = headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+            })
+            .map(str::to_string);
+        ctx
+    }
+
+    /// `http://HOST` of this emulator as the client reached it.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.host.as_deref().unwrap_or("127.0.0.1:4590"))
     }
 }
 

@@ -10,7 +10,9 @@
 //! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
 //! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
-//! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, …).
+//! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
+//!   SNS subscriptions, flow assets, conversion events,
+//!   call permissions and calls, public-key signature status).
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!

@@ -1,9 +1,15 @@
 //! The control API under `/_emulator`: what no AWS API can do — health, reset, the clock, a
 //! customer writing in, the message and event logs, SNS subscriptions, phone number quality and
-//! limits. JSON over HTTP on the same port, outside the AWS URL space; errors are
-//! `{"message": …}` with a 4xx status.
+//! limits, template review, flow assets, conversion events, call permissions and calls,
+//! public-key signature status. JSON over HTTP on the same port, outside the AWS URL space;
+//! errors are `{"message": …}` with a 4xx status.
 
+mod calling;
+mod conversions;
+mod flows;
 mod messaging;
+mod public_keys;
+mod scope;
 mod sns;
 pub mod templates;
 
@@ -42,6 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/templates", get(templates::list))
         .route("/templates/{id}/review", post(templates::review))
         .route("/templates/{id}/quality", axum::routing::put(templates::quality))
+        .merge(flows::router())
+        .merge(conversions::router())
+        .merge(calling::router())
+        .merge(public_keys::router())
 }
 
 /// A control API failure: a status and a message.

@@ -2,8 +2,13 @@
 //! apply it to the state, answer the output shape. `dispatch` is the one place an operation
 //! meets its handler; an operation a later version brings answers `not_implemented`.
 
+pub mod calling;
+pub mod datasets;
+pub mod flow_json;
+pub mod flows;
 pub mod messaging;
 pub mod phone;
+pub mod public_key;
 pub mod signup;
 pub mod tags;
 pub mod templates;
@@ -71,26 +76,30 @@ pub async fn dispatch(
         }
         UntagResource => tags::untag_resource(state, ctx, &input),
         ListTagsForResource => tags::list_tags_for_resource(state, ctx, &input),
-        CreateWhatsAppDataset
-        | CreateWhatsAppFlow
-        | CreateWhatsAppMessageTemplateMedia
-        | DeleteWhatsAppFlow
+        CreateWhatsAppFlow => flows::create_whatsapp_flow(state, ctx, &input),
+        UpdateWhatsAppFlow => flows::update_whatsapp_flow(state, ctx, &input),
+        UpdateWhatsAppFlowAssets => flows::update_whatsapp_flow_assets(state, ctx, &input),
+        GetWhatsAppFlow => flows::get_whatsapp_flow(state, ctx, &input),
+        GetWhatsAppFlowPreview => flows::get_whatsapp_flow_preview(state, ctx, &input),
+        ListWhatsAppFlows => flows::list_whatsapp_flows(state, ctx, &input),
+        ListWhatsAppFlowAssets => flows::list_whatsapp_flow_assets(state, ctx, &input),
+        PublishWhatsAppFlow => flows::publish_whatsapp_flow(state, ctx, &input),
+        DeprecateWhatsAppFlow => flows::deprecate_whatsapp_flow(state, ctx, &input),
+        DeleteWhatsAppFlow => flows::delete_whatsapp_flow(state, ctx, &input),
+        CreateWhatsAppDataset => datasets::create_whatsapp_dataset(state, ctx, &input),
+        SendWhatsAppConversionEvent => datasets::send_whatsapp_conversion_event(state, ctx, &input),
+        GetWhatsAppCallPermission => calling::get_whatsapp_call_permission(state, ctx, &input),
+        SendWhatsAppCallEvent => calling::send_whatsapp_call_event(state, ctx, &input),
+        PutWhatsAppBusinessPublicKey => {
+            public_key::put_whatsapp_business_public_key(state, ctx, &input)
+        }
+        GetWhatsAppBusinessPublicKey => {
+            public_key::get_whatsapp_business_public_key(state, ctx, &input)
+        }
+        CreateWhatsAppMessageTemplateMedia
         | DeleteWhatsAppMessageMedia
-        | DeprecateWhatsAppFlow
-        | GetWhatsAppBusinessPublicKey
-        | GetWhatsAppCallPermission
-        | GetWhatsAppFlow
-        | GetWhatsAppFlowPreview
         | GetWhatsAppMessageMedia
-        | ListWhatsAppFlowAssets
-        | ListWhatsAppFlows
-        | PostWhatsAppMessageMedia
-        | PublishWhatsAppFlow
-        | PutWhatsAppBusinessPublicKey
-        | SendWhatsAppCallEvent
-        | SendWhatsAppConversionEvent
-        | UpdateWhatsAppFlow
-        | UpdateWhatsAppFlowAssets => Err(ApiError::not_implemented(op)),
+        | PostWhatsAppMessageMedia => Err(ApiError::not_implemented(op)),
     }
 }
 
@@ -117,7 +126,29 @@ pub fn is_implemented(op: Operation) -> bool {
             | TagResource
             | UntagResource
             | ListTagsForResource
+            | CreateWhatsAppFlow
+            | UpdateWhatsAppFlow
+            | UpdateWhatsAppFlowAssets
+            | GetWhatsAppFlow
+            | GetWhatsAppFlowPreview
+            | ListWhatsAppFlows
+            | ListWhatsAppFlowAssets
+            | PublishWhatsAppFlow
+            | DeprecateWhatsAppFlow
+            | DeleteWhatsAppFlow
+            | CreateWhatsAppDataset
+            | SendWhatsAppConversionEvent
+            | GetWhatsAppCallPermission
+            | SendWhatsAppCallEvent
+            | PutWhatsAppBusinessPublicKey
+            | GetWhatsAppBusinessPublicKey
     )
+}
+
+/// A refusal by Meta, as AWS relays it: `InvalidParametersException` whose message carries Meta's
+/// code and title, `(#139002) Publishing Flow in invalid state: <detail>`.
+pub fn meta_error(code: u32, title: &str, detail: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid_parameters(format!("(#{code}) {title}: {detail}"))
 }
 
 /// An epoch-seconds timestamp as the JSON number the SDKs parse (integral when whole).

@@ -148,6 +148,8 @@ fn pending_phone(
         tags: Default::default(),
         messaging_limit_tier: "TIER_250".into(),
         throughput_per_second: crate::state::default_throughput(),
+        business_public_key: None,
+        calling: Default::default(),
     }
 }
 
@@ -281,6 +283,7 @@ fn setup_finalization(
                     .collect(),
                 dataset_id: None,
                 media_handles: Vec::new(),
+                flows: Default::default(),
             };
             p.wabas.insert(waba.hex.clone(), waba);
             ids::waba_id(&signup.waba_hex)

@@ -2,7 +2,11 @@
 //! regions. Each partition has its own mutex (std, never held across an await: handlers lock,
 //! change, unlock, and only then do anything asynchronous).
 
+pub mod calling;
+pub mod datasets;
+pub mod flows;
 pub mod ids;
+pub mod public_key;
 pub mod seed;
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,6 +40,8 @@ pub struct Waba {
     /// Media header handles uploaded with CreateWhatsAppMessageTemplateMedia.
     #[serde(default)]
     pub media_handles: Vec<String>,
+    /// WhatsApp Flows by Meta flow id.
+    pub flows: BTreeMap<String, flows::Flow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +74,12 @@ pub struct PhoneNumber {
     /// Cloud API throughput, messages per second (Meta's default: 80).
     #[serde(default = "default_throughput")]
     pub throughput_per_second: u32,
+    /// Set by PutWhatsAppBusinessPublicKey.
+    #[serde(default)]
+    pub business_public_key: Option<public_key::BusinessPublicKey>,
+    /// Customers' call permissions and the call log.
+    #[serde(default)]
+    pub calling: calling::PhoneCalling,
 }
 
 pub fn default_tier() -> String {
@@ -128,6 +140,8 @@ pub struct Partition {
     pub signups: HashMap<String, PendingSignup>,
     /// The WhatsApp side: messages, windows, traffic.
     pub meta: crate::meta::MetaState,
+    /// Events accepted by SendWhatsAppConversionEvent (bounded).
+    pub conversion_events: datasets::ConversionEventLog,
 }
 
 impl Partition {

@@ -290,12 +290,15 @@ impl SeedWaba {
                     tags: p.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
                     messaging_limit_tier: p.messaging_limit_tier.clone(),
                     throughput_per_second: p.throughput_per_second,
+                    business_public_key: None,
+                    calling: Default::default(),
                 })
                 .collect(),
             templates,
             tags: self.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
             dataset_id: self.dataset_id.clone(),
             media_handles: Vec::new(),
+            flows: Default::default(),
         }
     }
 }

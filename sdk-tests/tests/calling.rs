@@ -1,0 +1,486 @@
+//! WhatsApp calling through the real SDK: call permissions driven by the customer's state (set
+//! through the control API), business-initiated and user-initiated calls with Meta's state
+//! machine (ConflictException for an action that does not fit), Meta's limits, and the call log.
+
+use aws_sdk_socialmessaging::Client;
+use aws_sdk_socialmessaging::error::ProvideErrorMetadata;
+use aws_sdk_socialmessaging::operation::send_whats_app_call_event::SendWhatsAppCallEventError;
+use aws_sdk_socialmessaging::types::WhatsAppCallSettings;
+use aws_smithy_types::Blob;
+use rstest::rstest;
+use sdk_tests::*;
+use serde_json::{Value, json};
+
+const CUSTOMER: &str = "+14255550123";
+const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=setup:actpass\r\n";
+const ANSWER: &str = "v=0\r\no=- 7669997803033704573 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=setup:active\r\n";
+
+async fn enable_calling(client: &Client, phone: &str, callback: bool) {
+    client
+        .update_linked_whats_app_business_account_phone_number()
+        .id(phone)
+        .call_settings(
+            WhatsAppCallSettings::builder()
+                .call_enabled(true)
+                .callback_permission_status(if callback { "ENABLED" } else { "DISABLED" })
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn control(emu: &Emulator, path: &str, body: Value) -> (u16, Value) {
+    let res =
+        http().post(format!("{}/_emulator{path}", emu.url())).json(&body).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+async fn grant(emu: &Emulator, status: &str, extra: Value) -> Value {
+    let mut body =
+        json!({ "phoneNumberId": PHONE_1, "destinationPhoneNumber": CUSTOMER, "status": status });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (code, out) = control(emu, "/call-permissions", body).await;
+    assert_eq!(code, 200, "{out}");
+    out
+}
+
+async fn calls(emu: &Emulator) -> Vec<Value> {
+    let body: Value = http()
+        .get(format!("{}/_emulator/calls?phoneNumberId={PHONE_1}", emu.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["calls"].as_array().unwrap().clone()
+}
+
+async fn customer_does(emu: &Emulator, call_id: &str, action: &str) -> (u16, Value) {
+    control(emu, &format!("/calls/{call_id}/customer"), json!({ "action": action })).await
+}
+
+async fn send_event(client: &Client, event: Value) -> Result<String, SendWhatsAppCallEventError> {
+    client
+        .send_whats_app_call_event()
+        .origination_phone_number_id(PHONE_1)
+        .meta_api_version("v23.0")
+        .call_event(Blob::new(event.to_string().into_bytes()))
+        .send()
+        .await
+        .map(|out| out.call_id().to_string())
+        .map_err(|e| e.into_service_error())
+}
+
+fn connect_event() -> Value {
+    json!({ "messaging_product": "whatsapp", "to": CUSTOMER, "action": "connect",
+            "session": { "sdp_type": "offer", "sdp": OFFER }, "biz_opaque_callback_data": "order-42" })
+}
+
+fn event(call_id: &str, action: &str) -> Value {
+    let mut e = json!({ "messaging_product": "whatsapp", "call_id": call_id, "action": action });
+    if action == "pre_accept" || action == "accept" {
+        e["session"] = json!({ "sdp_type": "answer", "sdp": ANSWER });
+    }
+    e
+}
+
+async fn permission(
+    client: &Client,
+) -> aws_sdk_socialmessaging::operation::get_whats_app_call_permission::GetWhatsAppCallPermissionOutput
+{
+    client
+        .get_whats_app_call_permission()
+        .origination_phone_number_id(PHONE_1)
+        .destination_phone_number(CUSTOMER)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_who_granted_nothing_has_no_permission() {
+    let emu = emulator().await;
+    let out = permission(&client(&emu)).await;
+    let p = out.permission().unwrap();
+    assert_eq!(p.status(), "no_permission");
+    assert!(p.expiration_time().is_none());
+    let [request, start] = out.actions() else { panic!("{out:?}") };
+    assert_eq!(request.action_name(), "send_call_permission_request");
+    assert!(request.can_perform_action());
+    let limits: Vec<(&str, i32, i32)> = request
+        .limits()
+        .iter()
+        .map(|l| (l.time_period(), l.max_allowed(), l.current_usage()))
+        .collect();
+    assert_eq!(limits, vec![("PT24H", 1, 0), ("P7D", 2, 0)]);
+    assert_eq!(start.action_name(), "start_call");
+    assert!(!start.can_perform_action());
+    assert_eq!(start.limits()[0].max_allowed(), 5);
+}
+
+#[tokio::test]
+async fn the_permission_wire_body_matches_the_snapshot() {
+    let emu = emulator().await;
+    grant(&emu, "temporary", json!({ "connectedCalls": 5, "permissionRequestsSent": 0 })).await;
+    let body: Value = http()
+        .post(format!("{}/v1/whatsapp/call/permission/get", emu.url()))
+        .json(&json!({ "originationPhoneNumberId": PHONE_1, "destinationPhoneNumber": CUSTOMER }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body["permission"]["expirationTime"].is_i64(), "a JSON number: {body}");
+    assert!(body["actions"][1]["limits"][0]["limitExpirationTime"].is_i64(), "{body}");
+    insta::assert_json_snapshot!("call_permission_temporary_at_limit", body, {
+        ".permission.expirationTime" => "[epoch]",
+        ".actions[1].limits[0].limitExpirationTime" => "[epoch]",
+    });
+}
+
+#[tokio::test]
+async fn permission_follows_the_customers_state() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let now = emu.state.clock.now_secs();
+    grant(&emu, "temporary", json!({ "endUserBsuid": "US.13491208655302741918" })).await;
+    let out = permission(&client).await;
+    let p = out.permission().unwrap();
+    assert_eq!(p.status(), "temporary");
+    let expires = p.expiration_time().unwrap().secs() as f64;
+    assert!((expires - (now + 7.0 * 86_400.0)).abs() < 5.0, "{expires} vs {now}");
+    assert!(!out.actions()[0].can_perform_action(), "no request needed while permitted");
+    assert!(out.actions()[1].can_perform_action());
+    // The same customer by business-scoped user id.
+    let by_bsuid = client
+        .get_whats_app_call_permission()
+        .origination_phone_number_id(PHONE_1)
+        .end_user_bsuid("US.13491208655302741918")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_bsuid.permission().unwrap().status(), "temporary");
+
+    grant(&emu, "permanent", json!({})).await;
+    let out = permission(&client).await;
+    assert_eq!(out.permission().unwrap().status(), "permanent");
+    assert!(out.permission().unwrap().expiration_time().is_none());
+
+    // An expired temporary permission is no permission; requests used up block another one.
+    grant(&emu, "temporary", json!({ "expiresInSeconds": -1, "permissionRequestsSent": 1 })).await;
+    let out = permission(&client).await;
+    assert_eq!(out.permission().unwrap().status(), "no_permission");
+    let request = &out.actions()[0];
+    assert!(!request.can_perform_action());
+    assert_eq!(request.limits()[0].current_usage(), 1);
+    assert!(
+        request.limits()[0].limit_expiration_time().is_some(),
+        "the reset time of a full limit"
+    );
+    assert!(request.limits()[1].limit_expiration_time().is_none(), "not full yet");
+    // The permission belongs to the business number it was given to.
+    let other = client
+        .get_whats_app_call_permission()
+        .origination_phone_number_id(PHONE_2)
+        .destination_phone_number(CUSTOMER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.permission().unwrap().status(), "no_permission");
+}
+
+#[rstest]
+#[case::both(Some(CUSTOMER), Some("US.1"), "invalid")]
+#[case::neither(None, None, "invalid")]
+#[case::bad_number(Some("0044"), None, "validation")]
+#[tokio::test]
+async fn permission_needs_exactly_one_user_id(
+    #[case] number: Option<&str>,
+    #[case] bsuid: Option<&str>,
+    #[case] expected: &str,
+) {
+    let emu = emulator().await;
+    let err = client(&emu)
+        .get_whats_app_call_permission()
+        .origination_phone_number_id(PHONE_1)
+        .set_destination_phone_number(number.map(str::to_string))
+        .set_end_user_bsuid(bsuid.map(str::to_string))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    match expected {
+        "invalid" => assert!(err.is_invalid_parameters_exception(), "{err:?}"),
+        _ => assert!(err.is_validation_exception(), "{err:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_phone_numbers_are_not_found() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let unknown = "phone-number-id-00000000000000000000000000000000";
+    let err = client
+        .get_whats_app_call_permission()
+        .origination_phone_number_id(unknown)
+        .destination_phone_number(CUSTOMER)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    let err = client
+        .send_whats_app_call_event()
+        .origination_phone_number_id(unknown)
+        .meta_api_version("v23.0")
+        .call_event(Blob::new(connect_event().to_string().into_bytes()))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn calling_must_be_enabled_and_permitted() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    assert!(err.message().unwrap().starts_with("(#138000) Calling not enabled"));
+    enable_calling(&client, PHONE_1, false).await;
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    let message = err.message().unwrap();
+    assert!(
+        message.starts_with("(#138006) No approved call permission from the recipient"),
+        "{message}"
+    );
+    assert!(calls(&emu).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_business_initiated_call_from_ring_to_hang_up() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    grant(&emu, "temporary", json!({})).await;
+    let call_id = send_event(&client, connect_event()).await.unwrap();
+    assert!(call_id.starts_with("wacid."), "{call_id}");
+
+    // A second call to the same customer while this one rings is a conflict.
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    assert!(err.message().unwrap().contains("(#138003) Duplicate call"));
+    // Accept is for calls the customer places.
+    let err = send_event(&client, event(&call_id, "accept")).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+
+    let (code, after) = customer_does(&emu, &call_id, "accept").await;
+    assert_eq!((code, after["status"].as_str()), (200, Some("ONGOING")), "{after}");
+    assert_eq!(send_event(&client, event(&call_id, "terminate")).await.unwrap(), call_id);
+    let err = send_event(&client, event(&call_id, "terminate")).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    assert!(err.message().unwrap().contains("already ended (COMPLETED)"));
+
+    let log = calls(&emu).await;
+    let [call] = &log[..] else { panic!("{log:?}") };
+    assert_eq!(call["callId"], json!(call_id));
+    assert_eq!(call["direction"], json!("BUSINESS_INITIATED"));
+    assert_eq!(call["customer"], json!(CUSTOMER));
+    assert_eq!(call["status"], json!("COMPLETED"));
+    assert_eq!(call["bizOpaqueCallbackData"], json!("order-42"));
+    let actions: Vec<&str> =
+        call["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["connect", "accept", "terminate"]);
+    assert!(call["connectedAt"].is_number() && call["endedAt"].is_number());
+    // The connected call counts against start_call.
+    assert_eq!(permission(&client).await.actions()[1].limits()[0].current_usage(), 1);
+}
+
+#[tokio::test]
+async fn a_user_initiated_call_is_answered_by_the_business() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, true).await;
+    let (code, placed) = control(
+        &emu,
+        "/calls",
+        json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER, "sdp": OFFER }),
+    )
+    .await;
+    assert_eq!(code, 200, "{placed}");
+    let call_id = placed["callId"].as_str().unwrap().to_string();
+    // With callback permission enabled, calling in grants a temporary permission.
+    assert_eq!(permission(&client).await.permission().unwrap().status(), "temporary");
+
+    let err = send_event(&client, event(&call_id, "terminate")).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    assert!(err.message().unwrap().contains("declined with reject"));
+    send_event(&client, event(&call_id, "pre_accept")).await.unwrap();
+    send_event(&client, event(&call_id, "accept")).await.unwrap();
+    let err = send_event(&client, event(&call_id, "pre_accept")).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    let (code, hung_up) = customer_does(&emu, &call_id, "terminate").await;
+    assert_eq!((code, hung_up["status"].as_str()), (200, Some("COMPLETED")));
+    // Accepting a call that ended is a conflict.
+    let err = send_event(&client, event(&call_id, "accept")).await.unwrap_err();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    assert_eq!(calls(&emu).await[0]["direction"], json!("USER_INITIATED"));
+}
+
+/// (actions before, by whom) then a business action on a user-initiated call.
+#[rstest]
+#[case::accept_after_reject(&["reject"], "accept", true)]
+#[case::reject_after_accept(&["accept"], "reject", true)]
+#[case::pre_accept_twice(&["pre_accept"], "pre_accept", true)]
+#[case::accept_twice(&["accept"], "accept", true)]
+#[case::terminate_after_terminate(&["accept", "terminate"], "terminate", true)]
+#[case::accept_without_pre_accept(&[], "accept", false)]
+#[case::reject_after_pre_accept(&["pre_accept"], "reject", false)]
+#[case::terminate_after_accept(&["accept"], "terminate", false)]
+#[tokio::test]
+async fn business_actions_on_a_user_initiated_call(
+    #[case] before: &[&str],
+    #[case] action: &str,
+    #[case] conflict: bool,
+) {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    let (_, placed) =
+        control(&emu, "/calls", json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER })).await;
+    let call_id = placed["callId"].as_str().unwrap();
+    for step in before {
+        send_event(&client, event(call_id, step)).await.expect("setup step");
+    }
+    let outcome = send_event(&client, event(call_id, action)).await;
+    if conflict {
+        let err = outcome.unwrap_err();
+        assert!(err.is_conflict_exception(), "{err:?}");
+    } else {
+        assert_eq!(outcome.unwrap(), call_id);
+    }
+}
+
+#[rstest]
+#[case::not_json(json!("{nope"), "callEvent is not valid JSON")]
+#[case::no_product(json!({ "to": CUSTOMER, "action": "connect" }), "messaging_product is required")]
+#[case::bad_action(json!({ "messaging_product": "whatsapp", "call_id": "wacid.x", "action": "hold" }), "not one of connect")]
+#[case::connect_without_session(json!({ "messaging_product": "whatsapp", "to": CUSTOMER, "action": "connect" }), "session is required")]
+#[case::connect_with_answer(json!({ "messaging_product": "whatsapp", "to": CUSTOMER, "action": "connect", "session": { "sdp_type": "answer", "sdp": OFFER } }), "sdp_type must be offer")]
+#[case::connect_bad_sdp(json!({ "messaging_product": "whatsapp", "to": CUSTOMER, "action": "connect", "session": { "sdp_type": "offer", "sdp": "hello" } }), "not a valid SDP offer")]
+#[case::connect_bad_number(json!({ "messaging_product": "whatsapp", "to": "call me", "action": "connect", "session": { "sdp_type": "offer", "sdp": OFFER } }), "international format")]
+#[case::accept_without_call_id(json!({ "messaging_product": "whatsapp", "action": "accept", "session": { "sdp_type": "answer", "sdp": ANSWER } }), "needs call_id")]
+#[case::terminate_with_session(json!({ "messaging_product": "whatsapp", "call_id": "wacid.x", "action": "terminate", "session": {} }), "takes no session")]
+#[tokio::test]
+async fn bad_call_events_are_invalid_parameters(#[case] e: Value, #[case] reason: &str) {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    let bytes = match &e {
+        Value::String(raw) => raw.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    };
+    let err = client
+        .send_whats_app_call_event()
+        .origination_phone_number_id(PHONE_1)
+        .meta_api_version("v23.0")
+        .call_event(Blob::new(bytes))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    let message = err.message().unwrap();
+    assert!(message.starts_with("(#100) Invalid parameter: "), "{message}");
+    assert!(message.contains(reason), "{reason} not in {message}");
+}
+
+#[tokio::test]
+async fn an_unknown_call_is_not_found() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    let err = send_event(&client, event("wacid.unknown", "terminate")).await.unwrap_err();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    let (code, _) = customer_does(&emu, "wacid.unknown", "accept").await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn four_unanswered_calls_revoke_the_permission() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    grant(&emu, "temporary", json!({})).await;
+    for outcome in ["no_answer", "reject", "no_answer"] {
+        let call_id = send_event(&client, connect_event()).await.unwrap();
+        let (code, _) = customer_does(&emu, &call_id, outcome).await;
+        assert_eq!(code, 200);
+    }
+    // The business gives up on the fourth while it rings.
+    let call_id = send_event(&client, connect_event()).await.unwrap();
+    send_event(&client, event(&call_id, "terminate")).await.unwrap();
+    assert_eq!(permission(&client).await.permission().unwrap().status(), "no_permission");
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.message().unwrap().starts_with("(#138006)"), "{err:?}");
+    let statuses: Vec<String> =
+        calls(&emu).await.iter().map(|c| c["status"].as_str().unwrap().to_string()).collect();
+    assert_eq!(statuses, vec!["NO_ANSWER", "REJECTED", "NO_ANSWER", "CANCELED"]);
+}
+
+#[tokio::test]
+async fn five_connected_calls_a_day_is_the_limit() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    grant(&emu, "permanent", json!({ "connectedCalls": 4 })).await;
+    let call_id = send_event(&client, connect_event()).await.unwrap();
+    customer_does(&emu, &call_id, "accept").await;
+    customer_does(&emu, &call_id, "terminate").await;
+    let out = permission(&client).await;
+    let start = &out.actions()[1];
+    assert!(!start.can_perform_action());
+    assert_eq!(start.limits()[0].current_usage(), 5);
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    assert!(err.message().unwrap().starts_with("(#138012) Business initiated calls limit reached"));
+}
+
+#[tokio::test]
+async fn the_control_api_refuses_bad_requests() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let (code, _) = control(
+        &emu,
+        "/call-permissions",
+        json!({ "phoneNumberId": PHONE_1, "destinationPhoneNumber": CUSTOMER, "status": "maybe" }),
+    )
+    .await;
+    assert_eq!(code, 400);
+    let (code, _) =
+        control(&emu, "/calls", json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER })).await;
+    assert_eq!(code, 400, "calling is not enabled yet");
+    enable_calling(&client, PHONE_1, false).await;
+    let (code, placed) =
+        control(&emu, "/calls", json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER })).await;
+    assert_eq!(code, 200);
+    let (code, _) =
+        control(&emu, "/calls", json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER })).await;
+    assert_eq!(code, 409, "one live call per customer");
+    let call_id = placed["callId"].as_str().unwrap();
+    let (code, _) = customer_does(&emu, call_id, "accept").await;
+    assert_eq!(code, 409, "the customer does not accept a call they placed");
+    assert_eq!(
+        permission(&client).await.permission().unwrap().status(),
+        "no_permission",
+        "callback permission is disabled"
+    );
+}
