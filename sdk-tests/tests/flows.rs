@@ -878,3 +878,59 @@ fn the_operations_of_this_area_are_implemented() {
         assert!(is_implemented(op), "{} is not implemented", op.name());
     }
 }
+
+/// An interactive `flow` message to a customer inside the service window.
+fn flow_message(flow: Value) -> aws_smithy_types::Blob {
+    let mut parameters = json!({ "flow_message_version": "3", "flow_cta": "Book now" });
+    for (k, v) in flow.as_object().unwrap() {
+        parameters[k] = v.clone();
+    }
+    message_blob(json!({
+        "messaging_product": "whatsapp", "to": "14255550150", "type": "interactive",
+        "interactive": { "type": "flow", "body": { "text": "Pick a time" },
+            "action": { "name": "flow", "parameters": parameters } }
+    }))
+}
+
+#[tokio::test]
+async fn flow_messages_need_a_published_flow_or_draft_mode() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    control.customer_says(PHONE_1, "14255550150", "I want an appointment").await;
+    let flow_id = create(&client, "booking", Some(&static_flow())).await;
+    let refused = |message| {
+        let client = client.clone();
+        async move {
+            client
+                .send_whats_app_message()
+                .origination_phone_number_id(PHONE_1)
+                .meta_api_version("v20.0")
+                .message(message)
+                .send()
+                .await
+                .unwrap_err()
+                .into_service_error()
+        }
+    };
+    let err = refused(flow_message(json!({ "flow_id": flow_id }))).await;
+    assert!(err.message().unwrap().starts_with("(#131009)"), "{err:?}");
+    assert!(err.message().unwrap().contains("DRAFT"), "{err:?}");
+    let err = refused(flow_message(json!({ "flow_id": "999999999999999" }))).await;
+    assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
+    // In draft mode a draft can be sent, by id or by name; once published, normally.
+    send(&client, PHONE_1, flow_message(json!({ "flow_id": flow_id, "mode": "draft" }))).await;
+    send(&client, PHONE_1, flow_message(json!({ "flow_name": "booking", "mode": "draft" }))).await;
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    send(&client, PHONE_1, flow_message(json!({ "flow_id": flow_id }))).await;
+    // A flow of another WABA is not sendable from this number.
+    let err = client
+        .send_whats_app_message()
+        .origination_phone_number_id(PHONE_2)
+        .meta_api_version("v20.0")
+        .message(flow_message(json!({ "flow_id": flow_id })))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
+}

@@ -128,6 +128,27 @@ pub fn send(
             return Err(meta_invalid(MetaError::new(131021)));
         }
 
+        // A flow message names a published flow of this WABA (or a draft in draft mode).
+        let interactive = &outbound.payload["interactive"];
+        if message_type == "interactive" && interactive["type"] == "flow" {
+            let parameters = &interactive["action"]["parameters"];
+            let flow_id = match parameters["flow_id"].as_str() {
+                Some(id) => Some(id.to_string()),
+                None => parameters["flow_name"].as_str().and_then(|name| {
+                    waba.flows.values().find(|f| f.name == name).map(|f| f.id.clone())
+                }),
+            };
+            let draft = parameters["mode"] == "draft";
+            let checked = match flow_id {
+                Some(id) => crate::ops::flows::check_flow_sendable(waba, &id, draft),
+                None => Err(format!(
+                    "Flow {} does not exist in this WhatsApp Business Account",
+                    parameters["flow_name"].as_str().unwrap_or_default()
+                )),
+            };
+            checked.map_err(|e| meta_invalid(MetaError::with_details(131009, e)))?;
+        }
+
         // Templates are checked against the WABA's templates at once, as Meta does.
         let mut category = "service".to_string();
         if message_type == "template" {

@@ -148,7 +148,12 @@ pub fn is_implemented(op: Operation) -> bool {
 /// A refusal by Meta, as AWS relays it: `InvalidParametersException` whose message carries Meta's
 /// code and title, `(#139002) Publishing Flow in invalid state: <detail>`.
 pub fn meta_error(code: u32, title: &str, detail: impl std::fmt::Display) -> ApiError {
-    ApiError::invalid_parameters(format!("(#{code}) {title}: {detail}"))
+    let error = crate::meta::errors::MetaError {
+        code,
+        title: title.to_string(),
+        details: detail.to_string(),
+    };
+    ApiError::invalid_parameters(error.sync_message())
 }
 
 /// An epoch-seconds timestamp as the JSON number the SDKs parse (integral when whole).
