@@ -17,6 +17,18 @@ pub struct Config {
     pub tag_limit: usize,
     /// The seed file in use (None: the embedded default seed).
     pub seed_path: Option<PathBuf>,
+    /// The embedded S3 store (`<dir>/<bucket>/<key>`) and WhatsApp's media copies; a temporary
+    /// directory when None.
+    pub data_dir: Option<PathBuf>,
+    /// A real S3-compatible endpoint (path-style) instead of the embedded store.
+    pub s3_endpoint: Option<String>,
+    /// Region for `s3_endpoint` (None: the AWS chain's, else us-east-1).
+    pub s3_region: Option<String>,
+    /// Credentials for `s3_endpoint` (None: the usual AWS credential chain).
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
+    pub allow_any_presigned_url: bool,
 }
 
 impl Default for Config {
@@ -28,6 +40,12 @@ impl Default for Config {
             waba_limit: 25,
             tag_limit: 50,
             seed_path: None,
+            data_dir: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            allow_any_presigned_url: false,
         }
     }
 }

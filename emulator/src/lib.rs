@@ -6,7 +6,9 @@
 //! - [`model`]: the service model facts (embedded from `fixtures/model/`) and input validation.
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
-//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed.
+//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed, media metadata.
+//! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
+//! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
 //! - [`control`]: the `/_emulator` control API (health, reset).
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
@@ -19,9 +21,11 @@ pub mod config;
 pub mod context;
 pub mod control;
 pub mod error;
+pub mod media;
 pub mod model;
 pub mod ops;
 pub mod routes;
+pub mod s3;
 pub mod state;
 
 use std::future::Future;
@@ -40,6 +44,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub clock: Arc<clock::Clock>,
+    /// The customer's buckets and presigned URLs.
+    pub s3: Arc<s3::S3>,
+    /// WhatsApp's copies of media files.
+    pub media: Arc<media::blobs::Blobs>,
 }
 
 impl AppState {
@@ -47,7 +55,10 @@ impl AppState {
     pub fn new(mut config: Config, seed: Seed) -> Self {
         config.default_account = seed.account.clone();
         config.default_region = seed.region.clone();
+        let data_dir = Arc::new(s3::DataDir::new(config.data_dir.as_deref()));
         AppState {
+            s3: Arc::new(s3::S3::new(&config, data_dir.clone())),
+            media: Arc::new(media::blobs::Blobs::new(data_dir)),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
             clock: Arc::new(clock::Clock::default()),

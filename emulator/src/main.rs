@@ -27,6 +27,27 @@ struct Args {
     /// Seed file (JSON, see fixtures/schemas/seed.schema.json); default: the built-in seed.
     #[arg(long, env = "EUM_SOCIAL_SEED")]
     seed: Option<PathBuf>,
+    /// Directory of the embedded S3 store (`DIR/<bucket>/<key>`) and of media files; default: a
+    /// temporary directory removed on exit.
+    #[arg(long, env = "EUM_SOCIAL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A real S3-compatible endpoint (LocalStack, MinIO, AWS) instead of the embedded store;
+    /// path-style; credentials from the usual AWS chain unless given below.
+    #[arg(long, env = "EUM_SOCIAL_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// Region for --s3-endpoint (default: the AWS chain's, else us-east-1).
+    #[arg(long, env = "EUM_SOCIAL_S3_REGION")]
+    s3_region: Option<String>,
+    /// Access key id for --s3-endpoint (with --s3-secret-access-key).
+    #[arg(long, env = "EUM_SOCIAL_S3_ACCESS_KEY_ID", requires = "s3_secret_access_key")]
+    s3_access_key_id: Option<String>,
+    /// Secret access key for --s3-endpoint.
+    #[arg(long, env = "EUM_SOCIAL_S3_SECRET_ACCESS_KEY", requires = "s3_access_key_id")]
+    s3_secret_access_key: Option<String>,
+    /// Accept any http(s) URL as a presigned URL (the model admits only
+    /// https://…s3….amazonaws.com/…), e.g. a local S3 server's.
+    #[arg(long, env = "EUM_SOCIAL_ALLOW_ANY_PRESIGNED_URL")]
+    allow_any_presigned_url: bool,
 }
 
 #[tokio::main]
@@ -46,7 +67,16 @@ async fn main() -> ExitCode {
         },
         None => Seed::default_seed(),
     };
-    let config = Config { seed_path: args.seed.clone(), ..Config::default() };
+    let config = Config {
+        seed_path: args.seed.clone(),
+        data_dir: args.data_dir.clone(),
+        s3_endpoint: args.s3_endpoint.clone(),
+        s3_region: args.s3_region.clone(),
+        s3_access_key_id: args.s3_access_key_id.clone(),
+        s3_secret_access_key: args.s3_secret_access_key.clone(),
+        allow_any_presigned_url: args.allow_any_presigned_url,
+        ..Config::default()
+    };
     let state = AppState::new(config, seed);
 
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
@@ -63,7 +93,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, "serving");
+    tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, s3 = %state.s3.describe(), "serving");
     eprintln!("READY http://{addr}");
     match serve(listener, state, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

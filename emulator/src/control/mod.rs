@@ -23,6 +23,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "defaultAccount": state.config.default_account,
         "defaultRegion": state.config.default_region,
+        "s3": state.s3.describe(),
         "operations": {
             "implemented": implemented.iter().map(|o| o.name()).collect::<Vec<_>>(),
             "notImplemented": pending.iter().map(|o| o.name()).collect::<Vec<_>>(),
@@ -34,5 +35,6 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 async fn reset(State(state): State<AppState>) -> Json<Value> {
     state.store.reset();
     state.clock.reset();
+    state.media.clear().await;
     Json(json!({ "reset": true }))
 }

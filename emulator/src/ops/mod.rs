@@ -2,6 +2,7 @@
 //! apply it to the state, answer the output shape. `dispatch` is the one place an operation
 //! meets its handler; an operation a later version brings answers `not_implemented`.
 
+pub mod media;
 pub mod phone;
 pub mod signup;
 pub mod tags;
@@ -49,26 +50,28 @@ pub async fn dispatch(
         TagResource => tags::tag_resource(state, ctx, &input),
         UntagResource => tags::untag_resource(state, ctx, &input),
         ListTagsForResource => tags::list_tags_for_resource(state, ctx, &input),
+        PostWhatsAppMessageMedia => media::post_whatsapp_message_media(state, ctx, &input).await,
+        GetWhatsAppMessageMedia => media::get_whatsapp_message_media(state, ctx, &input).await,
+        DeleteWhatsAppMessageMedia => {
+            media::delete_whatsapp_message_media(state, ctx, &input).await
+        }
         CreateWhatsAppDataset
         | CreateWhatsAppFlow
         | CreateWhatsAppMessageTemplate
         | CreateWhatsAppMessageTemplateFromLibrary
         | CreateWhatsAppMessageTemplateMedia
         | DeleteWhatsAppFlow
-        | DeleteWhatsAppMessageMedia
         | DeleteWhatsAppMessageTemplate
         | DeprecateWhatsAppFlow
         | GetWhatsAppBusinessPublicKey
         | GetWhatsAppCallPermission
         | GetWhatsAppFlow
         | GetWhatsAppFlowPreview
-        | GetWhatsAppMessageMedia
         | GetWhatsAppMessageTemplate
         | ListWhatsAppFlowAssets
         | ListWhatsAppFlows
         | ListWhatsAppMessageTemplates
         | ListWhatsAppTemplateLibrary
-        | PostWhatsAppMessageMedia
         | PublishWhatsAppFlow
         | PutWhatsAppBusinessPublicKey
         | SendWhatsAppCallEvent
@@ -95,6 +98,9 @@ pub fn is_implemented(op: Operation) -> bool {
             | TagResource
             | UntagResource
             | ListTagsForResource
+            | PostWhatsAppMessageMedia
+            | GetWhatsAppMessageMedia
+            | DeleteWhatsAppMessageMedia
     )
 }
 

@@ -3,6 +3,7 @@
 //! change, unlock, and only then do anything asynchronous).
 
 pub mod ids;
+pub mod media;
 pub mod seed;
 
 use std::collections::{BTreeMap, HashMap};
@@ -97,6 +98,8 @@ pub struct Partition {
     pub wabas: BTreeMap<String, Waba>,
     /// Embedded-signup sessions by `associateInProgressToken`.
     pub signups: HashMap<String, PendingSignup>,
+    /// Uploaded and inbound media ids (the bytes are in `media::blobs`).
+    pub media: media::MediaFiles,
 }
 
 impl Partition {
