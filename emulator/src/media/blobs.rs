@@ -45,7 +45,12 @@ impl Blobs {
     }
 
     /// `None` when the file is gone (e.g. the data dir was cleaned behind the emulator's back).
-    pub async fn read(&self, account: &str, region: &str, media_id: &str) -> ApiResult<Option<Bytes>> {
+    pub async fn read(
+        &self,
+        account: &str,
+        region: &str,
+        media_id: &str,
+    ) -> ApiResult<Option<Bytes>> {
         match tokio::fs::read(self.path(account, region, media_id)).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -105,7 +105,11 @@ pub struct MediaType {
 impl MediaType {
     /// The limit for this file (animated stickers have a larger one).
     pub fn limit_for(&self, animated: bool) -> u64 {
-        if self.kind == MediaKind::Sticker && animated { ANIMATED_STICKER_LIMIT } else { self.limit }
+        if self.kind == MediaKind::Sticker && animated {
+            ANIMATED_STICKER_LIMIT
+        } else {
+            self.limit
+        }
     }
 }
 
@@ -417,7 +421,11 @@ mod tests {
     #[case("IMAGE/JPEG; charset=binary", &[0xFF, 0xD8, 0xFF, 0xE0], true)]
     #[case("image/png", &[0xFF, 0xD8, 0xFF, 0xE0], false)]
     #[case("video/3gp", b"\0\0\0\x18ftyp3gp4\0\0\0\0", true)]
-    #[case("audio/ogg", b"OggS\0\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0OpusHead\x01\x01", true)]
+    #[case(
+        "audio/ogg",
+        b"OggS\0\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0OpusHead\x01\x01",
+        true
+    )]
     #[case("audio/ogg", b"OggS\0\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01vorbis", false)]
     #[case("text/plain", b"hello\n", true)]
     #[case("text/plain", b"hel\0lo", false)]

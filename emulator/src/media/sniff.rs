@@ -46,7 +46,9 @@ impl Signature {
                 b.starts_with(b"ID3")
                     || (b.len() >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0 && b[1] & 0x06 != 0)
             }
-            Signature::OggOpus => b.starts_with(b"OggS") && contains(&b[..b.len().min(128)], b"OpusHead"),
+            Signature::OggOpus => {
+                b.starts_with(b"OggS") && contains(&b[..b.len().min(128)], b"OpusHead")
+            }
             Signature::Pdf => b.starts_with(b"%PDF-"),
             // A compound file whose class `infer` can read must be the declared one; one it
             // cannot read (a bare header) is accepted for any of the three.
@@ -111,9 +113,15 @@ pub fn describe(b: &[u8]) -> Cow<'static, str> {
         (Signature::Webp, "image/webp"),
         (Signature::Amr, "audio/amr"),
         (Signature::Pdf, "application/pdf"),
-        (Signature::Docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (
+            Signature::Docx,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
         (Signature::Xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (Signature::Pptx, "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+        (
+            Signature::Pptx,
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
     ];
     if let Some((_, mime)) = own.iter().find(|(s, _)| s.matches(b)) {
         return Cow::Borrowed(mime);

@@ -252,6 +252,8 @@ fn presigned_error(e: PresignedError, what: &str, url: &str) -> ApiError {
             media::human_size(MAX_MEDIA_BYTES)
         ))
         .to_api_error(),
-        other => ApiError::invalid_parameters(format!("Cannot {what} the presigned URL {url}: {other}")),
+        other => {
+            ApiError::invalid_parameters(format!("Cannot {what} the presigned URL {url}: {other}"))
+        }
     }
 }

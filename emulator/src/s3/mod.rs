@@ -41,7 +41,10 @@ pub enum S3Error {
     NoSuchBucket,
     NoSuchKey,
     /// The object is larger than the reader's limit; it was not read whole.
-    TooLarge { size: u64, limit: u64 },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
     AccessDenied(String),
     /// A bucket name or key the store cannot hold (e.g. `..` in the embedded directory store).
     InvalidName(String),
@@ -68,8 +71,12 @@ impl fmt::Display for S3Error {
 pub trait ObjectStore: Send + Sync {
     /// Reads an object of at most `limit` bytes; a larger one is [`S3Error::TooLarge`] without
     /// being read whole.
-    fn get_object<'a>(&'a self, bucket: &'a str, key: &'a str, limit: u64)
-    -> S3Future<'a, S3Object>;
+    fn get_object<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        limit: u64,
+    ) -> S3Future<'a, S3Object>;
 
     /// Writes (or replaces) an object.
     fn put_object<'a>(

@@ -18,8 +18,14 @@ pub enum PresignedError {
     /// A header the caller gave cannot be sent.
     BadHeader(String),
     /// The server answered with a non-2xx status (and this start of its body).
-    Status { status: u16, body: String },
-    TooLarge { size: u64, limit: u64 },
+    Status {
+        status: u16,
+        body: String,
+    },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
     /// No answer: connection refused, timeout, TLS failure, …
     Unreachable(String),
 }
@@ -87,11 +93,8 @@ impl Presigned {
         if let Some(size) = response.content_length().filter(|&n| n > limit) {
             return Err(PresignedError::TooLarge { size, limit });
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let content_type =
+            response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, e))? {
             bytes.extend_from_slice(&chunk);

@@ -57,22 +57,26 @@ impl RemoteStore {
                     ));
                 }
                 let shared = loader.load().await;
-                let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
+                let config =
+                    aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
                 aws_sdk_s3::Client::from_conf(config)
             })
             .await
     }
 
     async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<S3Object, S3Error> {
-        let out = self
-            .client()
-            .await
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| self.error(e))?;
+        let out = self.client().await.get_object().bucket(bucket).key(key).send().await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let error = self.error(e);
+                // Some servers (s3s-fs among them) answer NoSuchKey for a missing bucket too.
+                if error == S3Error::NoSuchKey && !self.bucket_exists(bucket).await {
+                    return Err(S3Error::NoSuchBucket);
+                }
+                return Err(error);
+            }
+        };
         let size = out.content_length().unwrap_or(0).max(0) as u64;
         if size > limit {
             return Err(S3Error::TooLarge { size, limit });
@@ -110,20 +114,44 @@ impl RemoteStore {
             .map_err(|e| self.error(e))
     }
 
+    /// False only when the server says the bucket does not exist.
+    async fn bucket_exists(&self, bucket: &str) -> bool {
+        match self.client().await.head_bucket().bucket(bucket).send().await {
+            Ok(_) => true,
+            Err(e) => !matches!(self.error(e), S3Error::NoSuchBucket | S3Error::NoSuchKey),
+        }
+    }
+
     fn error<E>(&self, e: SdkError<E, HttpResponse>) -> S3Error
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let is_404 = e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
+        let status = e.raw_response().map(|r| r.status().as_u16());
         match e.as_service_error().and_then(|s| s.code()) {
             Some("NoSuchBucket") => S3Error::NoSuchBucket,
             Some("NoSuchKey") | Some("NotFound") => S3Error::NoSuchKey,
-            Some("AccessDenied") | Some("InvalidAccessKeyId") | Some("SignatureDoesNotMatch") => {
-                S3Error::AccessDenied(
-                    e.as_service_error().and_then(|s| s.message()).unwrap_or_default().to_string(),
-                )
+            Some(
+                "AccessDenied"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "NotSignedUp"
+                | "ExpiredToken"
+                | "InvalidToken"
+                | "AllAccessDisabled",
+            ) => S3Error::AccessDenied(
+                e.as_service_error().and_then(|s| s.message()).unwrap_or_default().to_string(),
+            ),
+            Some(
+                "InvalidBucketName" | "KeyTooLongError" | "InvalidArgument" | "InvalidRequest",
+            ) => S3Error::InvalidName(format!(
+                "{} refused the request: {}",
+                self.endpoint,
+                e.as_service_error().and_then(|s| s.message()).unwrap_or_default()
+            )),
+            _ if status == Some(403) => {
+                S3Error::AccessDenied(format!("HTTP 403 from {}", self.endpoint))
             }
-            _ if is_404 => S3Error::NoSuchKey,
+            _ if status == Some(404) => S3Error::NoSuchKey,
             Some(code) => S3Error::Unavailable(format!(
                 "{} answered {code}: {}",
                 self.endpoint,

@@ -111,9 +111,7 @@ impl MediaFiles {
 
     /// The live file `media_id` of `phone_hex`, if any.
     pub fn get(&self, phone_hex: &str, media_id: &str, now_ms: i64) -> Option<&MediaFile> {
-        self.files
-            .get(media_id)
-            .filter(|f| f.phone_hex == phone_hex && f.expires_ms > now_ms)
+        self.files.get(media_id).filter(|f| f.phone_hex == phone_hex && f.expires_ms > now_ms)
     }
 
     /// As [`get`](Self::get), or the ResourceNotFoundException GetWhatsAppMessageMedia and
