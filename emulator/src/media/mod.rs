@@ -385,7 +385,10 @@ pub async fn store_inbound(
     let mime = normalize_mime(mime_type);
     let mime = if mime.is_empty() { "application/octet-stream".to_string() } else { mime };
     let media_id = crate::state::ids::new_meta_id(15);
-    let sha256 = sha256_base64(&bytes);
+    let hashed = bytes.clone();
+    let sha256 = tokio::task::spawn_blocking(move || sha256_base64(&hashed))
+        .await
+        .map_err(|e| ApiError::internal(format!("Hashing the media file failed: {e}")))?;
     let file_size = bytes.len() as u64;
     state.media.write(account, region, &media_id, &bytes).await?;
     let now = state.clock.now_ms();

@@ -111,7 +111,14 @@ pub async fn post_whatsapp_message_media(
         }
     };
 
-    let accepted = media::check_upload(&declared, &object.bytes).map_err(|e| e.to_api_error())?;
+    // Sniffing and hashing up to 100 MB is CPU work: off the async workers.
+    let bytes = object.bytes.clone();
+    let (checked, sha256) = tokio::task::spawn_blocking(move || {
+        (media::check_upload(&declared, &bytes), media::sha256_base64(&bytes))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("The media check failed: {e}")))?;
+    let accepted = checked.map_err(|e| e.to_api_error())?;
     let media_id = ids::new_meta_id(15);
     state.media.write(&ctx.account, &ctx.region, &media_id, &object.bytes).await?;
     tracing::debug!(%media_id, %source, mime = accepted.media_type.mime, "media uploaded");
@@ -123,7 +130,7 @@ pub async fn post_whatsapp_message_media(
         mime_type: accepted.media_type.mime.to_string(),
         kind: accepted.media_type.kind,
         file_size: object.bytes.len() as u64,
-        sha256: media::sha256_base64(&object.bytes),
+        sha256,
         animated: accepted.animated,
         created_ms: now,
         expires_ms: now + UPLOAD_LIFETIME_MS,
