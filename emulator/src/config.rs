@@ -36,6 +36,18 @@ pub struct Config {
     /// Fixed (access key id, secret) for the SNS endpoint instead of the AWS chain (embedders
     /// and tests).
     pub sns_credentials: Option<(String, String)>,
+    /// The embedded S3 store (`<dir>/<bucket>/<key>`) and WhatsApp's media copies; a temporary
+    /// directory when None.
+    pub data_dir: Option<PathBuf>,
+    /// A real S3-compatible endpoint (path-style) instead of the embedded store.
+    pub s3_endpoint: Option<String>,
+    /// Region for `s3_endpoint` (None: the AWS chain's, else us-east-1).
+    pub s3_region: Option<String>,
+    /// Credentials for `s3_endpoint` (None: the usual AWS credential chain).
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
+    pub allow_any_presigned_url: bool,
 }
 
 impl Default for Config {
@@ -55,6 +67,12 @@ impl Default for Config {
             template_review_delay_ms: 5_000,
             sns_endpoint: None,
             sns_credentials: None,
+            data_dir: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            allow_any_presigned_url: false,
         }
     }
 }

@@ -6,13 +6,15 @@
 //! - [`model`]: the service model facts (embedded from `fixtures/model/`) and input validation.
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
-//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed.
 //! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
 //! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
 //!   SNS subscriptions, flow assets, conversion events,
 //!   call permissions and calls, public-key signature status).
+//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed, media metadata.
+//! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
+//! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!
@@ -25,10 +27,12 @@ pub mod context;
 pub mod control;
 pub mod error;
 pub mod events;
+pub mod media;
 pub mod meta;
 pub mod model;
 pub mod ops;
 pub mod routes;
+pub mod s3;
 pub mod scheduler;
 pub mod state;
 
@@ -51,6 +55,10 @@ pub struct AppState {
     pub events: Arc<events::EventLog>,
     pub scheduler: Arc<scheduler::Scheduler>,
     pub sns: Arc<events::sns::Sns>,
+    /// The customer's buckets and presigned URLs.
+    pub s3: Arc<s3::S3>,
+    /// WhatsApp's copies of media files.
+    pub media: Arc<media::blobs::Blobs>,
 }
 
 impl AppState {
@@ -58,9 +66,12 @@ impl AppState {
     pub fn new(mut config: Config, seed: Seed) -> Self {
         config.default_account = seed.account.clone();
         config.default_region = seed.region.clone();
+        let data_dir = Arc::new(s3::DataDir::new(config.data_dir.as_deref()));
         AppState {
             events: Arc::new(events::EventLog::new(config.event_log_capacity)),
             sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity)),
+            s3: Arc::new(s3::S3::new(&config, data_dir.clone())),
+            media: Arc::new(media::blobs::Blobs::new(data_dir)),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
             clock: Arc::new(clock::Clock::default()),

@@ -52,6 +52,27 @@ struct Args {
     /// Outbound and inbound messages kept per account and Region.
     #[arg(long, default_value_t = 10_000)]
     message_log_capacity: usize,
+    /// Directory of the embedded S3 store (`DIR/<bucket>/<key>`) and of media files; default: a
+    /// temporary directory removed on exit.
+    #[arg(long, env = "EUM_SOCIAL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A real S3-compatible endpoint (LocalStack, MinIO, AWS) instead of the embedded store;
+    /// path-style; credentials from the usual AWS chain unless given below.
+    #[arg(long, env = "EUM_SOCIAL_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// Region for --s3-endpoint (default: the AWS chain's, else us-east-1).
+    #[arg(long, env = "EUM_SOCIAL_S3_REGION")]
+    s3_region: Option<String>,
+    /// Access key id for --s3-endpoint (with --s3-secret-access-key).
+    #[arg(long, env = "EUM_SOCIAL_S3_ACCESS_KEY_ID", requires = "s3_secret_access_key")]
+    s3_access_key_id: Option<String>,
+    /// Secret access key for --s3-endpoint.
+    #[arg(long, env = "EUM_SOCIAL_S3_SECRET_ACCESS_KEY", requires = "s3_access_key_id")]
+    s3_secret_access_key: Option<String>,
+    /// Accept any http(s) URL as a presigned URL (the model admits only
+    /// https://…s3….amazonaws.com/…), e.g. a local S3 server's.
+    #[arg(long, env = "EUM_SOCIAL_ALLOW_ANY_PRESIGNED_URL")]
+    allow_any_presigned_url: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -220,10 +241,16 @@ async fn main() -> ExitCode {
         message_log_capacity: args.message_log_capacity,
         sns_endpoint: args.sns_endpoint.clone(),
         template_review_delay_ms: args.template_review_delay_ms.max(0),
+        data_dir: args.data_dir.clone(),
+        s3_endpoint: args.s3_endpoint.clone(),
+        s3_region: args.s3_region.clone(),
+        s3_access_key_id: args.s3_access_key_id.clone(),
+        s3_secret_access_key: args.s3_secret_access_key.clone(),
+        allow_any_presigned_url: args.allow_any_presigned_url,
         ..Config::default()
     };
     let state = AppState::new(config, seed);
-    tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, "serving");
+    tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, s3 = %state.s3.describe(), "serving");
     for (topic, endpoint) in subscriptions {
         let (state, raw) = (state.clone(), args.sns_raw);
         let request = eum_social_emulator::events::sns::SubscribeRequest {

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::model::Model;
-use crate::model::validate::{decode_input, parse_query};
+use crate::model::validate::{Leniency, decode_input_with, parse_query};
 use crate::ops;
 
 macro_rules! operations {
@@ -175,7 +175,8 @@ async fn run(
     let body = read_body(body, state.config.max_body_bytes).await?;
     let query = parse_query(query)?;
     let model = Model::get();
-    let input = decode_input(model, model.operation(op.name()), &query, &body)?;
+    let leniency = Leniency::from_config(&state.config);
+    let input = decode_input_with(model, model.operation(op.name()), &query, &body, leniency)?;
     ops::dispatch(state, ctx, op, input).await
 }
 

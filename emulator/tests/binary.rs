@@ -226,3 +226,36 @@ fn sns_subscribe_flag_sends_a_subscription_confirmation() {
     let bad = Command::new(BIN).args(["--port", "0", "--status-delays", "5,1,2"]).output().unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+#[cfg(unix)]
+fn storage_flags_choose_the_s3_backend_and_the_temporary_data_dir_goes_on_exit() {
+    let (mut child, url) = start(&[]);
+    let (_, body) = get(&format!("{url}/_emulator/health"));
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let s3 = health["s3"].as_str().unwrap().to_string();
+    let dir = s3.strip_prefix("directory ").unwrap_or_else(|| panic!("{s3}"));
+    assert!(std::path::Path::new(dir).is_dir(), "{dir}");
+    assert!(terminate(&mut child).success());
+    assert!(!std::path::Path::new(dir).exists(), "the temporary data dir is removed: {dir}");
+
+    let kept = std::env::temp_dir().join(format!("eum-social-binary-test-{}", std::process::id()));
+    let (mut child, url) = start(&["--data-dir", kept.to_str().unwrap()]);
+    let (_, body) = get(&format!("{url}/_emulator/health"));
+    assert!(body.contains(&format!("\"s3\":\"directory {}\"", kept.display())), "{body}");
+    assert!(terminate(&mut child).success());
+    assert!(kept.is_dir(), "a named data dir is kept");
+    std::fs::remove_dir_all(&kept).unwrap();
+
+    let (mut child, url) = start(&[
+        "--s3-endpoint",
+        "http://127.0.0.1:9",
+        "--s3-access-key-id",
+        "AKIAEXAMPLE",
+        "--s3-secret-access-key",
+        "secret",
+    ]);
+    let (_, body) = get(&format!("{url}/_emulator/health"));
+    assert!(body.contains("\"s3\":\"S3 endpoint http://127.0.0.1:9 (path-style)\""), "{body}");
+    assert!(terminate(&mut child).success());
+}

@@ -92,6 +92,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "defaultAccount": state.config.default_account,
         "defaultRegion": state.config.default_region,
+        "s3": state.s3.describe(),
         "operations": {
             "implemented": implemented.iter().map(|o| o.name()).collect::<Vec<_>>(),
             "notImplemented": pending.iter().map(|o| o.name()).collect::<Vec<_>>(),
@@ -103,6 +104,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 /// pending statuses, events and deliveries dropped.
 async fn reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
+    state.media.clear().await;
     Json(json!({ "reset": true }))
 }
 

@@ -87,12 +87,46 @@ pub fn parse_query(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// The model's pattern for presigned URLs (`https://(.*)s3(.*).amazonaws.com/(.*)`).
+pub const PRESIGNED_URL_SHAPE: &str = "S3PresignedUrlUrlString";
+
+/// Model constraints that a run-time flag relaxes. This is the one place they are waived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Leniency {
+    /// `--allow-any-presigned-url`: a presigned URL may be any `http://` or `https://` URL (a
+    /// local S3 server, a test's HTTP server), not only `https://…s3….amazonaws.com/…`.
+    pub any_presigned_url: bool,
+}
+
+impl Leniency {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Leniency { any_presigned_url: config.allow_any_presigned_url }
+    }
+
+    fn waives_pattern(self, shape: &Shape, value: &str) -> bool {
+        self.any_presigned_url
+            && shape.name == PRESIGNED_URL_SHAPE
+            && (value.starts_with("http://") || value.starts_with("https://"))
+    }
+}
+
 /// Decodes and validates the input of `op` from the query string and the body.
 pub fn decode_input(
     model: &Model,
     op: &OperationFacts,
     query: &[(String, String)],
     body: &[u8],
+) -> ApiResult<Input> {
+    decode_input_with(model, op, query, body, Leniency::default())
+}
+
+/// [`decode_input`] with some constraints relaxed by configuration.
+pub fn decode_input_with(
+    model: &Model,
+    op: &OperationFacts,
+    query: &[(String, String)],
+    body: &[u8],
+    leniency: Leniency,
 ) -> ApiResult<Input> {
     let shape = model.shape(&op.input);
     let ShapeKind::Structure { members } = &shape.kind else {
@@ -127,7 +161,7 @@ pub fn decode_input(
     }
 
     let mut blobs = HashMap::new();
-    let mut checker = Checker { model, errors: &mut errors, blobs: &mut blobs };
+    let mut checker = Checker { model, errors: &mut errors, blobs: &mut blobs, leniency };
     checker.structure_members(members, &value, "");
     if !errors.is_empty() {
         return Err(validation_error(&errors));
@@ -199,6 +233,7 @@ struct Checker<'a> {
     errors: &'a mut Vec<String>,
     /// Decoded top-level blobs (every blob of the model is a top-level member).
     blobs: &'a mut HashMap<String, Vec<u8>>,
+    leniency: Leniency,
 }
 
 impl Checker<'_> {
@@ -342,6 +377,7 @@ impl Checker<'_> {
         }
         if let Some((source, re)) = &shape.pattern
             && !re.is_match(s)
+            && !self.leniency.waives_pattern(shape, s)
         {
             let c = format!("Member must satisfy regular expression pattern: {source}");
             self.fail(shape, Some(v), path, &c);
@@ -369,5 +405,41 @@ impl Checker<'_> {
             let c = format!("Member must have value less than or equal to {max}");
             self.fail(shape, Some(v), path, &c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post_media(url: &str, leniency: Leniency) -> ApiResult<Input> {
+        let model = Model::get();
+        let body = serde_json::json!({
+            "originationPhoneNumberId": "phone-number-id-baa217c3f11b4ffd956f6f3afb44ce54",
+            "sourceS3PresignedUrl": { "url": url, "headers": { "Content-Type": "image/png" } },
+        })
+        .to_string();
+        decode_input_with(
+            model,
+            model.operation("PostWhatsAppMessageMedia"),
+            &[],
+            body.as_bytes(),
+            leniency,
+        )
+    }
+
+    #[test]
+    fn only_the_flag_admits_presigned_urls_off_amazonaws() {
+        let strict = Leniency::default();
+        let lenient = Leniency { any_presigned_url: true };
+        let aws = "https://my-bucket.s3.us-east-1.amazonaws.com/cat.png?X-Amz-Signature=x";
+        let local = "http://127.0.0.1:9000/my-bucket/cat.png";
+        assert!(post_media(aws, strict).is_ok());
+        let err = post_media(local, strict).unwrap_err();
+        assert!(err.message.contains("sourceS3PresignedUrl.url"), "{}", err.message);
+        assert!(post_media(local, lenient).is_ok());
+        assert!(post_media(aws, lenient).is_ok());
+        // Still a URL: the flag relaxes the host, not the scheme.
+        assert!(post_media("ftp://127.0.0.1/x", lenient).is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod calling;
 pub mod datasets;
 pub mod flow_json;
 pub mod flows;
+pub mod media;
 pub mod messaging;
 pub mod phone;
 pub mod public_key;
@@ -96,10 +97,12 @@ pub async fn dispatch(
         GetWhatsAppBusinessPublicKey => {
             public_key::get_whatsapp_business_public_key(state, ctx, &input)
         }
-        CreateWhatsAppMessageTemplateMedia
-        | DeleteWhatsAppMessageMedia
-        | GetWhatsAppMessageMedia
-        | PostWhatsAppMessageMedia => Err(ApiError::not_implemented(op)),
+        PostWhatsAppMessageMedia => media::post_whatsapp_message_media(state, ctx, &input).await,
+        GetWhatsAppMessageMedia => media::get_whatsapp_message_media(state, ctx, &input).await,
+        DeleteWhatsAppMessageMedia => {
+            media::delete_whatsapp_message_media(state, ctx, &input).await
+        }
+        CreateWhatsAppMessageTemplateMedia => Err(ApiError::not_implemented(op)),
     }
 }
 
@@ -142,6 +145,9 @@ pub fn is_implemented(op: Operation) -> bool {
             | SendWhatsAppCallEvent
             | PutWhatsAppBusinessPublicKey
             | GetWhatsAppBusinessPublicKey
+            | PostWhatsAppMessageMedia
+            | GetWhatsAppMessageMedia
+            | DeleteWhatsAppMessageMedia
     )
 }
 

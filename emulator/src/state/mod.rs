@@ -6,6 +6,7 @@ pub mod calling;
 pub mod datasets;
 pub mod flows;
 pub mod ids;
+pub mod media;
 pub mod public_key;
 pub mod seed;
 
@@ -142,6 +143,8 @@ pub struct Partition {
     pub meta: crate::meta::MetaState,
     /// Events accepted by SendWhatsAppConversionEvent (bounded).
     pub conversion_events: datasets::ConversionEventLog,
+    /// Uploaded and inbound media ids (the bytes are in `media::blobs`).
+    pub media: media::MediaFiles,
 }
 
 impl Partition {
