@@ -8,8 +8,6 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::routes::Operation;
-
 /// The error shapes of the `socialmessaging` model, plus the one an unknown route gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -111,16 +109,6 @@ impl ApiError {
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
         self
-    }
-
-    /// The answer for an operation whose behaviour a later version of the emulator brings.
-    pub fn not_implemented(op: Operation) -> Self {
-        Self::invalid_parameters(format!(
-            "{} is not implemented yet by this emulator (see the fidelity table in README.md); \
-             the request was valid and changed nothing",
-            op.name()
-        ))
-        .with_status(StatusCode::NOT_IMPLEMENTED)
     }
 
     /// Maps the error onto one the operation declares: an SDK turns an undeclared error code into

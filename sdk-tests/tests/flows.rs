@@ -6,8 +6,6 @@ use aws_sdk_socialmessaging::Client;
 use aws_sdk_socialmessaging::error::ProvideErrorMetadata;
 use aws_sdk_socialmessaging::types::MetaFlowCategory;
 use aws_smithy_types::Blob;
-use eum_social_emulator::ops::is_implemented;
-use eum_social_emulator::routes::Operation;
 use rstest::rstest;
 use sdk_tests::*;
 use serde_json::{Value, json};
@@ -853,30 +851,6 @@ async fn an_unknown_waba_is_not_found_and_a_bad_id_is_a_validation_error() {
         .into_service_error();
     assert!(err.is_validation_exception(), "{err:?}");
     assert!(err.message().unwrap().contains("'categories'"), "{:?}", err.message());
-}
-
-#[test]
-fn the_operations_of_this_area_are_implemented() {
-    for op in [
-        Operation::CreateWhatsAppFlow,
-        Operation::UpdateWhatsAppFlow,
-        Operation::UpdateWhatsAppFlowAssets,
-        Operation::GetWhatsAppFlow,
-        Operation::GetWhatsAppFlowPreview,
-        Operation::ListWhatsAppFlows,
-        Operation::ListWhatsAppFlowAssets,
-        Operation::PublishWhatsAppFlow,
-        Operation::DeprecateWhatsAppFlow,
-        Operation::DeleteWhatsAppFlow,
-        Operation::CreateWhatsAppDataset,
-        Operation::SendWhatsAppConversionEvent,
-        Operation::GetWhatsAppCallPermission,
-        Operation::SendWhatsAppCallEvent,
-        Operation::PutWhatsAppBusinessPublicKey,
-        Operation::GetWhatsAppBusinessPublicKey,
-    ] {
-        assert!(is_implemented(op), "{} is not implemented", op.name());
-    }
 }
 
 /// An interactive `flow` message to a customer inside the service window.

@@ -15,7 +15,7 @@ use aws_sdk_socialmessaging::error::ProvideErrorMetadata;
 use aws_sdk_socialmessaging::types::{S3File, S3PresignedUrl};
 use eum_social_emulator::{Config, Emulator, Seed};
 use rstest::rstest;
-use sdk_tests::{ACCOUNT, PHONE_1, PHONE_2, REGION, client};
+use sdk_tests::{ACCOUNT, Control, PHONE_1, PHONE_2, REGION, client, entry, message_blob, send};
 
 const KB: usize = 1024;
 const MB: usize = 1024 * 1024;
@@ -1105,4 +1105,210 @@ async fn without_the_flag_only_amazonaws_presigned_urls_pass_validation() {
         "{:?}",
         err.message()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media in messages: sending by id, and customers sending files.
+
+fn media_message(kind: &str, id: &str) -> aws_smithy_types::Blob {
+    message_blob(serde_json::json!({
+        "messaging_product": "whatsapp", "to": "14255550150", "type": kind, kind: { "id": id }
+    }))
+}
+
+#[tokio::test]
+async fn messages_send_uploaded_media_of_their_own_number_and_kind() {
+    let f = fixture(Backend::Dir).await;
+    let control = Control::new(&f.emu);
+    control.customer_says(PHONE_1, "14255550150", "send me the receipt").await;
+    let media_id = f.upload("receipt.jpg", &jpeg(4 * KB)).await;
+    send(&f.client, PHONE_1, media_message("image", &media_id)).await;
+
+    let refuse = |phone: &'static str, message: aws_smithy_types::Blob| {
+        let client = f.client.clone();
+        async move {
+            client
+                .send_whats_app_message()
+                .origination_phone_number_id(phone)
+                .meta_api_version("v20.0")
+                .message(message)
+                .send()
+                .await
+                .unwrap_err()
+                .into_service_error()
+        }
+    };
+    // The wrong kind is Meta's media upload error; another number's or an unknown id is not valid.
+    let err = refuse(PHONE_1, media_message("sticker", &media_id)).await;
+    assert!(err.message().unwrap().starts_with("(#131053)"), "{err:?}");
+    let err = refuse(PHONE_2, media_message("image", &media_id)).await;
+    assert!(err.message().unwrap().starts_with("(#100)"), "{err:?}");
+    assert!(err.message().unwrap().contains("image['id']"), "{err:?}");
+    let err = refuse(PHONE_1, media_message("image", "123456789012345")).await;
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    // A template with an image header: its example is uploaded with
+    // CreateWhatsAppMessageTemplateMedia, and the image sent with it is checked like any other.
+    f.put("media", "header.png", &png(2 * KB), Some("image/png")).await;
+    let handle = f
+        .client
+        .create_whats_app_message_template_media()
+        .id(sdk_tests::WABA_1)
+        .source_s3_file(s3_file("media", "header.png"))
+        .send()
+        .await
+        .unwrap()
+        .meta_header_handle()
+        .unwrap()
+        .to_string();
+    assert!(handle.starts_with("4::"), "{handle}");
+    let definition = serde_json::json!({
+        "name": "receipt_ready", "language": "en_US", "category": "UTILITY",
+        "components": [
+            { "type": "HEADER", "format": "IMAGE", "example": { "header_handle": [handle] } },
+            { "type": "BODY", "text": "Your receipt is ready." }
+        ]
+    });
+    let template_id = f
+        .client
+        .create_whats_app_message_template()
+        .id(sdk_tests::WABA_1)
+        .template_definition(aws_smithy_types::Blob::new(definition.to_string()))
+        .send()
+        .await
+        .unwrap()
+        .meta_template_id()
+        .unwrap()
+        .to_string();
+    control
+        .call(
+            "POST",
+            &format!("/templates/{template_id}/review"),
+            Some(serde_json::json!({"decision": "APPROVE"})),
+        )
+        .await;
+    let with_header = |id: &str| {
+        message_blob(serde_json::json!({
+            "messaging_product": "whatsapp", "to": "14255550150", "type": "template",
+            "template": { "name": "receipt_ready", "language": { "code": "en_US" }, "components": [
+                { "type": "header", "parameters": [ { "type": "image", "image": { "id": id } } ] } ] }
+        }))
+    };
+    send(&f.client, PHONE_1, with_header(&media_id)).await;
+    let err = refuse(PHONE_1, with_header("999999999999999")).await;
+    assert!(
+        err.message().unwrap().contains("template['components']['parameters']['image']['id']"),
+        "{err:?}"
+    );
+    // A header handle must be this WABA's.
+    let other = definition.to_string().replace("receipt_ready", "receipt_other");
+    let err = f
+        .client
+        .create_whats_app_message_template()
+        .id(sdk_tests::WABA_2)
+        .template_definition(aws_smithy_types::Blob::new(other))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.message().unwrap().contains("header_handle"), "{err:?}");
+    // A file that cannot be a header is refused.
+    f.put("media", "voice.ogg", &ogg_opus(2 * KB), Some("audio/ogg")).await;
+    let err = f
+        .client
+        .create_whats_app_message_template_media()
+        .id(sdk_tests::WABA_1)
+        .source_s3_file(s3_file("media", "voice.ogg"))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.message().unwrap().starts_with("(#131053)"), "{err:?}");
+    // A deleted id can no longer be sent.
+    f.client
+        .delete_whats_app_message_media()
+        .media_id(&media_id)
+        .origination_phone_number_id(PHONE_1)
+        .send()
+        .await
+        .unwrap();
+    let err = refuse(PHONE_1, media_message("image", &media_id)).await;
+    assert!(err.message().unwrap().starts_with("(#100)"), "{err:?}");
+}
+
+#[rstest]
+#[case::bytes("base64")]
+#[case::s3_object("s3")]
+#[case::placeholder("none")]
+#[tokio::test]
+async fn customers_send_files_the_app_can_fetch(#[case] source: &str) {
+    let f = fixture(Backend::Dir).await;
+    let control = Control::new(&f.emu);
+    let bytes = jpeg(3 * KB);
+    let mut body = serde_json::json!({
+        "phoneNumberId": PHONE_1, "from": "14255550150", "type": "image", "image": { "caption": "my receipt" }
+    });
+    match source {
+        "base64" => {
+            use base64::Engine;
+            body["file"] = serde_json::json!({ "base64": base64::engine::general_purpose::STANDARD.encode(&bytes), "mimeType": "image/jpeg" });
+        }
+        "s3" => {
+            f.put("media", "in/receipt.jpg", &bytes, Some("image/jpeg")).await;
+            body["file"] = serde_json::json!({ "bucketName": "media", "key": "in/receipt.jpg" });
+        }
+        _ => {}
+    }
+    let out = control.call("POST", "/inbound", Some(body)).await;
+    let event = control
+        .wait_events(&format!("kind=inbound&wamid={}", out["wamid"].as_str().unwrap()), 1)
+        .await
+        .remove(0);
+    let image = entry(&event)["changes"][0]["value"]["messages"][0]["image"].clone();
+    assert_eq!(image["caption"], "my receipt");
+    assert_eq!(image["mime_type"], "image/jpeg");
+    let media_id = image["id"].as_str().unwrap().to_string();
+    let meta = f
+        .client
+        .get_whats_app_message_media()
+        .media_id(&media_id)
+        .origination_phone_number_id(PHONE_1)
+        .metadata_only(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(meta.mime_type(), Some("image/jpeg"));
+    if source != "none" {
+        assert_eq!(meta.file_size(), Some(bytes.len() as i64));
+        use base64::Engine;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
+        assert_eq!(
+            image["sha256"],
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        // And the app downloads it to its bucket.
+        f.client
+            .get_whats_app_message_media()
+            .media_id(&media_id)
+            .origination_phone_number_id(PHONE_1)
+            .destination_s3_file(s3_file("out", "inbound_"))
+            .send()
+            .await
+            .unwrap();
+        let (copied, _) =
+            f.object("out", &format!("inbound_{media_id}.jpeg")).await.expect("copied");
+        assert_eq!(copied, bytes);
+    }
+    // Inbound media lives 7 days.
+    f.emu.state.clock.advance(8 * DAY);
+    let err = f
+        .client
+        .get_whats_app_message_media()
+        .media_id(&media_id)
+        .origination_phone_number_id(PHONE_1)
+        .metadata_only(true)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
 }

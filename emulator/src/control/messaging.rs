@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
 use crate::events::{self, EventDraft, EventFilter};
-use crate::meta::inbound::{InboundRequest, receive};
+use crate::meta::inbound::{InboundRequest, locate_phone, media_type, receive};
 use crate::meta::{TIERS, tier_limit};
 use crate::state::ids;
 
@@ -20,7 +20,20 @@ pub async fn inbound(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let req: InboundRequest = parse_body(&body)?;
-    let (message, event) = receive(&state, req).map_err(ControlError::bad_request)?;
+    let media = match media_type(&req) {
+        Some(kind) => {
+            let (account, region, phone_hex) =
+                locate_phone(&state, &req).map_err(ControlError::bad_request)?;
+            let (bytes, mime) = inbound_file(&state, &req, kind).await?;
+            let stored =
+                crate::media::store_inbound(&state, &account, &region, &phone_hex, bytes, &mime)
+                    .await
+                    .map_err(|e| ControlError::bad_request(e.message))?;
+            Some(stored)
+        }
+        None => None,
+    };
+    let (message, event) = receive(&state, req, media).map_err(ControlError::bad_request)?;
     Ok(Json(json!({
         "wamid": message.wamid,
         "phoneNumberId": message.phone_number_id,
@@ -28,6 +41,61 @@ pub async fn inbound(
         "windowExpiresAtMs": message.time_ms + crate::meta::DAY_MS,
         "event": event,
     })))
+}
+
+/// The file of an inbound media message: `"file": {"base64": …}` (bytes), `{"path": …}` (a file
+/// on this machine) or `{"bucketName", "key"}` (an object of the S3 store), with `mimeType`
+/// (default: the object's type, else the type's usual one). Without `file`, a small placeholder of
+/// that type stands in, so that every inbound media id can be fetched.
+async fn inbound_file(
+    state: &AppState,
+    req: &InboundRequest,
+    kind: &str,
+) -> Result<(bytes::Bytes, String), ControlError> {
+    let file = req.fields.get("file").cloned().unwrap_or(Value::Null);
+    let declared = req.fields.get(kind).and_then(|o| o.get("mime_type")).and_then(Value::as_str);
+    let mime = file.get("mimeType").and_then(Value::as_str).or(declared).map(str::to_string);
+    let default_mime = match kind {
+        "image" => "image/jpeg",
+        "audio" => "audio/ogg",
+        "video" => "video/mp4",
+        "sticker" => "image/webp",
+        _ => "application/pdf",
+    };
+    if let Some(b64) = file.get("base64").and_then(Value::as_str) {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| ControlError::bad_request(format!("file.base64 is not base64: {e}")))?;
+        return Ok((bytes.into(), mime.unwrap_or_else(|| default_mime.to_string())));
+    }
+    if let Some(path) = file.get("path").and_then(Value::as_str) {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| ControlError::bad_request(format!("cannot read file.path {path}: {e}")))?;
+        return Ok((bytes.into(), mime.unwrap_or_else(|| default_mime.to_string())));
+    }
+    let bucket = file.get("bucketName").and_then(Value::as_str);
+    if let (Some(bucket), Some(key)) = (bucket, file.get("key").and_then(Value::as_str)) {
+        let object = state
+            .s3
+            .store
+            .get_object(bucket, key, crate::media::MAX_MEDIA_BYTES + 1)
+            .await
+            .map_err(|e| {
+                ControlError::bad_request(format!("cannot read s3://{bucket}/{key}: {e:?}"))
+            })?;
+        let mime = mime.or(object.content_type.clone()).unwrap_or_else(|| default_mime.to_string());
+        return Ok((object.bytes, mime));
+    }
+    if !file.is_null() {
+        return Err(ControlError::bad_request("file needs base64, path, or bucketName and key"));
+    }
+    let placeholder: &[u8] = match kind {
+        "image" => b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00placeholder\xFF\xD9",
+        _ => b"placeholder media file of the eum-social emulator",
+    };
+    Ok((bytes::Bytes::from_static(placeholder), mime.unwrap_or_else(|| default_mime.to_string())))
 }
 
 fn partition_of(state: &AppState, params: &Params) -> (String, String) {

@@ -48,8 +48,50 @@ pub struct InboundRequest {
     pub fields: Map<String, Value>,
 }
 
-/// Records an inbound message and publishes its event.
-pub fn receive(state: &AppState, req: InboundRequest) -> Result<(InboundMessage, Event), String> {
+/// Where an inbound request's business number lives: (account, Region, phone hex).
+pub fn locate_phone(
+    state: &AppState,
+    req: &InboundRequest,
+) -> Result<(String, String, String), String> {
+    let (account, region) = match ids::parse_arn(&req.phone_number_id) {
+        Some(arn) => (arn.account.to_string(), arn.region.to_string()),
+        None => (
+            req.account.clone().unwrap_or_else(|| state.config.default_account.clone()),
+            req.region.clone().unwrap_or_else(|| state.config.default_region.clone()),
+        ),
+    };
+    let wanted = req.phone_number_id.as_str();
+    let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
+    let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
+    let partition = state.store.partition(&account, &region);
+    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = p
+        .wabas
+        .values()
+        .flat_map(|w| w.phone_numbers.iter())
+        .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
+        .map(|n| n.hex.clone());
+    match found {
+        Some(hex) => Ok((account, region, hex)),
+        None => Err(format!(
+            "phone number {wanted} does not exist in account {account}, Region {region}"
+        )),
+    }
+}
+
+/// The media type an inbound request carries a file of, if any (image, audio, …).
+pub fn media_type(req: &InboundRequest) -> Option<&str> {
+    let t = req.message_type.as_deref().unwrap_or("text");
+    ["image", "audio", "video", "document", "sticker"].contains(&t).then_some(t)
+}
+
+/// Records an inbound message and publishes its event. `media` is the file a media message
+/// carries, already stored as media of the number (GetWhatsAppMessageMedia can fetch it).
+pub fn receive(
+    state: &AppState,
+    req: InboundRequest,
+    media: Option<crate::media::InboundMedia>,
+) -> Result<(InboundMessage, Event), String> {
     let from: String = req.from.chars().filter(char::is_ascii_digit).collect();
     if !(5..=15).contains(&from.len()) {
         return Err(format!("from {:?} is not a WhatsApp phone number", req.from));
@@ -71,6 +113,11 @@ pub fn receive(state: &AppState, req: InboundRequest) -> Result<(InboundMessage,
             ));
         }
     };
+    if let Some(m) = &media {
+        body["id"] = json!(m.media_id);
+        body["mime_type"] = json!(m.mime_type);
+        body["sha256"] = json!(m.sha256);
+    }
     check_body(&message_type, &mut body)?;
 
     let (account, region) = match ids::parse_arn(&req.phone_number_id) {

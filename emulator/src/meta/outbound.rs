@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::events::{self, EventDraft};
+use crate::media::MediaKind;
 use crate::scheduler::Job;
 use crate::state::ids;
 
@@ -157,6 +158,13 @@ pub fn send(
             category = template.category.to_ascii_lowercase();
         }
 
+        // Media by id must be this number's, of the message's kind (Meta 100 / 131053).
+        for (kind, path, id) in media_references(&message_type, &outbound.payload) {
+            p.media
+                .check_for_send(&origin.phone_hex, &id, kind, &path, now)
+                .map_err(|e| e.to_api_error())?;
+        }
+
         // Throughput: at most `throughput` messages per second per number (130429).
         let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
         while traffic.recent_sends.front().is_some_and(|t| *t <= now - 1000) {
@@ -226,6 +234,36 @@ pub fn send(
         );
     }
     Ok(message_id)
+}
+
+/// Every media object a message names by id: (kind, Meta's parameter path, media id) — the
+/// message's own media, an interactive header's, and a template's header parameters.
+fn media_references(message_type: &str, payload: &Value) -> Vec<(MediaKind, String, String)> {
+    let mut found = Vec::new();
+    let mut add = |kind_name: &str, object: &Value, path: String| {
+        if let (Some(kind), Some(id)) =
+            (MediaKind::from_message_type(kind_name), object["id"].as_str())
+        {
+            found.push((kind, path, id.to_string()));
+        }
+    };
+    add(message_type, &payload[message_type], format!("{message_type}['id']"));
+    let header = &payload["interactive"]["header"];
+    if let Some(kind) = header["type"].as_str() {
+        add(kind, &header[kind], format!("interactive['header']['{kind}']['id']"));
+    }
+    for component in payload["template"]["components"].as_array().into_iter().flatten() {
+        for parameter in component["parameters"].as_array().into_iter().flatten() {
+            if let Some(kind) = parameter["type"].as_str() {
+                add(
+                    kind,
+                    &parameter[kind],
+                    format!("template['components']['parameters']['{kind}']['id']"),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// Counts a template sent outside a service window against the number's tier; false when the

@@ -264,3 +264,63 @@ fn presigned_error(e: PresignedError, what: &str, url: &str) -> ApiError {
         }
     }
 }
+
+/// CreateWhatsAppMessageTemplateMedia: uploads a header example for a media-header template
+/// (Meta's resumable upload) and answers the `metaHeaderHandle` a template definition names in
+/// `example.header_handle`. Header media are images (JPEG, PNG), videos (MP4) and documents
+/// (PDF), within Meta's limits for their kind.
+pub async fn create_whatsapp_message_template_media(
+    state: &AppState,
+    ctx: &RequestContext,
+    input: &Input,
+) -> ApiResult<Value> {
+    let id = input.req_str("id")?;
+    let waba_hex = state.store.with(ctx, |p| p.waba(ctx, id).map(|w| w.hex.clone()))?;
+    let Some(file) = input.parse::<S3FileInput>("sourceS3File")? else {
+        return Err(ApiError::invalid_parameters(
+            "sourceS3File is required: the header example to upload",
+        ));
+    };
+    let source = s3_uri(&file.bucket_name, &file.key);
+    let object = state
+        .s3
+        .store
+        .get_object(&file.bucket_name, &file.key, MAX_MEDIA_BYTES)
+        .await
+        .map_err(|e| s3_read_error(e, &source))?;
+    let declared = object
+        .content_type
+        .clone()
+        .filter(|t| !media::is_generic_mime(t))
+        .or_else(|| media::mime_from_key(&file.key).map(str::to_string))
+        .unwrap_or_default();
+    let accepted = media::check_upload(&declared, &object.bytes).map_err(|e| e.to_api_error())?;
+    let mime = accepted.media_type.mime;
+    if !["image/jpeg", "image/png", "video/mp4", "application/pdf"].contains(&mime) {
+        return Err(MetaMediaError::upload(format!(
+            "{mime} cannot be a template header; use image/jpeg, image/png, video/mp4 or application/pdf"
+        ))
+        .to_api_error());
+    }
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let handle = format!(
+        "4::{}:{}",
+        b64.encode(mime),
+        b64.encode(format!("{}:{}", uuid::Uuid::new_v4().simple(), object.bytes.len()))
+    );
+    state.store.with(ctx, |p| {
+        let waba = p.wabas.get_mut(&waba_hex).ok_or_else(|| {
+            ApiError::not_found(format!("WhatsApp Business Account {id} does not exist"))
+        })?;
+        waba.media_handles.push(handle.clone());
+        Ok(json!({ "metaHeaderHandle": handle }))
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct S3FileInput {
+    bucket_name: String,
+    key: String,
+}

@@ -1,6 +1,6 @@
 //! One file per resource, each handler named after its operation: parse the validated input,
 //! apply it to the state, answer the output shape. `dispatch` is the one place an operation
-//! meets its handler; an operation a later version brings answers `not_implemented`.
+//! meets its handler (an exhaustive `match`: every operation of the SDK has one).
 
 pub mod calling;
 pub mod datasets;
@@ -102,53 +102,10 @@ pub async fn dispatch(
         DeleteWhatsAppMessageMedia => {
             media::delete_whatsapp_message_media(state, ctx, &input).await
         }
-        CreateWhatsAppMessageTemplateMedia => Err(ApiError::not_implemented(op)),
+        CreateWhatsAppMessageTemplateMedia => {
+            media::create_whatsapp_message_template_media(state, ctx, &input).await
+        }
     }
-}
-
-/// Operations this version implements for real (the rest answer `not_implemented`).
-pub fn is_implemented(op: Operation) -> bool {
-    use Operation::*;
-    matches!(
-        op,
-        AssociateWhatsAppBusinessAccount
-            | DisassociateWhatsAppBusinessAccount
-            | GetLinkedWhatsAppBusinessAccount
-            | ListLinkedWhatsAppBusinessAccounts
-            | PutWhatsAppBusinessAccountEventDestinations
-            | GetLinkedWhatsAppBusinessAccountPhoneNumber
-            | UpdateLinkedWhatsAppBusinessAccountPhoneNumber
-            | SendWhatsAppMessage
-            | CreateWhatsAppMessageTemplate
-            | CreateWhatsAppMessageTemplateFromLibrary
-            | GetWhatsAppMessageTemplate
-            | ListWhatsAppMessageTemplates
-            | UpdateWhatsAppMessageTemplate
-            | DeleteWhatsAppMessageTemplate
-            | ListWhatsAppTemplateLibrary
-            | TagResource
-            | UntagResource
-            | ListTagsForResource
-            | CreateWhatsAppFlow
-            | UpdateWhatsAppFlow
-            | UpdateWhatsAppFlowAssets
-            | GetWhatsAppFlow
-            | GetWhatsAppFlowPreview
-            | ListWhatsAppFlows
-            | ListWhatsAppFlowAssets
-            | PublishWhatsAppFlow
-            | DeprecateWhatsAppFlow
-            | DeleteWhatsAppFlow
-            | CreateWhatsAppDataset
-            | SendWhatsAppConversionEvent
-            | GetWhatsAppCallPermission
-            | SendWhatsAppCallEvent
-            | PutWhatsAppBusinessPublicKey
-            | GetWhatsAppBusinessPublicKey
-            | PostWhatsAppMessageMedia
-            | GetWhatsAppMessageMedia
-            | DeleteWhatsAppMessageMedia
-    )
 }
 
 /// A refusal by Meta, as AWS relays it: `InvalidParametersException` whose message carries Meta's
