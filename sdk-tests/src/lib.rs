@@ -260,3 +260,20 @@ pub fn assert_schema(schema_file: &str, value: &serde_json::Value) {
         validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{schema_file}: {errors:#?}\n{value:#}");
 }
+
+/// Sends `message` from `phone` expecting a refusal; returns the typed error.
+pub async fn send_refused(
+    client: &Client,
+    phone: &str,
+    message: aws_smithy_types::Blob,
+) -> aws_sdk_socialmessaging::operation::send_whats_app_message::SendWhatsAppMessageError {
+    client
+        .send_whats_app_message()
+        .origination_phone_number_id(phone)
+        .meta_api_version("v20.0")
+        .message(message)
+        .send()
+        .await
+        .expect_err("SendWhatsAppMessage refused")
+        .into_service_error()
+}

@@ -872,24 +872,11 @@ async fn flow_messages_need_a_published_flow_or_draft_mode() {
     let (client, control) = (client(&emu), Control::new(&emu));
     control.customer_says(PHONE_1, "14255550150", "I want an appointment").await;
     let flow_id = create(&client, "booking", Some(&static_flow())).await;
-    let refused = |message| {
-        let client = client.clone();
-        async move {
-            client
-                .send_whats_app_message()
-                .origination_phone_number_id(PHONE_1)
-                .meta_api_version("v20.0")
-                .message(message)
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-        }
-    };
-    let err = refused(flow_message(json!({ "flow_id": flow_id }))).await;
+    let err = send_refused(&client, PHONE_1, flow_message(json!({ "flow_id": flow_id }))).await;
     assert!(err.message().unwrap().starts_with("(#131009)"), "{err:?}");
     assert!(err.message().unwrap().contains("DRAFT"), "{err:?}");
-    let err = refused(flow_message(json!({ "flow_id": "999999999999999" }))).await;
+    let err =
+        send_refused(&client, PHONE_1, flow_message(json!({ "flow_id": "999999999999999" }))).await;
     assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
     // In draft mode a draft can be sent, by id or by name; once published, normally.
     send(&client, PHONE_1, flow_message(json!({ "flow_id": flow_id, "mode": "draft" }))).await;
@@ -897,14 +884,6 @@ async fn flow_messages_need_a_published_flow_or_draft_mode() {
     client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
     send(&client, PHONE_1, flow_message(json!({ "flow_id": flow_id }))).await;
     // A flow of another WABA is not sendable from this number.
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_2)
-        .meta_api_version("v20.0")
-        .message(flow_message(json!({ "flow_id": flow_id })))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_2, flow_message(json!({ "flow_id": flow_id }))).await;
     assert!(err.message().unwrap().contains("does not exist"), "{err:?}");
 }

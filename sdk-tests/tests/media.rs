@@ -15,7 +15,9 @@ use aws_sdk_socialmessaging::error::ProvideErrorMetadata;
 use aws_sdk_socialmessaging::types::{S3File, S3PresignedUrl};
 use eum_social_emulator::{Config, Emulator, Seed};
 use rstest::rstest;
-use sdk_tests::{ACCOUNT, Control, PHONE_1, PHONE_2, REGION, client, entry, message_blob, send};
+use sdk_tests::{
+    ACCOUNT, Control, PHONE_1, PHONE_2, REGION, client, entry, message_blob, send, send_refused,
+};
 
 const KB: usize = 1024;
 const MB: usize = 1024 * 1024;
@@ -1124,27 +1126,13 @@ async fn messages_send_uploaded_media_of_their_own_number_and_kind() {
     let media_id = f.upload("receipt.jpg", &jpeg(4 * KB)).await;
     send(&f.client, PHONE_1, media_message("image", &media_id)).await;
 
-    let refuse = |phone: &'static str, message: aws_smithy_types::Blob| {
-        let client = f.client.clone();
-        async move {
-            client
-                .send_whats_app_message()
-                .origination_phone_number_id(phone)
-                .meta_api_version("v20.0")
-                .message(message)
-                .send()
-                .await
-                .unwrap_err()
-                .into_service_error()
-        }
-    };
     // The wrong kind is Meta's media upload error; another number's or an unknown id is not valid.
-    let err = refuse(PHONE_1, media_message("sticker", &media_id)).await;
+    let err = send_refused(&f.client, PHONE_1, media_message("sticker", &media_id)).await;
     assert!(err.message().unwrap().starts_with("(#131053)"), "{err:?}");
-    let err = refuse(PHONE_2, media_message("image", &media_id)).await;
+    let err = send_refused(&f.client, PHONE_2, media_message("image", &media_id)).await;
     assert!(err.message().unwrap().starts_with("(#100)"), "{err:?}");
     assert!(err.message().unwrap().contains("image['id']"), "{err:?}");
-    let err = refuse(PHONE_1, media_message("image", "123456789012345")).await;
+    let err = send_refused(&f.client, PHONE_1, media_message("image", "123456789012345")).await;
     assert!(err.is_invalid_parameters_exception(), "{err:?}");
     // A template with an image header: its example is uploaded with
     // CreateWhatsAppMessageTemplateMedia, and the image sent with it is checked like any other.
@@ -1194,7 +1182,7 @@ async fn messages_send_uploaded_media_of_their_own_number_and_kind() {
         }))
     };
     send(&f.client, PHONE_1, with_header(&media_id)).await;
-    let err = refuse(PHONE_1, with_header("999999999999999")).await;
+    let err = send_refused(&f.client, PHONE_1, with_header("999999999999999")).await;
     assert!(
         err.message().unwrap().contains("template['components']['parameters']['image']['id']"),
         "{err:?}"
@@ -1231,7 +1219,7 @@ async fn messages_send_uploaded_media_of_their_own_number_and_kind() {
         .send()
         .await
         .unwrap();
-    let err = refuse(PHONE_1, media_message("image", &media_id)).await;
+    let err = send_refused(&f.client, PHONE_1, media_message("image", &media_id)).await;
     assert!(err.message().unwrap().starts_with("(#100)"), "{err:?}");
 }
 

@@ -245,15 +245,7 @@ async fn throughput_over_the_limit_is_throttled() {
     for i in 0..5 {
         send(&client, PHONE_1, hello_world_to(&format!("1425556{i:04}"))).await;
     }
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(hello_world_to("14255561234"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_1, hello_world_to("14255561234")).await;
     assert!(err.is_throttled_request_exception(), "{err:?}");
     assert!(err.message().unwrap().starts_with("(#130429) Rate limit hit"));
     // The other number has its own throughput; a second later this one sends again.
@@ -330,15 +322,7 @@ async fn malformed_messages_are_refused_with_metas_code(
     #[case] needle: &str,
 ) {
     let emu = emulator().await;
-    let err = client(&emu)
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(aws_smithy_types::Blob::new(message))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client(&emu), PHONE_1, aws_smithy_types::Blob::new(message)).await;
     assert!(err.is_invalid_parameters_exception(), "{err:?}");
     assert!(err.message().unwrap().contains(needle), "expected {needle:?} in {:?}", err.message());
     // Nothing was accepted.
@@ -374,15 +358,7 @@ async fn meta_api_version_must_be_v20_or_later(#[case] version: &str, #[case] ne
 #[tokio::test]
 async fn the_origination_number_must_be_the_callers(#[case] phone: &str, #[case] expected: &str) {
     let emu = emulator().await;
-    let err = client(&emu)
-        .send_whats_app_message()
-        .origination_phone_number_id(phone)
-        .meta_api_version("v20.0")
-        .message(text_to(CUSTOMER, "x"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client(&emu), phone, text_to(CUSTOMER, "x")).await;
     match expected {
         "not_found" => assert!(err.is_resource_not_found_exception(), "{err:?}"),
         _ => assert!(err.is_access_denied_exception(), "{err:?}"),
@@ -413,15 +389,7 @@ async fn the_phone_number_arn_works_as_origination_id() {
 #[tokio::test]
 async fn sending_to_yourself_is_refused() {
     let emu = emulator().await;
-    let err = client(&emu)
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(hello_world_to("+91 93309 94400"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client(&emu), PHONE_1, hello_world_to("+91 93309 94400")).await;
     assert!(err.message().unwrap().starts_with("(#131021)"), "{err:?}");
 }
 
@@ -438,15 +406,7 @@ async fn marking_an_inbound_message_read() {
     let wrong = message_blob(
         json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid}),
     );
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_2)
-        .meta_api_version("v20.0")
-        .message(wrong)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_2, wrong).await;
     assert!(err.message().unwrap().starts_with("(#131009)"), "{err:?}");
     // A read receipt is not a message: no statuses follow.
     control.advance_seconds(10.0).await;
@@ -562,15 +522,7 @@ async fn templates_are_checked_when_sent() {
         let message = message_blob(
             json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "template", "template": template}),
         );
-        let err = client
-            .send_whats_app_message()
-            .origination_phone_number_id(PHONE_1)
-            .meta_api_version("v20.0")
-            .message(message)
-            .send()
-            .await
-            .unwrap_err()
-            .into_service_error();
+        let err = send_refused(&client, PHONE_1, message).await;
         assert!(err.is_invalid_parameters_exception(), "{err:?}");
         assert!(err.message().unwrap().starts_with(needle), "{needle}: {:?}", err.message());
     }

@@ -78,15 +78,7 @@ async fn lifecycle_create_review_send_pause_unpause() {
     assert_eq!(status_of(&client, &id).await["status"], "PENDING");
 
     // Sending a PENDING template is refused as Meta does.
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(order_message("order_shipped"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_1, order_message("order_shipped")).await;
     assert!(err.message().unwrap().starts_with("(#132001)"), "{err:?}");
 
     control.advance_seconds(10.0).await;
@@ -108,15 +100,7 @@ async fn lifecycle_create_review_send_pause_unpause() {
         .call("POST", &format!("/templates/{id}/review"), Some(json!({"decision": "PAUSE"})))
         .await;
     assert_eq!(paused["status"], "PAUSED");
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(order_message("order_shipped"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_1, order_message("order_shipped")).await;
     assert!(err.message().unwrap().starts_with("(#132015)"), "{err:?}");
     let events = control.wait_events("kind=message_template_status_update", 2).await;
     let value = entry(&events[1])["changes"][0]["value"].clone();
@@ -140,15 +124,7 @@ async fn lifecycle_create_review_send_pause_unpause() {
         .call("POST", &format!("/templates/{id}/review"), Some(json!({"decision": "PAUSE"})))
         .await;
     assert_eq!(disabled["status"], "DISABLED");
-    let err = client
-        .send_whats_app_message()
-        .origination_phone_number_id(PHONE_1)
-        .meta_api_version("v20.0")
-        .message(order_message("order_shipped"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = send_refused(&client, PHONE_1, order_message("order_shipped")).await;
     assert!(err.message().unwrap().starts_with("(#132016)"), "{err:?}");
 }
 
