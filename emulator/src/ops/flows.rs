@@ -466,12 +466,7 @@ pub fn list_whatsapp_flows(
             });
             (k.as_str(), summary)
         });
-        let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
-        let mut out = json!({ "flows": page });
-        if let Some(next) = next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        pager.respond("flows", items, input.str("nextToken"), input.i64("maxResults"))
     })
 }
 
@@ -499,12 +494,7 @@ pub fn list_whatsapp_flow_assets(
                 json!({ "name": "flow.json", "assetType": "FLOW_JSON", "downloadUrl": url }),
             )
         });
-        let (page, next) = pager.page(assets, input.str("nextToken"), input.i64("maxResults"))?;
-        let mut out = json!({ "flowAssets": page });
-        if let Some(next) = next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        pager.respond("flowAssets", assets, input.str("nextToken"), input.i64("maxResults"))
     })
 }
 

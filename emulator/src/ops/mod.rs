@@ -164,6 +164,22 @@ impl Pager<'_> {
         Ok((page, next))
     }
 
+    /// The List operations' answer: `{"<key>": [page], "nextToken": …}` (no token on the last page).
+    pub fn respond<'k>(
+        &self,
+        key: &str,
+        items: impl IntoIterator<Item = (&'k str, Value)>,
+        token: Option<&str>,
+        max: Option<i64>,
+    ) -> ApiResult<Value> {
+        let (page, next) = self.page(items, token, max)?;
+        let mut out = serde_json::json!({ key: page });
+        if let Some(next) = next {
+            out["nextToken"] = Value::String(next);
+        }
+        Ok(out)
+    }
+
     fn encode(&self, key: &str) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}\n{key}", self.scope))
     }

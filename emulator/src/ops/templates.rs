@@ -292,12 +292,7 @@ pub fn list_whatsapp_message_templates(
         let mut sorted: Vec<&Template> = waba.templates.iter().collect();
         sorted.sort_by(|a, b| a.meta_template_id.cmp(&b.meta_template_id));
         let items = sorted.into_iter().map(|t| (t.meta_template_id.as_str(), summary(t)));
-        let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
-        let mut out = json!({ "templates": page });
-        if let Some(next) = next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        pager.respond("templates", items, input.str("nextToken"), input.i64("maxResults"))
     })
 }
 
@@ -480,12 +475,7 @@ pub fn list_whatsapp_template_library(
         .iter()
         .filter(|t| matches(t))
         .map(|t| (t["templateId"].as_str().unwrap_or_default(), t.clone()));
-    let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
-    let mut out = json!({ "metaLibraryTemplates": page });
-    if let Some(next) = next {
-        out["nextToken"] = json!(next);
-    }
-    Ok(out)
+    pager.respond("metaLibraryTemplates", items, input.str("nextToken"), input.i64("maxResults"))
 }
 
 pub fn create_whatsapp_message_template_from_library(

@@ -52,12 +52,7 @@ pub fn list_linked_whatsapp_business_accounts(
     let pager = Pager { scope: "linked-wabas", default_size: 25 };
     state.store.with(ctx, |p| {
         let items = p.wabas.iter().map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
-        let (page, next) = pager.page(items, input.str("nextToken"), input.i64("maxResults"))?;
-        let mut out = json!({ "linkedAccounts": page });
-        if let Some(next) = next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        pager.respond("linkedAccounts", items, input.str("nextToken"), input.i64("maxResults"))
     })
 }
 
