@@ -1,12 +1,14 @@
 //! WhatsApp calling through the real SDK: call permissions driven by the customer's state (set
 //! through the control API), business-initiated and user-initiated calls with Meta's state
-//! machine (ConflictException for an action that does not fit), Meta's limits, and the call log.
+//! machine (ConflictException for an action that does not fit), Meta's limits, the call log, and
+//! the calling webhooks (field `calls`) every change of a call fires.
 
 use aws_sdk_socialmessaging::Client;
 use aws_sdk_socialmessaging::error::ProvideErrorMetadata;
 use aws_sdk_socialmessaging::operation::send_whats_app_call_event::SendWhatsAppCallEventError;
 use aws_sdk_socialmessaging::types::WhatsAppCallSettings;
 use aws_smithy_types::Blob;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use rstest::rstest;
 use sdk_tests::*;
 use serde_json::{Value, json};
@@ -478,9 +480,283 @@ async fn the_control_api_refuses_bad_requests() {
     let call_id = placed["callId"].as_str().unwrap();
     let (code, _) = customer_does(&emu, call_id, "accept").await;
     assert_eq!(code, 409, "the customer does not accept a call they placed");
+    let path = format!("/calls/{call_id}/customer");
+    let (code, _) = control(&emu, &path, json!({ "action": "terminate", "sdp": ANSWER })).await;
+    assert_eq!(code, 400, "only accept carries an SDP answer");
+    let (code, _) = control(&emu, &path, json!({ "action": "accept", "sdp": "hello" })).await;
+    assert_eq!(code, 400, "not an SDP");
     assert_eq!(
         permission(&client).await.permission().unwrap().status(),
         "no_permission",
         "callback permission is disabled"
     );
+}
+
+/// The calling webhooks about `call_id`, oldest first, once at least `count` exist: each envelope
+/// and entry valid against the schemas, phone-level, on field `calls`, with no `messageId`, and
+/// about this call. Returns each event's `status` (`connect`, `terminate` or the call status) and
+/// the webhook's `value`.
+async fn call_webhooks(ctl: &Control, call_id: &str, count: usize) -> Vec<(String, Value)> {
+    let id = utf8_percent_encode(call_id, NON_ALPHANUMERIC);
+    let events = ctl.wait_events(&format!("kind=call&wamid={id}"), count).await;
+    assert_eq!(events.len(), count, "{events:#?}");
+    events
+        .iter()
+        .map(|e| {
+            assert_schema("event-envelope.schema.json", &e["envelope"]);
+            assert!(e["envelope"].get("messageId").is_none(), "not a message: {e}");
+            assert!(e["messageId"].is_null(), "{e}");
+            assert_eq!(
+                (e["field"].as_str(), e["phoneNumberId"].as_str()),
+                (Some("calls"), Some(PHONE_1))
+            );
+            let decoded = entry(e);
+            assert_schema("webhook-entry.schema.json", &decoded);
+            let change = &decoded["changes"][0];
+            assert_eq!(change["field"], json!("calls"));
+            let value = change["value"].clone();
+            let items =
+                value.get("calls").or_else(|| value.get("statuses")).expect("calls or statuses");
+            assert_eq!(items[0]["id"], json!(call_id), "{value}");
+            (e["status"].as_str().expect("status").to_string(), value)
+        })
+        .collect()
+}
+
+fn kinds(hooks: &[(String, Value)]) -> Vec<&str> {
+    hooks.iter().map(|(s, _)| s.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let ctl = Control::new(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    ctl.freeze(true).await;
+    let placed_at = emu.state.clock.now_ms() / 1000;
+    let (code, placed) = control(
+        &emu,
+        "/calls",
+        json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER, "profileName": "Diego", "sdp": OFFER }),
+    )
+    .await;
+    assert_eq!(code, 200, "{placed}");
+    let call_id = placed["callId"].as_str().unwrap().to_string();
+
+    let hooks = call_webhooks(&ctl, &call_id, 1).await;
+    let [(status, value)] = &hooks[..] else { panic!("{hooks:?}") };
+    assert_eq!(status, "connect");
+    assert_eq!(
+        value["contacts"],
+        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123" }])
+    );
+    let business = value["metadata"]["display_phone_number"].as_str().unwrap();
+    assert_eq!(
+        value["calls"][0],
+        json!({
+            "id": call_id,
+            "from": "14255550123",
+            "to": business,
+            "event": "connect",
+            "timestamp": placed_at.to_string(),
+            "direction": "USER_INITIATED",
+            "session": { "sdp_type": "offer", "sdp": OFFER },
+        })
+    );
+
+    // The business answers: no webhook, it knows already.
+    send_event(&client, event(&call_id, "pre_accept")).await.unwrap();
+    let mut accept = event(&call_id, "accept");
+    accept["biz_opaque_callback_data"] = json!("ticket-7");
+    send_event(&client, accept).await.unwrap();
+    assert_eq!(ctl.events("kind=call").await.len(), 1);
+
+    ctl.advance_seconds(42.0).await;
+    let (code, _) = customer_does(&emu, &call_id, "terminate").await;
+    assert_eq!(code, 200);
+    let hooks = call_webhooks(&ctl, &call_id, 2).await;
+    assert_eq!(kinds(&hooks), ["connect", "terminate"]);
+    let (_, value) = &hooks[1];
+    assert_eq!(value["contacts"][0]["wa_id"], json!("14255550123"));
+    let terminate = &value["calls"][0];
+    assert_eq!(terminate["event"], json!("terminate"));
+    assert_eq!(terminate["status"], json!("COMPLETED"));
+    assert_eq!(terminate["direction"], json!("USER_INITIATED"));
+    assert_eq!(
+        (terminate["from"].as_str(), terminate["to"].as_str()),
+        (Some("14255550123"), Some(business))
+    );
+    assert_eq!(terminate["duration"], json!(42));
+    let secs = |k: &str| terminate[k].as_str().unwrap().parse::<i64>().unwrap();
+    assert_eq!((secs("start_time"), secs("end_time")), (placed_at, placed_at + 42));
+    assert_eq!(terminate["timestamp"], json!((placed_at + 42).to_string()));
+    assert_eq!(terminate["biz_opaque_callback_data"], json!("ticket-7"));
+}
+
+#[tokio::test]
+async fn a_business_call_rings_is_accepted_and_completes() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let ctl = Control::new(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    grant(&emu, "temporary", json!({})).await;
+    ctl.freeze(true).await;
+    let rang_at = emu.state.clock.now_ms() / 1000;
+    let call_id = send_event(&client, connect_event()).await.unwrap();
+
+    let hooks = call_webhooks(&ctl, &call_id, 1).await;
+    let [(status, value)] = &hooks[..] else { panic!("{hooks:?}") };
+    assert_eq!(status, "RINGING");
+    assert!(value.get("contacts").is_none() && value.get("calls").is_none(), "{value}");
+    assert_eq!(
+        value["statuses"],
+        json!([{
+            "id": call_id,
+            "timestamp": rang_at.to_string(),
+            "type": "call",
+            "status": "RINGING",
+            "recipient_id": "14255550123",
+            "biz_opaque_callback_data": "order-42",
+        }])
+    );
+
+    ctl.advance_seconds(5.0).await;
+    let (code, _) = control(
+        &emu,
+        &format!("/calls/{call_id}/customer"),
+        json!({ "action": "accept", "sdp": ANSWER }),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let hooks = call_webhooks(&ctl, &call_id, 3).await;
+    assert_eq!(kinds(&hooks), ["RINGING", "connect", "ACCEPTED"]);
+    let business = hooks[1].1["metadata"]["display_phone_number"].as_str().unwrap().to_string();
+    let connect = &hooks[1].1["calls"][0];
+    assert_eq!(connect["direction"], json!("BUSINESS_INITIATED"));
+    assert_eq!(
+        (connect["from"].as_str(), connect["to"].as_str()),
+        (Some(business.as_str()), Some("14255550123"))
+    );
+    assert_eq!(connect["session"], json!({ "sdp_type": "answer", "sdp": ANSWER }));
+    assert_eq!(connect["biz_opaque_callback_data"], json!("order-42"));
+    assert_eq!(hooks[2].1["statuses"][0]["status"], json!("ACCEPTED"));
+
+    ctl.advance_seconds(65.0).await;
+    send_event(&client, event(&call_id, "terminate")).await.unwrap();
+    let hooks = call_webhooks(&ctl, &call_id, 4).await;
+    assert_eq!(kinds(&hooks), ["RINGING", "connect", "ACCEPTED", "terminate"]);
+    let terminate = &hooks[3].1["calls"][0];
+    assert_eq!(terminate["status"], json!("COMPLETED"));
+    assert_eq!(terminate["direction"], json!("BUSINESS_INITIATED"));
+    assert_eq!(terminate["duration"], json!(65));
+    assert_eq!(terminate["start_time"], json!((rang_at + 5).to_string()));
+    assert_eq!(terminate["end_time"], json!((rang_at + 70).to_string()));
+    assert_eq!(terminate["biz_opaque_callback_data"], json!("order-42"));
+    // The filters of the event log see them.
+    assert_eq!(ctl.events("kind=call&status=terminate").await.len(), 1);
+    assert_eq!(ctl.events("kind=call&field=calls").await.len(), 4);
+}
+
+/// Calls that end without connecting: the webhooks each fires, and a FAILED terminate.
+#[rstest]
+#[case::customer_rejects("business", &["customer:reject"], &["RINGING", "REJECTED", "terminate"])]
+#[case::nobody_answers("business", &["customer:no_answer"], &["RINGING", "terminate"])]
+#[case::business_gives_up("business", &["business:terminate"], &["RINGING", "terminate"])]
+#[case::business_rejects("customer", &["business:reject"], &["connect", "terminate"])]
+#[case::customer_hangs_up_first("customer", &["business:pre_accept", "customer:terminate"], &["connect", "terminate"])]
+#[tokio::test]
+async fn calls_that_never_connect_terminate_as_failed(
+    #[case] caller: &str,
+    #[case] steps: &[&str],
+    #[case] expected: &[&str],
+) {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let ctl = Control::new(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    let call_id = if caller == "business" {
+        grant(&emu, "temporary", json!({})).await;
+        send_event(&client, connect_event()).await.unwrap()
+    } else {
+        let (_, placed) =
+            control(&emu, "/calls", json!({ "phoneNumberId": PHONE_1, "from": CUSTOMER })).await;
+        placed["callId"].as_str().unwrap().to_string()
+    };
+    for step in steps {
+        match step.split_once(':').unwrap() {
+            ("customer", action) => {
+                let (code, out) = customer_does(&emu, &call_id, action).await;
+                assert_eq!(code, 200, "{out}");
+            }
+            (_, action) => {
+                send_event(&client, event(&call_id, action)).await.unwrap();
+            }
+        }
+    }
+    let hooks = call_webhooks(&ctl, &call_id, expected.len()).await;
+    assert_eq!(kinds(&hooks), expected);
+    let (_, last) = hooks.last().unwrap();
+    let terminate = &last["calls"][0];
+    assert_eq!(terminate["event"], json!("terminate"));
+    assert_eq!(terminate["status"], json!("FAILED"));
+    for never in ["start_time", "end_time", "duration"] {
+        assert!(terminate.get(never).is_none(), "{never} in {terminate}");
+    }
+    if caller == "customer" {
+        // Without a session from the control API, the customer's offer is a minimal valid SDP.
+        assert!(hooks[0].1["calls"][0]["session"]["sdp"].as_str().unwrap().starts_with("v=0"));
+    }
+}
+
+#[test]
+fn the_calls_schema_refuses_what_meta_never_sends() {
+    let path =
+        format!("{}/../fixtures/schemas/webhook-entry.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let entry = |field: &str, body: Value| {
+        let mut value = json!({
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550001111", "phone_number_id": "101" },
+        });
+        for (k, v) in body.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+        json!({ "id": "390", "changes": [{ "field": field, "value": value }] })
+    };
+    let status = json!({ "id": "wacid.x", "type": "call", "status": "RINGING",
+                         "timestamp": "1", "recipient_id": "14255550123" });
+    let call = json!({ "id": "wacid.x", "from": "1", "to": "2", "event": "terminate",
+                       "timestamp": "9", "direction": "USER_INITIATED", "status": "COMPLETED",
+                       "start_time": "1", "end_time": "9", "duration": 8 });
+    let with = |base: &Value, key: &str, v: Value| {
+        let mut out = base.clone();
+        if v.is_null() {
+            out.as_object_mut().unwrap().remove(key);
+        } else {
+            out[key] = v;
+        }
+        out
+    };
+    // What the emulator sends, and a call status on field messages too.
+    for ok in [
+        entry("calls", json!({ "statuses": [status] })),
+        entry("messages", json!({ "statuses": [status] })),
+        entry("calls", json!({ "calls": [call] })),
+    ] {
+        assert!(validator.is_valid(&ok), "{ok}");
+    }
+    for bad in [
+        entry("calls", json!({ "statuses": [with(&status, "status", json!("BUSY"))] })),
+        entry("calls", json!({ "statuses": [with(&status, "id", json!("wamid.x"))] })),
+        entry("messages", json!({ "statuses": [with(&status, "status", json!("sent"))] })),
+        entry("calls", json!({ "calls": [with(&call, "status", Value::Null)] })),
+        entry("calls", json!({ "calls": [with(&call, "duration", Value::Null)] })),
+        entry("calls", json!({ "calls": [with(&call, "status", json!("REJECTED"))] })),
+        entry("calls", json!({ "calls": [with(&call, "event", json!("connect"))] })),
+        entry("calls", json!({})),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
 }

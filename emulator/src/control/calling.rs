@@ -4,6 +4,9 @@
 //! - `POST /_emulator/calls/{callId}/customer`: the customer accepts, rejects, lets ring out or
 //!   hangs up;
 //! - `GET /_emulator/calls`: the call log (filter `phoneNumberId`).
+//!
+//! Every change of a call fires Meta's calling webhooks ([`crate::meta::calls`]), as the changes
+//! the business makes with SendWhatsAppCallEvent do.
 
 use axum::Json;
 use axum::Router;
@@ -17,6 +20,8 @@ use serde_json::{Value, json};
 use super::scope::{Scope, api_error, error};
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
+use crate::events::{self, EventDraft};
+use crate::meta::calls::{self, CallOrigin};
 use crate::ops::calling::{check_calling_enabled, check_sdp, new_call_id, permission_json};
 use crate::state::calling::{
     Actor, Call, CallLogEvent, NO_PERMISSION, PERMANENT, RINGING, TEMPORARY, USER_INITIATED,
@@ -146,13 +151,16 @@ struct CustomerCalls {
     /// The customer's number (E.164).
     from: String,
     end_user_bsuid: Option<String>,
+    /// The customer's WhatsApp profile name (`contacts[].profile.name` of the webhooks).
+    profile_name: Option<String>,
     /// The customer's SDP offer (a minimal one when absent).
     sdp: Option<String>,
 }
 
 /// The customer calls the business: a RINGING user-initiated call the business answers with
-/// SendWhatsAppCallEvent (pre_accept, accept or reject). With callback permission enabled on
-/// the number, calling grants the business a temporary permission to call back.
+/// SendWhatsAppCallEvent (pre_accept, accept or reject), announced by a `connect` webhook with the
+/// customer's SDP offer. With callback permission enabled on the number, calling grants the
+/// business a temporary permission to call back.
 async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCalls>) -> Response {
     if !is_e164(&b.from) {
         return error(StatusCode::BAD_REQUEST, "from must be E.164, e.g. +14255550123");
@@ -162,11 +170,14 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
     {
         return error(StatusCode::BAD_REQUEST, format!("sdp is not a valid SDP offer: {why}"));
     }
-    let now = state.clock.now_secs();
+    let now_ms = state.clock.now_ms();
+    let now = now_ms as f64 / 1000.0;
     let ctx = b.scope.context(&state);
     let result = state.store.with(&ctx, |p| {
-        let phone = p.phone_mut(&ctx, &b.phone_number_id)?;
+        let (waba, phone) = p.phone(&ctx, &b.phone_number_id)?;
         check_calling_enabled(phone)?;
+        let origin = CallOrigin::new(p, waba, phone);
+        let phone = p.phone_mut(&ctx, &b.phone_number_id)?;
         let callback = phone
             .call_settings
             .as_ref()
@@ -177,6 +188,7 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
         let calling = &mut phone.calling;
         if let Some(bsuid) = &b.end_user_bsuid {
             calling.bsuid_aliases.insert(bsuid.clone(), b.from.clone());
+            calling.customer_mut(&b.from).bsuid = Some(bsuid.clone());
         }
         if let Some(live) = calling.live_call_with(&b.from) {
             return Err(ApiError::new(
@@ -188,11 +200,13 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
             calling.customer_mut(&b.from).grant_temporary(now);
         }
         let call_id = new_call_id();
+        let sdp = b.sdp.as_deref().unwrap_or(calls::DEFAULT_OFFER);
         calling.add_call(Call {
             call_id: call_id.clone(),
             phone_number_id: phone_id,
             direction: USER_INITIATED.into(),
             customer: b.from.clone(),
+            profile_name: b.profile_name.clone(),
             status: RINGING.into(),
             biz_opaque_callback_data: None,
             started_at: now,
@@ -203,13 +217,24 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
                 by: "customer".into(),
                 action: "connect".into(),
                 status: RINGING.into(),
-                sdp_bytes: Some(b.sdp.as_ref().map_or(0, String::len)),
+                sdp_bytes: Some(sdp.len()),
             }],
         });
-        Ok(json!({ "callId": call_id, "status": RINGING }))
+        let drafts = calls::webhooks(&origin, calling, &call_id, Some(sdp), now_ms);
+        Ok((json!({ "callId": call_id, "status": RINGING }), drafts))
     });
+    respond(&state, result)
+}
+
+/// The answer, once the webhooks are published (never under the partition lock).
+fn respond(state: &AppState, result: Result<(Value, Vec<EventDraft>), ApiError>) -> Response {
     match result {
-        Ok(out) => Json(out).into_response(),
+        Ok((out, drafts)) => {
+            for draft in drafts {
+                events::publish(state, draft);
+            }
+            Json(out).into_response()
+        }
         Err(e) => api_error(e),
     }
 }
@@ -220,6 +245,9 @@ struct CustomerAction {
     scope: Scope,
     /// `accept`, `reject`, `no_answer` or `terminate`.
     action: String,
+    /// With `accept` of a business-initiated call: the customer's SDP answer (a minimal one when
+    /// absent), sent to the business in the `connect` webhook.
+    sdp: Option<String>,
 }
 
 async fn customer_action(
@@ -233,24 +261,42 @@ async fn customer_action(
             "action must be accept, reject, no_answer or terminate",
         );
     }
-    let now = state.clock.now_secs();
+    if let Some(sdp) = &b.sdp {
+        if b.action != "accept" {
+            return error(StatusCode::BAD_REQUEST, "only accept takes an sdp (the SDP answer)");
+        }
+        if let Err(why) = check_sdp(sdp) {
+            return error(StatusCode::BAD_REQUEST, format!("sdp is not a valid SDP answer: {why}"));
+        }
+    }
+    let now_ms = state.clock.now_ms();
+    let now = now_ms as f64 / 1000.0;
     let ctx = b.scope.context(&state);
     let result = state.store.with(&ctx, |p| {
+        let phone_hex = p
+            .wabas
+            .values()
+            .flat_map(|w| &w.phone_numbers)
+            .find(|n| n.calling.calls.contains_key(&call_id))
+            .map(|n| n.hex.clone())
+            .ok_or_else(|| ApiError::not_found(format!("Call {call_id} does not exist")))?;
+        let origin = CallOrigin::of(p, &phone_hex)
+            .ok_or_else(|| ApiError::not_found(format!("Call {call_id} does not exist")))?;
         let phone = p
             .wabas
             .values_mut()
             .flat_map(|w| w.phone_numbers.iter_mut())
-            .find(|n| n.calling.calls.contains_key(&call_id))
+            .find(|n| n.hex == phone_hex)
             .ok_or_else(|| ApiError::not_found(format!("Call {call_id} does not exist")))?;
         let calling = &mut phone.calling;
         let next = calling.calls[&call_id]
             .next_status(Actor::Customer, &b.action)
             .map_err(|why| ApiError::new(ErrorKind::Conflict, why))?;
-        calling.apply(&call_id, Actor::Customer, &b.action, next, now, None);
-        Ok(serde_json::to_value(&calling.calls[&call_id]).unwrap_or(Value::Null))
+        let sdp_bytes = b.sdp.as_ref().map(String::len);
+        calling.apply(&call_id, Actor::Customer, &b.action, next, now, sdp_bytes);
+        let drafts = calls::webhooks(&origin, calling, &call_id, b.sdp.as_deref(), now_ms);
+        let out = serde_json::to_value(&calling.calls[&call_id]).unwrap_or(Value::Null);
+        Ok((out, drafts))
     });
-    match result {
-        Ok(out) => Json(out).into_response(),
-        Err(e) => api_error(e),
-    }
+    respond(&state, result)
 }

@@ -26,13 +26,14 @@ pub struct Event {
     pub phone_number_id: Option<String>,
     /// Meta's webhook field: `messages`, `message_template_status_update`, …
     pub field: String,
-    /// `inbound`, `status` or the field name for other kinds.
+    /// `inbound`, `status`, `call` (field `calls`) or the field name for other kinds.
     pub kind: String,
-    /// For status events: `sent`, `delivered`, `read`, `failed`.
+    /// For status events: `sent`, `delivered`, `read`, `failed`; for call events: `connect`,
+    /// `terminate`, or the call status (`RINGING`, `ACCEPTED`, `REJECTED`).
     pub status: Option<String>,
     /// The `messageId` SendWhatsAppMessage returned (status events of our sends).
     pub message_id: Option<String>,
-    /// Meta's message id (`wamid.…`) the event is about.
+    /// Meta's id of the message (`wamid.…`) or call (`wacid.…`) the event is about.
     pub wamid: Option<String>,
     /// The SNS topic (or Connect instance) the WABA routes events to, when it has one.
     pub destination: Option<String>,

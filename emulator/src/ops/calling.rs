@@ -13,6 +13,8 @@ use super::{epoch_json, meta_error};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::events::{self, EventDraft};
+use crate::meta::calls::{self, CallOrigin};
 use crate::model::validate::Input;
 use crate::state::calling::{
     Actor, BUSINESS_INITIATED, Call, CallCustomer, CallLogEvent, Limit, NO_PERMISSION,
@@ -112,28 +114,42 @@ pub fn send_whatsapp_call_event(
     let phone_id = input.req_str("originationPhoneNumberId")?;
     let bytes = input.blobs.get("callEvent").cloned().unwrap_or_default();
     let event = parse_call_event(&bytes)?;
-    let now = state.clock.now_secs();
-    state.store.with(ctx, |p| {
-        let phone = p.phone_mut(ctx, phone_id)?;
+    let now_ms = state.clock.now_ms();
+    let now = now_ms as f64 / 1000.0;
+    // The webhooks are built under the partition lock and published once it is released.
+    let (call_id, drafts) = state.store.with(ctx, |p| -> ApiResult<(String, Vec<EventDraft>)> {
+        let (waba, phone) = p.phone(ctx, phone_id)?;
         check_calling_enabled(phone)?;
+        let origin = CallOrigin::new(p, waba, phone);
+        let phone = p.phone_mut(ctx, phone_id)?;
         let phone_id = ids::phone_id(&phone.hex);
-        if event.action == "connect" {
-            return connect(&mut phone.calling, &phone_id, event, now);
-        }
-        let call_id = event.call_id.unwrap_or_default();
         let calling = &mut phone.calling;
-        let call = calling.calls.get(&call_id).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Call {call_id} does not exist for phone number {phone_id}"
-            ))
-        })?;
-        let next = call
-            .next_status(Actor::Business, &event.action)
-            .map_err(|why| ApiError::new(ErrorKind::Conflict, why))?;
-        let sdp_bytes = event.sdp.as_ref().map(String::len);
-        calling.apply(&call_id, Actor::Business, &event.action, next, now, sdp_bytes);
-        Ok(json!({ "callId": call_id }))
-    })
+        let call_id = if event.action == "connect" {
+            connect(calling, &phone_id, event, now)?
+        } else {
+            let call_id = event.call_id.unwrap_or_default();
+            let call = calling.calls.get_mut(&call_id).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "Call {call_id} does not exist for phone number {phone_id}"
+                ))
+            })?;
+            let next = call
+                .next_status(Actor::Business, &event.action)
+                .map_err(|why| ApiError::new(ErrorKind::Conflict, why))?;
+            if event.callback_data.is_some() {
+                call.biz_opaque_callback_data = event.callback_data;
+            }
+            let sdp_bytes = event.sdp.as_ref().map(String::len);
+            calling.apply(&call_id, Actor::Business, &event.action, next, now, sdp_bytes);
+            call_id
+        };
+        let drafts = calls::webhooks(&origin, calling, &call_id, None, now_ms);
+        Ok((call_id, drafts))
+    })?;
+    for draft in drafts {
+        events::publish(state, draft);
+    }
+    Ok(json!({ "callId": call_id }))
 }
 
 /// Meta 138000: the number must have calling enabled (UpdateLinkedWhatsAppBusinessAccountPhoneNumber).
@@ -161,7 +177,12 @@ pub fn check_calling_enabled(phone: &PhoneNumber) -> ApiResult<()> {
 
 /// A business-initiated call: needs the customer's permission and room in Meta's limit, and no
 /// other live call with the same customer.
-fn connect(calling: &mut PhoneCalling, phone_id: &str, e: CallEvent, now: f64) -> ApiResult<Value> {
+fn connect(
+    calling: &mut PhoneCalling,
+    phone_id: &str,
+    e: CallEvent,
+    now: f64,
+) -> ApiResult<String> {
     let customer_key = format!("+{}", e.to.unwrap_or_default());
     let customer = calling.customer(&customer_key);
     if customer.status(now) == NO_PERMISSION {
@@ -199,6 +220,7 @@ fn connect(calling: &mut PhoneCalling, phone_id: &str, e: CallEvent, now: f64) -
         phone_number_id: phone_id.to_string(),
         direction: BUSINESS_INITIATED.into(),
         customer: customer_key,
+        profile_name: None,
         status: RINGING.into(),
         biz_opaque_callback_data: e.callback_data,
         started_at: now,
@@ -212,7 +234,7 @@ fn connect(calling: &mut PhoneCalling, phone_id: &str, e: CallEvent, now: f64) -
             sdp_bytes: e.sdp.as_ref().map(String::len),
         }],
     });
-    Ok(json!({ "callId": call_id }))
+    Ok(call_id)
 }
 
 /// Meta's call ids: `wacid.` and a base64 token.

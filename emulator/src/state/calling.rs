@@ -127,6 +127,9 @@ pub struct Call {
     pub direction: String,
     /// The customer's key (E.164 number or BSUID).
     pub customer: String,
+    /// The customer's WhatsApp profile name, when the control API gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_opaque_callback_data: Option<String>,
@@ -317,6 +320,7 @@ mod tests {
             phone_number_id: "phone-number-id-1".into(),
             direction: direction.into(),
             customer: "+14255550123".into(),
+            profile_name: None,
             status: status.into(),
             biz_opaque_callback_data: None,
             started_at: 0.0,
