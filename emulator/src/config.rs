@@ -48,6 +48,11 @@ pub struct Config {
     pub s3_secret_access_key: Option<String>,
     /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
     pub allow_any_presigned_url: bool,
+    /// `--verify-sigv4`: every AWS API request must be signed by a key of these credentials,
+    /// whose account it then addresses. None: signatures are not checked.
+    pub sigv4_credentials: Option<std::sync::Arc<crate::auth::Credentials>>,
+    /// `--control-token`: the control API (but its open paths) requires this token.
+    pub control_token: Option<String>,
 }
 
 impl Default for Config {
@@ -73,6 +78,8 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             allow_any_presigned_url: false,
+            sigv4_credentials: None,
+            control_token: None,
         }
     }
 }

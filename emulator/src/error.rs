@@ -23,6 +23,15 @@ pub enum ErrorKind {
     Dependency,
     /// Not in the model: what AWS answers for a path or method no operation has.
     UnknownOperation,
+    /// Not in the model (AWS's common authentication errors, 403, with `--verify-sigv4`): no
+    /// signature at all.
+    MissingAuthenticationToken,
+    /// A malformed `Authorization` header or presigned query.
+    IncompleteSignature,
+    /// An access key the credentials file does not hold.
+    UnrecognizedClient,
+    /// A signature that does not match, a stale date or a wrong credential scope.
+    InvalidSignature,
 }
 
 impl ErrorKind {
@@ -54,6 +63,10 @@ impl ErrorKind {
             ErrorKind::InternalService => "InternalServiceException",
             ErrorKind::Dependency => "DependencyException",
             ErrorKind::UnknownOperation => "UnknownOperationException",
+            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorKind::IncompleteSignature => "IncompleteSignatureException",
+            ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorKind::InvalidSignature => "InvalidSignatureException",
         }
     }
 
@@ -63,13 +76,29 @@ impl ErrorKind {
             ErrorKind::Validation | ErrorKind::InvalidParameters | ErrorKind::LimitExceeded => {
                 StatusCode::BAD_REQUEST
             }
-            ErrorKind::AccessDenied | ErrorKind::AccessDeniedByMeta => StatusCode::FORBIDDEN,
+            ErrorKind::AccessDenied
+            | ErrorKind::AccessDeniedByMeta
+            | ErrorKind::MissingAuthenticationToken
+            | ErrorKind::IncompleteSignature
+            | ErrorKind::UnrecognizedClient
+            | ErrorKind::InvalidSignature => StatusCode::FORBIDDEN,
             ErrorKind::ResourceNotFound | ErrorKind::UnknownOperation => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::ThrottledRequest => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::InternalService => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::Dependency => StatusCode::BAD_GATEWAY,
         }
+    }
+
+    /// The errors of request authentication, common to every AWS service and declared by none.
+    pub fn is_authentication(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::MissingAuthenticationToken
+                | ErrorKind::IncompleteSignature
+                | ErrorKind::UnrecognizedClient
+                | ErrorKind::InvalidSignature
+        )
     }
 
     pub fn from_shape(name: &str) -> Option<ErrorKind> {
@@ -115,7 +144,10 @@ impl ApiError {
     /// an `Unhandled` error, so e.g. a missing resource in an operation without
     /// `ResourceNotFoundException` is answered as `InvalidParametersException`.
     pub fn declared_for(mut self, declared: &[ErrorKind]) -> Self {
-        if self.kind == ErrorKind::UnknownOperation || declared.contains(&self.kind) {
+        if self.kind == ErrorKind::UnknownOperation
+            || self.kind.is_authentication()
+            || declared.contains(&self.kind)
+        {
             return self;
         }
         let fallbacks: &[ErrorKind] = match self.kind {

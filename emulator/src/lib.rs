@@ -6,6 +6,7 @@
 //! - [`model`]: the service model facts (embedded from `fixtures/model/`) and input validation.
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
+//! - [`auth`]: the credentials file, SigV4 verification (`--verify-sigv4`), the control token.
 //! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
 //! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
@@ -21,6 +22,7 @@
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
 //! listener; [`Emulator::start`] does both on a port for tests and embedders.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -93,8 +95,10 @@ impl AppState {
 /// The whole HTTP application: the control API under `/_emulator`, every other request to the
 /// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
 pub fn app(state: AppState) -> Router {
+    let control = control::router()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token));
     Router::new()
-        .nest("/_emulator", control::router())
+        .nest("/_emulator", control)
         .fallback(routes::handle)
         .with_state(state)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))

@@ -73,6 +73,20 @@ struct Args {
     /// https://…s3….amazonaws.com/…), e.g. a local S3 server's.
     #[arg(long, env = "EUM_SOCIAL_ALLOW_ANY_PRESIGNED_URL")]
     allow_any_presigned_url: bool,
+    /// Verify the SigV4 signature of every AWS API request against --credentials; the signing
+    /// key's account becomes the request's account.
+    #[arg(long, env = "EUM_SOCIAL_VERIFY_SIGV4", requires = "credentials")]
+    verify_sigv4: bool,
+    /// Credentials file for --verify-sigv4: JSON `{"AKID": {"secretAccessKey": "…",
+    /// "accountId": "123456789012"}}` or the INI form of ~/.aws/credentials with
+    /// `aws_account_id`.
+    #[arg(long, env = "EUM_SOCIAL_CREDENTIALS", requires = "verify_sigv4")]
+    credentials: Option<PathBuf>,
+    /// Token the control API (/_emulator/...) requires, as `Authorization: Bearer TOKEN` or
+    /// `x-emulator-token: TOKEN` (health and SNS subscriber links stay open). Required when
+    /// --host is not a loopback address. The subcommands send it too.
+    #[arg(long, env = "EUM_SOCIAL_CONTROL_TOKEN", global = true, hide_env_values = true)]
+    control_token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -140,7 +154,7 @@ enum Command {
 }
 
 /// Runs a control API client command; prints the JSON answer.
-async fn control_command(command: Command) -> ExitCode {
+async fn control_command(command: Command, token: Option<String>) -> ExitCode {
     let http = reqwest::Client::new();
     let request = match command {
         Command::Inbound { url, phone_number_id, from, name, text, json } => {
@@ -170,6 +184,10 @@ async fn control_command(command: Command) -> ExitCode {
         },
         Command::Events { url, query } => http.get(format!("{url}/_emulator/events?{query}")),
     };
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
     match request.send().await {
         Ok(res) => {
             let ok = res.status().is_success();
@@ -188,7 +206,7 @@ async fn control_command(command: Command) -> ExitCode {
 async fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(command) = args.command {
-        return control_command(command).await;
+        return control_command(command, args.control_token).await;
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -203,6 +221,35 @@ async fn main() -> ExitCode {
             }
         },
         None => Seed::default_seed(),
+    };
+    let control_token = args.control_token.clone().filter(|t| !t.is_empty());
+    if control_token.is_none() {
+        match is_loopback(&args.host, args.port).await {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!(
+                    "error: --host {} is not a loopback address: anyone who reaches it could \
+                     drive the control API; give a token with --control-token TOKEN (or \
+                     EUM_SOCIAL_CONTROL_TOKEN)",
+                    args.host
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("error: cannot resolve --host {}: {e}", args.host);
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let sigv4_credentials = match (&args.credentials, args.verify_sigv4) {
+        (Some(path), true) => match eum_social_emulator::auth::Credentials::load(path) {
+            Ok(c) => Some(std::sync::Arc::new(c)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
     };
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
         Ok(l) => l,
@@ -247,10 +294,18 @@ async fn main() -> ExitCode {
         s3_access_key_id: args.s3_access_key_id.clone(),
         s3_secret_access_key: args.s3_secret_access_key.clone(),
         allow_any_presigned_url: args.allow_any_presigned_url,
+        sigv4_credentials,
+        control_token,
         ..Config::default()
     };
     let state = AppState::new(config, seed);
     tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, s3 = %state.s3.describe(), "serving");
+    if let Some(creds) = &state.config.sigv4_credentials {
+        tracing::info!(access_keys = creds.len(), "SigV4 signatures are verified");
+    }
+    if state.config.control_token.is_some() {
+        tracing::info!("the control API requires the control token");
+    }
     for (topic, endpoint) in subscriptions {
         let (state, raw) = (state.clone(), args.sns_raw);
         let request = eum_social_emulator::events::sns::SubscribeRequest {
@@ -279,6 +334,12 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether every address `host` names is a loopback address (checked before binding).
+async fn is_loopback(host: &str, port: u16) -> std::io::Result<bool> {
+    let addrs: Vec<_> = tokio::net::lookup_host((host, port)).await?.collect();
+    Ok(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()))
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -10,12 +10,14 @@ use std::sync::OnceLock;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
 use crate::AppState;
+use crate::auth::sigv4;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::model::Model;
@@ -130,7 +132,7 @@ impl RouteTable {
 
 /// The fallback handler that serves every AWS API request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    let ctx = RequestContext::from_headers(request.headers(), &state.config);
+    let mut ctx = RequestContext::from_headers(request.headers(), &state.config);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
     let op = route.as_ref().ok().copied();
@@ -138,9 +140,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         Err(e) => Err(e),
         Ok(op) => {
             let declared = &Model::get().operation(op.name()).errors;
-            run(&state, &ctx, op, parts.uri.query(), body)
-                .await
-                .map_err(|e| e.declared_for(declared))
+            run(&state, &mut ctx, op, &parts, body).await.map_err(|e| e.declared_for(declared))
         }
     };
     tracing::debug!(
@@ -167,13 +167,22 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 
 async fn run(
     state: &AppState,
-    ctx: &RequestContext,
+    ctx: &mut RequestContext,
     op: Operation,
-    query: Option<&str>,
+    parts: &Parts,
     body: Body,
 ) -> Result<Value, ApiError> {
     let body = read_body(body, state.config.max_body_bytes).await?;
-    let query = parse_query(query)?;
+    if let Some(credentials) = &state.config.sigv4_credentials {
+        // After the body is read: the payload hash is part of the signature.
+        let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+        let now = std::time::SystemTime::now();
+        let default = &state.config.default_account;
+        let signer = sigv4::verify(credentials, default, method, uri, headers, &body, now)?;
+        ctx.account = signer.account;
+        ctx.region = signer.region;
+    }
+    let query = parse_query(parts.uri.query())?;
     let model = Model::get();
     let leniency = Leniency::from_config(&state.config);
     let input = decode_input_with(model, model.operation(op.name()), &query, &body, leniency)?;
