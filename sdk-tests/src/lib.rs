@@ -109,11 +109,18 @@ pub fn http() -> reqwest::Client {
 pub struct Control {
     base: String,
     http: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` (an emulator started with `control_token`).
+    token: Option<String>,
 }
 
 impl Control {
     pub fn new(emulator: &Emulator) -> Control {
-        Control { base: format!("{}/_emulator", emulator.url()), http: http() }
+        Control { base: format!("{}/_emulator", emulator.url()), http: http(), token: None }
+    }
+
+    /// The control API of an emulator that requires `token`.
+    pub fn with_token(emulator: &Emulator, token: &str) -> Control {
+        Control { token: Some(token.to_string()), ..Control::new(emulator) }
     }
 
     /// A JSON request; panics unless the answer is 2xx.
@@ -139,6 +146,9 @@ impl Control {
             self.http.request(method.parse().expect("method"), format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
         }
         let res = request.send().await.expect("control API answers");
         let status = res.status().as_u16();
