@@ -2,7 +2,8 @@
 //! (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`), and its request id.
 //!
 //! LocalStack's convention: a 12-digit access key id *is* the account; any other key maps to the
-//! default account. Signatures are not verified here.
+//! default account. Signatures are not verified here: with `--verify-sigv4` the pipeline
+//! ([`crate::auth::sigv4`]) replaces the account with the verified key's.
 
 use axum::http::HeaderMap;
 
