@@ -75,12 +75,12 @@ struct Args {
     allow_any_presigned_url: bool,
     /// Verify the SigV4 signature of every AWS API request against --credentials; the signing
     /// key's account becomes the request's account.
-    #[arg(long, env = "EUM_SOCIAL_VERIFY_SIGV4", requires = "credentials")]
+    #[arg(long, env = "EUM_SOCIAL_VERIFY_SIGV4")]
     verify_sigv4: bool,
     /// Credentials file for --verify-sigv4: JSON `{"AKID": {"secretAccessKey": "…",
     /// "accountId": "123456789012"}}` or the INI form of ~/.aws/credentials with
     /// `aws_account_id`.
-    #[arg(long, env = "EUM_SOCIAL_CREDENTIALS", requires = "verify_sigv4")]
+    #[arg(long, env = "EUM_SOCIAL_CREDENTIALS")]
     credentials: Option<PathBuf>,
     /// Token the control API (/_emulator/...) requires, as `Authorization: Bearer TOKEN` or
     /// `x-emulator-token: TOKEN` (health and SNS subscriber links stay open). Required when
@@ -249,7 +249,15 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        _ => None,
+        (None, true) => {
+            eprintln!("error: --verify-sigv4 needs --credentials FILE (or EUM_SOCIAL_CREDENTIALS)");
+            return ExitCode::from(2);
+        }
+        (Some(_), false) => {
+            eprintln!("error: --credentials is only read with --verify-sigv4");
+            return ExitCode::from(2);
+        }
+        (None, false) => None,
     };
     let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
         Ok(l) => l,

@@ -76,8 +76,12 @@ fn a_non_loopback_host_needs_a_control_token() {
 #[test]
 fn sigv4_flags_need_each_other_and_a_good_file() {
     let alone = Command::new(BIN).args(["--port", "0", "--verify-sigv4"]).output().unwrap();
-    assert!(!alone.status.success());
-    assert!(String::from_utf8_lossy(&alone.stderr).contains("--credentials"));
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("needs --credentials FILE"));
+    let unused =
+        Command::new(BIN).args(["--port", "0", "--credentials", "f.json"]).output().unwrap();
+    assert_eq!(unused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unused.stderr).contains("only read with --verify-sigv4"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("credentials.json");
     std::fs::write(&path, r#"{"AKID": {"secretAccessKey": "s", "accountId": "12"}}"#).unwrap();
