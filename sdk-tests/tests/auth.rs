@@ -76,6 +76,14 @@ async fn the_right_secret_is_accepted_and_the_key_picks_the_account() {
     assert!(arns.iter().all(|a| a.contains(&format!(":{ACCOUNT}:"))), "{arns:?}");
     let got = seed.get_linked_whats_app_business_account().id(WABA_1).send().await.unwrap();
     assert_eq!(got.account().unwrap().arn(), waba_arn(ACCOUNT, REGION, WABA_1));
+    // A query value the signer percent-encodes (`:` and `/` of an ARN).
+    let by_arn = seed
+        .get_linked_whats_app_business_account()
+        .id(waba_arn(ACCOUNT, REGION, WABA_1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_arn.account().unwrap().id(), WABA_1);
     // A request with a body.
     send(&seed, PHONE_1, hello_world_to("+14255550150")).await;
 
