@@ -179,8 +179,9 @@ pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Compares in constant time (for equal lengths), so the token cannot be guessed byte by byte.
-pub fn token_matches(expected: &str, presented: &str) -> bool {
+/// Compares in constant time (for equal lengths), so a token or signature cannot be guessed
+/// byte by byte.
+pub fn constant_time_eq(expected: &str, presented: &str) -> bool {
     expected.len() == presented.len() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
 }
 
@@ -198,7 +199,7 @@ pub async fn control_token(
         return next.run(request).await;
     }
     let message = match presented_token(request.headers()) {
-        Some(token) if token_matches(expected, token) => return next.run(request).await,
+        Some(token) if constant_time_eq(expected, token) => return next.run(request).await,
         Some(_) => "The control API token is not valid",
         None => {
             "The control API needs a token: send `Authorization: Bearer <token>` or \
@@ -317,8 +318,8 @@ mod tests {
         assert_eq!(presented_token(&h), None);
         h.insert("x-emulator-token", HeaderValue::from_static("xyz"));
         assert_eq!(presented_token(&h), Some("xyz"));
-        assert!(token_matches("xyz", "xyz"));
-        assert!(!token_matches("xyz", "xy"));
-        assert!(!token_matches("xyz", "xyZ"));
+        assert!(constant_time_eq("xyz", "xyz"));
+        assert!(!constant_time_eq("xyz", "xy"));
+        assert!(!constant_time_eq("xyz", "xyZ"));
     }
 }

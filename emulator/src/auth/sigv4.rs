@@ -320,7 +320,7 @@ pub fn verify(
         payload,
         date,
     )?;
-    if !super::token_matches(&expected, &parts.signature.to_ascii_lowercase()) {
+    if !super::constant_time_eq(&expected, &parts.signature.to_ascii_lowercase()) {
         return Err(invalid(MISMATCH));
     }
     Ok(Verified {
