@@ -303,15 +303,18 @@ pub fn markdown(r: &Report) -> String {
         "| {} | {} | {:.1} GiB | {} | {} |\n",
         m.cpu, m.cpus, m.memory_gib, m.os, m.rustc
     );
+    let extra = r.settings.emulator_args.join(" ");
     let _ = writeln!(
         s,
-        "Emulator arguments: `--port 0 --log warn {}`.",
-        r.settings.emulator_args.join(" ")
+        "The emulator ran with `--port 0 --log warn{}{extra}` (for the loads also with a bench seed and \
+         the log capacities below). The load generator shares the machine's CPUs with the server \
+         under test, so a busy machine makes every figure noisy: compare runs on a quiet one.\n",
+        if extra.is_empty() { "" } else { " " }
     );
     for note in &r.settings.notes {
-        let _ = writeln!(s, "{note}");
+        let _ = writeln!(s, "{note}\n");
     }
-    let _ = writeln!(s, "\n## Targets\n");
+    let _ = writeln!(s, "## Targets\n");
     let _ = writeln!(s, "| target | measured | |\n|---|---|---|");
     for v in verdicts(r) {
         let _ = writeln!(

@@ -52,8 +52,10 @@ pub struct RunArgs {
     /// Recipient of the sends; a customer service window is opened for it on every number first.
     #[arg(long, default_value = "+14255550123")]
     recipient: String,
+    /// The emulator's `--event-log-capacity` for the loads and sends.
     #[arg(long, default_value_t = 10_000)]
     event_log_capacity: usize,
+    /// The emulator's `--message-log-capacity` for the loads and sends.
     #[arg(long, default_value_t = 10_000)]
     message_log_capacity: usize,
     /// Directory of benchmarks.json and BENCHMARKS.md.
