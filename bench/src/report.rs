@@ -1,0 +1,507 @@
+//! The report of a run: what was measured, the issue's targets with pass/fail, and its text
+//! (stdout) and Markdown (`docs/BENCHMARKS.md`) forms. Pure: no I/O here.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::LoadResult;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// Seconds since the Unix epoch when the run ended.
+    pub unix_time: u64,
+    pub machine: Machine,
+    pub settings: Settings,
+    pub throughput: Vec<Comparison>,
+    pub ready_ms: Summary,
+    pub memory: Memory,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cpus: usize,
+    pub memory_gib: f64,
+    pub os: String,
+    pub rustc: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Settings {
+    pub duration_ms: u64,
+    pub concurrency: Vec<usize>,
+    pub sends: u64,
+    pub starts: usize,
+    /// Extra arguments the emulator ran with (after `--port 0 --log warn`).
+    pub emulator_args: Vec<String>,
+    /// What the reader should know about this run (fallbacks, the load's shape).
+    pub notes: Vec<String>,
+}
+
+/// One operation at one concurrency, on both servers, with the same load.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Comparison {
+    pub operation: String,
+    pub concurrency: usize,
+    pub bare: LoadResult,
+    pub emulator: LoadResult,
+}
+
+impl Comparison {
+    /// The emulator's throughput as a fraction of the bare server's.
+    pub fn throughput_ratio(&self) -> Option<f64> {
+        ratio(self.emulator.requests_per_s, self.bare.requests_per_s)
+    }
+    pub fn errors(&self) -> u64 {
+        self.bare.errors() + self.emulator.errors()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub samples: Vec<f64>,
+}
+
+impl Summary {
+    pub fn of(samples: &[f64]) -> Summary {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => 0.0,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Summary {
+            median,
+            min: sorted.first().copied().unwrap_or(0.0),
+            max: sorted.last().copied().unwrap_or(0.0),
+            samples: samples.to_vec(),
+        }
+    }
+}
+
+/// Resident memory (kB, from /proc/PID/status) idle after start and after the sends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Memory {
+    pub idle_rss_kb: u64,
+    pub idle_hwm_kb: u64,
+    /// RSS after the first half of the sends.
+    pub half_rss_kb: u64,
+    pub after_rss_kb: u64,
+    pub after_hwm_kb: u64,
+    /// The two halves of the sends (concurrency 64, as fast as possible).
+    pub sends: Vec<LoadResult>,
+    pub event_log_capacity: usize,
+    pub message_log_capacity: usize,
+}
+
+impl Memory {
+    pub fn sent(&self) -> u64 {
+        self.sends.iter().map(|s| s.ok + s.errors()).sum()
+    }
+    pub fn errors(&self) -> u64 {
+        self.sends.iter().map(LoadResult::errors).sum()
+    }
+}
+
+/// One of the issue's targets and how this run fared.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    pub target: String,
+    pub measured: String,
+    pub pass: bool,
+}
+
+pub const MIN_RATIO_AT_64: f64 = 0.5;
+pub const MAX_P99_US_AT_16: u64 = 2_000;
+pub const MAX_READY_MS: f64 = 20.0;
+pub const MAX_IDLE_RSS_BYTES: u64 = 20_000_000;
+/// Memory counts as bounded when the second half of the sends grew RSS by at most this much, or
+/// by at most a tenth.
+pub const BOUNDED_GROWTH_BYTES: u64 = 4_000_000;
+
+pub fn verdicts(r: &Report) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for c in r.throughput.iter().filter(|c| c.concurrency == 64) {
+        let ratio = c.throughput_ratio();
+        out.push(Verdict {
+            target: format!("{}: ≥ 50% of bare throughput at concurrency 64", c.operation),
+            measured: format!(
+                "{} ({} vs {} req/s){}",
+                fmt_ratio(ratio),
+                fmt_rate(c.emulator.requests_per_s),
+                fmt_rate(c.bare.requests_per_s),
+                fmt_errors(c.errors())
+            ),
+            pass: c.errors() == 0 && ratio.is_some_and(|x| x >= MIN_RATIO_AT_64),
+        });
+    }
+    for c in r.throughput.iter().filter(|c| c.concurrency == 16) {
+        out.push(Verdict {
+            target: format!("{}: p99 < 2 ms at concurrency 16", c.operation),
+            measured: format!("{}{}", fmt_ms(c.emulator.p99_us), fmt_errors(c.emulator.errors())),
+            pass: c.emulator.errors() == 0 && c.emulator.p99_us < MAX_P99_US_AT_16,
+        });
+    }
+    out.push(Verdict {
+        target: format!("start to READY < 20 ms (median of {})", r.ready_ms.samples.len()),
+        measured: format!(
+            "{:.1} ms (min {:.1}, max {:.1})",
+            r.ready_ms.median, r.ready_ms.min, r.ready_ms.max
+        ),
+        pass: !r.ready_ms.samples.is_empty() && r.ready_ms.median < MAX_READY_MS,
+    });
+    out.push(Verdict {
+        target: "idle RSS < 20 MB".into(),
+        measured: format!(
+            "{} (peak {})",
+            fmt_mb(r.memory.idle_rss_kb),
+            fmt_mb(r.memory.idle_hwm_kb)
+        ),
+        pass: r.memory.idle_rss_kb > 0 && r.memory.idle_rss_kb * 1024 < MAX_IDLE_RSS_BYTES,
+    });
+    let m = &r.memory;
+    out.push(Verdict {
+        target: format!("RSS bounded over {} sends", fmt_count(m.sent())),
+        measured: format!(
+            "{} after half, {} after all (peak {}){}",
+            fmt_mb(m.half_rss_kb),
+            fmt_mb(m.after_rss_kb),
+            fmt_mb(m.after_hwm_kb),
+            fmt_errors(m.errors())
+        ),
+        pass: m.errors() == 0 && m.after_rss_kb > 0 && bounded(m.half_rss_kb, m.after_rss_kb),
+    });
+    out
+}
+
+/// Whether RSS stayed flat from `half` to `after` (kB).
+pub fn bounded(half_kb: u64, after_kb: u64) -> bool {
+    let growth = after_kb.saturating_sub(half_kb) * 1024;
+    growth <= BOUNDED_GROWTH_BYTES.max(half_kb * 1024 / 10)
+}
+
+pub fn ratio(value: f64, base: f64) -> Option<f64> {
+    (base > 0.0 && value.is_finite()).then(|| value / base)
+}
+
+pub fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
+}
+
+pub fn fmt_ms(us: u64) -> String {
+    format!("{:.3} ms", us as f64 / 1000.0)
+}
+
+/// kB of /proc/PID/status as MB (10^6 bytes).
+pub fn fmt_mb(kb: u64) -> String {
+    format!("{:.1} MB", kb as f64 * 1024.0 / 1e6)
+}
+
+pub fn fmt_rate(r: f64) -> String {
+    fmt_count(r.round() as u64)
+}
+
+/// 1234567 as `1,234,567`.
+pub fn fmt_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn fmt_errors(n: u64) -> String {
+    if n == 0 { String::new() } else { format!(" — {} ERRORS", fmt_count(n)) }
+}
+
+fn cell_errors(r: &LoadResult) -> String {
+    if r.errors() == 0 { "0".into() } else { format!("**{}**", fmt_count(r.errors())) }
+}
+
+/// The plain-text table printed at the end of a run.
+pub fn text(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "operation",
+        "conc",
+        "bare rps",
+        "emu rps",
+        "ratio",
+        "bare p50",
+        "emu p50",
+        "bare p99",
+        "emu p99",
+        "errors"
+    );
+    for c in &r.throughput {
+        let _ = writeln!(
+            s,
+            "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7}",
+            c.operation,
+            c.concurrency,
+            fmt_rate(c.bare.requests_per_s),
+            fmt_rate(c.emulator.requests_per_s),
+            fmt_ratio(c.throughput_ratio()),
+            fmt_ms(c.bare.p50_us),
+            fmt_ms(c.emulator.p50_us),
+            fmt_ms(c.bare.p99_us),
+            fmt_ms(c.emulator.p99_us),
+            c.errors()
+        );
+    }
+    let _ = writeln!(s);
+    for v in verdicts(r) {
+        let _ =
+            writeln!(s, "[{}] {}: {}", if v.pass { "pass" } else { "FAIL" }, v.target, v.measured);
+    }
+    for c in r.throughput.iter().filter(|c| c.errors() > 0) {
+        let sample = c.emulator.first_error.as_ref().or(c.bare.first_error.as_ref());
+        let _ = writeln!(
+            s,
+            "errors in {} at {}: {}",
+            c.operation,
+            c.concurrency,
+            sample.map_or("", |e| e)
+        );
+    }
+    if let Some(e) = r.memory.sends.iter().find_map(|l| l.first_error.as_ref()) {
+        let _ = writeln!(s, "errors in the sends: {e}");
+    }
+    s
+}
+
+/// `docs/BENCHMARKS.md`.
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Written by `eum-social-bench` (see the README's *Benchmarks*); the raw figures are in \
+         [`benchmarks.json`](benchmarks.json). The emulator binary (release build, `--log warn`) and a \
+         bare hyper server answering a fixed small JSON body get the same load from a second process \
+         on 127.0.0.1: one keep-alive HTTP/1.1 connection per worker, requests back to back for {} ms \
+         per cell; p50/p99 are per-request latencies seen by the load generator.\n",
+        fmt_count(r.settings.duration_ms)
+    );
+    let _ = writeln!(s, "## Machine\n");
+    let _ = writeln!(s, "| CPU | CPUs | RAM | OS | rustc |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| {} | {} | {:.1} GiB | {} | {} |\n",
+        m.cpu, m.cpus, m.memory_gib, m.os, m.rustc
+    );
+    let extra = r.settings.emulator_args.join(" ");
+    let _ = writeln!(
+        s,
+        "The emulator ran with `--port 0 --log warn{}{extra}` (for the loads also with a bench seed and \
+         the log capacities below). The load generator shares the machine's CPUs with the server \
+         under test, so a busy machine makes every figure noisy: compare runs on a quiet one.\n",
+        if extra.is_empty() { "" } else { " " }
+    );
+    for note in &r.settings.notes {
+        let _ = writeln!(s, "{note}\n");
+    }
+    let _ = writeln!(s, "## Targets\n");
+    let _ = writeln!(s, "| target | measured | |\n|---|---|---|");
+    for v in verdicts(r) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            v.target,
+            v.measured,
+            if v.pass { "pass" } else { "**FAIL**" }
+        );
+    }
+    let _ = writeln!(s, "\n## Throughput and latency\n");
+    let _ = writeln!(
+        s,
+        "| operation | concurrency | bare req/s | emulator req/s | ratio | bare p50 | emulator p50 | bare p99 | emulator p99 | errors |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    );
+    for c in &r.throughput {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.operation,
+            c.concurrency,
+            fmt_rate(c.bare.requests_per_s),
+            fmt_rate(c.emulator.requests_per_s),
+            fmt_ratio(c.throughput_ratio()),
+            fmt_ms(c.bare.p50_us),
+            fmt_ms(c.emulator.p50_us),
+            fmt_ms(c.bare.p99_us),
+            fmt_ms(c.emulator.p99_us),
+            cell_errors(&LoadResult {
+                non_2xx: c.bare.non_2xx + c.emulator.non_2xx,
+                transport_errors: c.bare.transport_errors + c.emulator.transport_errors,
+                ..Default::default()
+            })
+        );
+    }
+    let mem = &r.memory;
+    let _ = writeln!(s, "\n## Start and memory\n");
+    let _ = writeln!(s, "| measure | value |\n|---|---|");
+    let _ = writeln!(
+        s,
+        "| start to READY, {} starts | median {:.1} ms, min {:.1} ms, max {:.1} ms |",
+        r.ready_ms.samples.len(),
+        r.ready_ms.median,
+        r.ready_ms.min,
+        r.ready_ms.max
+    );
+    let _ = writeln!(
+        s,
+        "| RSS idle after start | {} (peak {}) |",
+        fmt_mb(mem.idle_rss_kb),
+        fmt_mb(mem.idle_hwm_kb)
+    );
+    let rate: f64 =
+        mem.sends.iter().map(|l| l.requests_per_s).sum::<f64>() / mem.sends.len().max(1) as f64;
+    let _ = writeln!(
+        s,
+        "| RSS after {} sends (concurrency 64, {} req/s, {} errors) | {} after half, {} after all (peak {}) |",
+        fmt_count(mem.sent()),
+        fmt_rate(rate),
+        fmt_count(mem.errors()),
+        fmt_mb(mem.half_rss_kb),
+        fmt_mb(mem.after_rss_kb),
+        fmt_mb(mem.after_hwm_kb)
+    );
+    let _ = writeln!(
+        s,
+        "| log capacities | `--event-log-capacity {}`, `--message-log-capacity {}` |",
+        mem.event_log_capacity, mem.message_log_capacity
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(rps: f64, p99_us: u64, non_2xx: u64) -> LoadResult {
+        LoadResult {
+            ok: 100,
+            non_2xx,
+            requests_per_s: rps,
+            p50_us: 100,
+            p99_us,
+            ..Default::default()
+        }
+    }
+
+    fn report() -> Report {
+        let cell = |concurrency, bare: f64, emu: f64, p99| Comparison {
+            operation: "ListLinkedWhatsAppBusinessAccounts".into(),
+            concurrency,
+            bare: load(bare, 500, 0),
+            emulator: load(emu, p99, 0),
+        };
+        Report {
+            throughput: vec![
+                cell(16, 20_000.0, 15_000.0, 1_500),
+                cell(64, 40_000.0, 16_000.0, 4_000),
+            ],
+            ready_ms: Summary::of(&[5.0, 3.0, 9.0]),
+            memory: Memory {
+                idle_rss_kb: 8_000,
+                idle_hwm_kb: 8_500,
+                half_rss_kb: 40_000,
+                after_rss_kb: 41_000,
+                after_hwm_kb: 45_000,
+                sends: vec![load(10_000.0, 1, 0)],
+                event_log_capacity: 10_000,
+                message_log_capacity: 10_000,
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_count(0), "0");
+        assert_eq!(fmt_count(999), "999");
+        assert_eq!(fmt_count(1_000), "1,000");
+        assert_eq!(fmt_count(1_234_567), "1,234,567");
+        assert_eq!(fmt_rate(12_345.6), "12,346");
+        assert_eq!(fmt_ms(1_234), "1.234 ms");
+        assert_eq!(fmt_mb(10_000), "10.2 MB");
+        assert_eq!(fmt_ratio(ratio(1.0, 4.0)), "0.25×");
+        assert_eq!(fmt_ratio(ratio(1.0, 0.0)), "–");
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(Summary::of(&[5.0, 3.0, 9.0]).median, 5.0);
+        assert_eq!(Summary::of(&[4.0, 1.0, 3.0, 2.0]).median, 2.5);
+        let s = Summary::of(&[]);
+        assert_eq!((s.median, s.min, s.max), (0.0, 0.0, 0.0));
+        assert_eq!(Summary::of(&[2.0, 1.0]).samples, vec![2.0, 1.0], "samples in run order");
+    }
+
+    #[test]
+    fn bounded_memory() {
+        assert!(bounded(40_000, 41_000));
+        assert!(bounded(100_000, 105_000), "within a tenth");
+        assert!(!bounded(40_000, 60_000));
+        assert!(bounded(40_000, 30_000), "shrinking is bounded");
+    }
+
+    #[test]
+    fn verdicts_against_the_targets() {
+        let r = report();
+        let v = verdicts(&r);
+        let find = |prefix: &str| v.iter().find(|v| v.target.contains(prefix)).unwrap().clone();
+        let ratio = find("50% of bare");
+        assert!(!ratio.pass, "0.40 < 0.5");
+        assert!(ratio.measured.starts_with("0.40× (16,000 vs 40,000 req/s)"), "{}", ratio.measured);
+        assert!(find("p99 < 2 ms").pass);
+        assert!(find("READY").pass);
+        assert_eq!(find("READY").measured, "5.0 ms (min 3.0, max 9.0)");
+        assert!(find("idle RSS").pass);
+        assert!(find("RSS bounded").pass);
+    }
+
+    #[test]
+    fn a_run_with_errors_fails_its_targets() {
+        let mut r = report();
+        r.throughput[0].emulator.non_2xx = 3;
+        let v = verdicts(&r);
+        let p99 = v.iter().find(|v| v.target.contains("p99")).unwrap();
+        assert!(!p99.pass);
+        assert!(p99.measured.ends_with("3 ERRORS"), "{}", p99.measured);
+        assert!(markdown(&r).contains("| **3** |"));
+    }
+
+    #[test]
+    fn tables_show_every_cell() {
+        let r = report();
+        let md = markdown(&r);
+        assert!(
+            md.contains("| ListLinkedWhatsAppBusinessAccounts | 64 | 40,000 | 16,000 | 0.40× |"),
+            "{md}"
+        );
+        assert!(md.contains("**FAIL**"));
+        let text = text(&r);
+        assert!(
+            text.contains("[FAIL] ListLinkedWhatsAppBusinessAccounts: ≥ 50% of bare"),
+            "{text}"
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.throughput.len(), 2);
+    }
+}
