@@ -48,6 +48,14 @@ pub struct Config {
     pub s3_secret_access_key: Option<String>,
     /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
     pub allow_any_presigned_url: bool,
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// From a request's first byte to the end of its headers, else the connection is closed.
+    pub header_timeout_ms: u64,
+    /// The longest pause while a request body is read (then 408 and the connection closed).
+    pub body_timeout_ms: u64,
+    /// A keep-alive connection without a request is closed after this.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -73,6 +81,10 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             allow_any_presigned_url: false,
+            max_connections: 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
         }
     }
 }
