@@ -139,7 +139,8 @@ impl Activity {
     fn on_read(&self) {
         if self.in_flight.load(Ordering::Acquire) == 0 {
             let now = self.now_ms();
-            let _ = self.head_since.compare_exchange(NONE, now, Ordering::AcqRel, Ordering::Relaxed);
+            let _ =
+                self.head_since.compare_exchange(NONE, now, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 

@@ -45,7 +45,11 @@ async fn sixty_four_clients_sending_at_once_lose_no_message_and_no_status() {
     // Room for every send within one virtual second (Meta's default is 80/s per number).
     for phone in phones {
         control
-            .call("PUT", &format!("/phone-numbers/{phone}"), Some(json!({"throughputPerSecond": 1000})))
+            .call(
+                "PUT",
+                &format!("/phone-numbers/{phone}"),
+                Some(json!({"throughputPerSecond": 1000})),
+            )
             .await;
     }
     // Each client has its own customer (pair rate: bursts of 45) with an open window.
@@ -90,8 +94,9 @@ async fn sixty_four_clients_sending_at_once_lose_no_message_and_no_status() {
 
     // The outbound log has every message once, per number.
     for phone in phones {
-        let out =
-            control.call("GET", &format!("/messages?phoneNumberId={phone}&limit=10000"), None).await;
+        let out = control
+            .call("GET", &format!("/messages?phoneNumberId={phone}&limit=10000"), None)
+            .await;
         let logged: Vec<String> = out["messages"]
             .as_array()
             .expect("messages")
@@ -124,7 +129,8 @@ async fn sixty_four_clients_sending_at_once_lose_no_message_and_no_status() {
         ("read".to_string(), total / 2),
         ("sent".to_string(), total / 2),
     ]);
-    let expected = BTreeMap::from([(PHONE_1.to_string(), each.clone()), (PHONE_2.to_string(), each)]);
+    let expected =
+        BTreeMap::from([(PHONE_1.to_string(), each.clone()), (PHONE_2.to_string(), each)]);
     assert_eq!(per_phone, expected);
     // Nothing else fires later.
     control.advance_seconds(600.0).await;
