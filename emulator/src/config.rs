@@ -53,6 +53,14 @@ pub struct Config {
     pub sigv4_credentials: Option<std::sync::Arc<crate::auth::Credentials>>,
     /// `--control-token`: the control API (but its open paths) requires this token.
     pub control_token: Option<String>,
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// From a request's first byte to the end of its headers, else the connection is closed.
+    pub header_timeout_ms: u64,
+    /// The longest pause while a request body is read (then 408 and the connection closed).
+    pub body_timeout_ms: u64,
+    /// A keep-alive connection without a request is closed after this.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -80,6 +88,10 @@ impl Default for Config {
             allow_any_presigned_url: false,
             sigv4_credentials: None,
             control_token: None,
+            max_connections: 1024,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
         }
     }
 }

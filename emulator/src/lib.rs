@@ -16,6 +16,7 @@
 //! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed, media metadata.
 //! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
 //! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
+//! - [`server`]: the accept loop: connection limit, header, body and idle timeouts, shutdown.
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!
@@ -36,6 +37,7 @@ pub mod ops;
 pub mod routes;
 pub mod s3;
 pub mod scheduler;
+pub mod server;
 pub mod state;
 
 use std::future::Future;
@@ -119,14 +121,16 @@ pub(crate) fn panic_response(
         .into_response_for(&uuid::Uuid::new_v4().to_string())
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections.
+/// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections (see
+/// [`server`] for the connection limit and timeouts).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let timers = tokio::spawn(scheduler::run(state.clone()));
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let limits = server::Limits::from_config(&state.config);
+    let served = server::run(listener, app(state), limits, shutdown).await;
     timers.abort();
     served
 }

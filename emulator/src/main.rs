@@ -87,6 +87,19 @@ struct Args {
     /// --host is not a loopback address. The subcommands send it too.
     #[arg(long, env = "EUM_SOCIAL_CONTROL_TOKEN", global = true, hide_env_values = true)]
     control_token: Option<String>,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, default_value_t = 1024, env = "EUM_SOCIAL_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Milliseconds from a request's first byte to the end of its headers before the connection
+    /// is closed (slow or stalled clients).
+    #[arg(long, default_value_t = 10_000, env = "EUM_SOCIAL_HEADER_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: u64,
+    /// Longest pause in milliseconds while a request body is read (then 408 and close).
+    #[arg(long, default_value_t = 30_000, env = "EUM_SOCIAL_BODY_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may stay without a request before it is closed.
+    #[arg(long, default_value_t = 60_000, env = "EUM_SOCIAL_IDLE_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -304,6 +317,10 @@ async fn main() -> ExitCode {
         allow_any_presigned_url: args.allow_any_presigned_url,
         sigv4_credentials,
         control_token,
+        max_connections: args.max_connections as usize,
+        header_timeout_ms: args.header_timeout_ms,
+        body_timeout_ms: args.body_timeout_ms,
+        idle_timeout_ms: args.idle_timeout_ms,
         ..Config::default()
     };
     let state = AppState::new(config, seed);

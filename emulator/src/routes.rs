@@ -172,7 +172,7 @@ async fn run(
     parts: &Parts,
     body: Body,
 ) -> Result<Value, ApiError> {
-    let body = read_body(body, state.config.max_body_bytes).await?;
+    let body = read_body(body, &state.config).await?;
     if let Some(credentials) = &state.config.sigv4_credentials {
         // After the body is read: the payload hash is part of the signature.
         let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
@@ -189,13 +189,32 @@ async fn run(
     ops::dispatch(state, ctx, op, input).await
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_body(body: Body, config: &crate::Config) -> Result<Bytes, ApiError> {
+    let limit = config.max_body_bytes;
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::validation(
             format!("The request body is larger than the limit of {limit} bytes"),
         )
         .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+        Err(e) if is_body_timeout(&*e) => Err(ApiError::validation(format!(
+            "The request body stalled: no data for {} ms",
+            config.body_timeout_ms
+        ))
+        .with_status(StatusCode::REQUEST_TIMEOUT)),
         Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),
     }
+}
+
+/// Whether reading the body failed because the client stopped sending it (the server's
+/// `TimeoutBody`, somewhere in the error's chain).
+fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(e) = current {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
