@@ -48,6 +48,16 @@ pub struct Config {
     pub s3_secret_access_key: Option<String>,
     /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
     pub allow_any_presigned_url: bool,
+    /// AWS API rate limits (`--quotas`): on with the real figures by default.
+    pub quotas: crate::limits::quotas::QuotaSettings,
+    /// Fault rules in force at start (`--faults FILE`).
+    pub faults: Vec<crate::limits::faults::RuleSpec>,
+    /// Seed of the RNG of probabilistic fault rules (`--seed-rng`); random when None.
+    pub seed_rng: Option<u64>,
+    /// Requests kept in the request log.
+    pub request_log_capacity: usize,
+    /// Print one line per AWS API request on stdout (`--log-requests`).
+    pub log_requests: bool,
 }
 
 impl Default for Config {
@@ -73,6 +83,11 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             allow_any_presigned_url: false,
+            quotas: Default::default(),
+            faults: Vec::new(),
+            seed_rng: None,
+            request_log_capacity: 1_000,
+            log_requests: false,
         }
     }
 }
