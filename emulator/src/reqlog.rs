@@ -140,7 +140,9 @@ impl RequestLog {
             line
         };
         if let Some(line) = line {
-            println!("{line}");
+            // Not `println!`: a closed stdout (piped into `head`) must not fail the request.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
         }
     }
 
