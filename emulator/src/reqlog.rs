@@ -11,8 +11,8 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 pub struct RequestRecord {
     pub seq: u64,
-    /// When it arrived, on the emulator's (virtual) clock.
-    pub time: String,
+    /// When it arrived, on the emulator's (virtual) clock (RFC 3339, formatted when listed).
+    pub time: Rfc3339,
     pub time_ms: i64,
     pub method: String,
     pub path: String,
@@ -32,13 +32,23 @@ pub struct RequestRecord {
     pub fault: Option<u64>,
 }
 
+/// Epoch milliseconds written as RFC 3339 (formatting is left to whoever reads the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339(pub i64);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::events::rfc3339_millis(self.0))
+    }
+}
+
 impl RequestRecord {
     /// The `--log-requests` line.
     pub fn line(&self) -> String {
         let status = self.status.map_or("dropped".to_string(), |s| s.to_string());
         format!(
             "request {} {} {} {} {} {} {} {} {:.1}ms {}",
-            self.time,
+            crate::events::rfc3339_millis(self.time_ms),
             self.method,
             self.path,
             self.operation.unwrap_or("-"),
@@ -175,7 +185,7 @@ mod tests {
     fn record(op: &'static str, status: Option<u16>, error: Option<&'static str>) -> RequestRecord {
         RequestRecord {
             seq: 0,
-            time: String::new(),
+            time: Rfc3339(0),
             time_ms: 0,
             method: "POST".into(),
             path: "/v1/whatsapp/send".into(),

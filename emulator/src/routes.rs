@@ -177,7 +177,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     );
     state.requests.record(RequestRecord {
         seq: 0,
-        time: crate::events::rfc3339_millis(arrived_ms),
+        time: crate::reqlog::Rfc3339(arrived_ms),
         time_ms: arrived_ms,
         method: parts.method.to_string(),
         path: parts.uri.path().chars().take(256).collect(),

@@ -101,7 +101,10 @@ fn bad_quota_and_fault_files_stop_the_start_with_a_clear_error() {
     std::fs::write(&quotas, r#"{"SendWhatsAppMessage": {"rate": -5, "burst": 10}}"#).unwrap();
     let (code, stderr) = run_to_exit(&["--quotas", quotas.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("quotas.json") && stderr.contains("SendWhatsAppMessage.rate"), "{stderr}");
+    assert!(
+        stderr.contains("quotas.json") && stderr.contains("SendWhatsAppMessage.rate"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("READY"));
 
     let (code, stderr) = run_to_exit(&["--quotas", "/nonexistent/quotas.json"]);

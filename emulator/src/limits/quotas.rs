@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -218,53 +219,67 @@ impl QuotaSettings {
 type Buckets = HashMap<String, HashMap<String, HashMap<Operation, DefaultDirectRateLimiter>>>;
 
 /// The rate limits of a running emulator: the settings and the buckets.
+///
+/// A read lock serves the common case (the bucket exists; `governor` takes the token with an
+/// atomic update), so requests of different accounts and operations do not queue on one lock.
 pub struct Quotas {
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
+    throttled: AtomicU64,
 }
 
 struct Inner {
     settings: QuotaSettings,
     /// account → Region → operation → bucket (nested so a lookup allocates nothing).
     buckets: Buckets,
-    throttled: u64,
 }
 
 impl Quotas {
     pub fn new(settings: QuotaSettings) -> Self {
-        Quotas { inner: Mutex::new(Inner { settings, buckets: HashMap::new(), throttled: 0 }) }
+        Quotas {
+            inner: RwLock::new(Inner { settings, buckets: HashMap::new() }),
+            throttled: AtomicU64::new(0),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes a token for `op` in (account, Region), or answers the throttling error.
     pub fn check(&self, account: &str, region: &str, op: Operation) -> Result<(), ApiError> {
-        let mut inner = self.lock();
-        if !inner.settings.enabled {
-            return Ok(());
-        }
-        let limit = inner.settings.limits.get(&op).copied().unwrap_or_else(|| real_limit(op));
-        let allowed =
-            match inner.buckets.get(account).and_then(|r| r.get(region)).and_then(|o| o.get(&op)) {
-                Some(bucket) => bucket.check().is_ok(),
-                None => {
-                    let bucket = RateLimiter::direct(limit.quota());
-                    let allowed = bucket.check().is_ok();
-                    inner
-                        .buckets
-                        .entry(account.to_string())
-                        .or_default()
-                        .entry(region.to_string())
-                        .or_default()
-                        .insert(op, bucket);
-                    allowed
-                }
-            };
+        let (allowed, limit) = {
+            let inner = self.read();
+            if !inner.settings.enabled {
+                return Ok(());
+            }
+            let limit = inner.settings.limits.get(&op).copied().unwrap_or_else(|| real_limit(op));
+            let bucket =
+                inner.buckets.get(account).and_then(|r| r.get(region)).and_then(|o| o.get(&op));
+            (bucket.map(|b| b.check().is_ok()), limit)
+        };
+        let allowed = match allowed {
+            Some(allowed) => allowed,
+            None => {
+                let mut inner = self.write();
+                let bucket = inner
+                    .buckets
+                    .entry(account.to_string())
+                    .or_default()
+                    .entry(region.to_string())
+                    .or_default()
+                    .entry(op)
+                    .or_insert_with(|| RateLimiter::direct(limit.quota()));
+                bucket.check().is_ok()
+            }
+        };
         if allowed {
             return Ok(());
         }
-        inner.throttled += 1;
+        self.throttled.fetch_add(1, Ordering::Relaxed);
         Err(ApiError::new(
             ErrorKind::ThrottledRequest,
             format!(
@@ -278,14 +293,13 @@ impl Quotas {
 
     /// `GET /_emulator/quotas`
     pub fn to_json(&self) -> Value {
-        let inner = self.lock();
-        let mut out = inner.settings.to_json();
-        out["throttled"] = json!(inner.throttled);
+        let mut out = self.read().settings.to_json();
+        out["throttled"] = json!(self.throttled.load(Ordering::Relaxed));
         out
     }
 
     pub fn settings(&self) -> QuotaSettings {
-        self.lock().settings.clone()
+        self.read().settings.clone()
     }
 
     /// `PUT /_emulator/quotas`: `{"enabled": bool, "real": true, "operations": {Op: {"rate": n,
@@ -296,7 +310,7 @@ impl Quotas {
         let Value::Object(map) = body else {
             return Err("expected a JSON object".into());
         };
-        let mut inner = self.lock();
+        let mut inner = self.write();
         let mut next = inner.settings.clone();
         for (key, value) in map {
             match key.as_str() {
@@ -343,9 +357,8 @@ impl Quotas {
 
     /// Full buckets again (the figures stay): `POST /_emulator/reset`.
     pub fn refill(&self) {
-        let mut inner = self.lock();
-        inner.buckets.clear();
-        inner.throttled = 0;
+        self.write().buckets.clear();
+        self.throttled.store(0, Ordering::Relaxed);
     }
 }
 
