@@ -61,6 +61,16 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// A keep-alive connection without a request is closed after this.
     pub idle_timeout_ms: u64,
+    /// AWS API rate limits (`--quotas`): on with the real figures by default.
+    pub quotas: crate::limits::quotas::QuotaSettings,
+    /// Fault rules in force at start (`--faults FILE`).
+    pub faults: Vec<crate::limits::faults::RuleSpec>,
+    /// Seed of the RNG of probabilistic fault rules (`--seed-rng`); random when None.
+    pub seed_rng: Option<u64>,
+    /// Requests kept in the request log.
+    pub request_log_capacity: usize,
+    /// Print one line per AWS API request on stdout (`--log-requests`).
+    pub log_requests: bool,
 }
 
 impl Default for Config {
@@ -92,6 +102,11 @@ impl Default for Config {
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,
+            quotas: Default::default(),
+            faults: Vec::new(),
+            seed_rng: None,
+            request_log_capacity: 1_000,
+            log_requests: false,
         }
     }
 }

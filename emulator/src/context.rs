@@ -16,6 +16,11 @@ pub struct RequestContext {
     pub request_id: String,
     /// The `Host` header, to build URLs that point back at this emulator.
     pub host: Option<String>,
+    /// A fault rule's Meta error: SendWhatsAppMessage accepts the message, which then fails
+    /// with it.
+    pub meta_fault: Option<crate::meta::errors::MetaError>,
+    /// The fault rule that fired for this request, if any (for the request log).
+    pub fault_rule: Option<u64>,
 }
 
 impl RequestContext {
@@ -25,6 +30,8 @@ impl RequestContext {
             region: region.to_string(),
             request_id: uuid::Uuid::new_v4().to_string(),
             host: None,
+            meta_fault: None,
+            fault_rule: None,
         }
     }
 

@@ -17,6 +17,8 @@
 //! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
 //! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
 //! - [`server`]: the accept loop: connection limit, header, body and idle timeouts, shutdown.
+//! - [`limits`]: what stands before a handler: fault rules, then the API rate limits (quotas).
+//! - [`reqlog`]: the request log (recent AWS API requests and their answers).
 //! - [`clock`]: the virtual clock.
 //! - [`config`]: run-time settings.
 //!
@@ -30,10 +32,12 @@ pub mod context;
 pub mod control;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod media;
 pub mod meta;
 pub mod model;
 pub mod ops;
+pub mod reqlog;
 pub mod routes;
 pub mod s3;
 pub mod scheduler;
@@ -63,6 +67,12 @@ pub struct AppState {
     pub s3: Arc<s3::S3>,
     /// WhatsApp's copies of media files.
     pub media: Arc<media::blobs::Blobs>,
+    /// API rate limits.
+    pub quotas: Arc<limits::quotas::Quotas>,
+    /// Fault injection rules.
+    pub faults: Arc<limits::faults::Faults>,
+    /// Recent AWS API requests.
+    pub requests: Arc<reqlog::RequestLog>,
 }
 
 impl AppState {
@@ -76,6 +86,12 @@ impl AppState {
             sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity)),
             s3: Arc::new(s3::S3::new(&config, data_dir.clone())),
             media: Arc::new(media::blobs::Blobs::new(data_dir)),
+            quotas: Arc::new(limits::quotas::Quotas::new(config.quotas.clone())),
+            faults: Arc::new(limits::faults::Faults::new(&config.faults, config.seed_rng)),
+            requests: Arc::new(reqlog::RequestLog::new(
+                config.request_log_capacity,
+                config.log_requests,
+            )),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
             clock: Arc::new(clock::Clock::default()),
@@ -83,14 +99,18 @@ impl AppState {
         }
     }
 
-    /// Back to the seed: state, clock, pending timers, events and deliveries (SNS subscriptions
-    /// are configuration and stay).
+    /// Back to the seed: state, clock, pending timers, events and deliveries, the request log,
+    /// full rate-limit buckets, fault rule counters and RNG (SNS subscriptions, quota figures
+    /// and fault rules are configuration and stay).
     pub fn reset(&self) {
         self.scheduler.clear();
         self.store.reset();
         self.clock.reset();
         self.events.clear();
         self.sns.clear_deliveries();
+        self.quotas.refill();
+        self.faults.reset_counters();
+        self.requests.clear();
     }
 }
 

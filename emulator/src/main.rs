@@ -100,6 +100,22 @@ struct Args {
     /// Milliseconds a keep-alive connection may stay without a request before it is closed.
     #[arg(long, default_value_t = 60_000, env = "EUM_SOCIAL_IDLE_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_ms: u64,
+    /// AWS API rate limits per account, Region and operation: `real` (the documented figures),
+    /// `off`, or a JSON file of operation → {"rate": per second, "burst": n}.
+    #[arg(long, default_value = "real", env = "EUM_SOCIAL_QUOTAS", value_name = "off|real|FILE")]
+    quotas: String,
+    /// Fault rules in force from the start: a JSON list of rules as POST /_emulator/faults takes.
+    #[arg(long, env = "EUM_SOCIAL_FAULTS", value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// Seed of the RNG of probabilistic fault rules, for reproducible runs.
+    #[arg(long, env = "EUM_SOCIAL_SEED_RNG", value_name = "N")]
+    seed_rng: Option<u64>,
+    /// Requests kept in the request log (GET /_emulator/requests).
+    #[arg(long, default_value_t = 1_000)]
+    request_log_capacity: usize,
+    /// Print one line per AWS API request on stdout.
+    #[arg(long, env = "EUM_SOCIAL_LOG_REQUESTS")]
+    log_requests: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -301,6 +317,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let quotas = match eum_social_emulator::limits::quotas::QuotaSettings::from_arg(&args.quotas) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let faults = match &args.faults {
+        Some(path) => match eum_social_emulator::limits::faults::load_file(&path.to_string_lossy())
+        {
+            Ok(rules) => rules,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
     let config = Config {
         seed_path: args.seed.clone(),
         public_url: Some(format!("http://{addr}")),
@@ -321,6 +355,11 @@ async fn main() -> ExitCode {
         header_timeout_ms: args.header_timeout_ms,
         body_timeout_ms: args.body_timeout_ms,
         idle_timeout_ms: args.idle_timeout_ms,
+        quotas,
+        faults,
+        seed_rng: args.seed_rng,
+        request_log_capacity: args.request_log_capacity,
+        log_requests: args.log_requests,
         ..Config::default()
     };
     let state = AppState::new(config, seed);

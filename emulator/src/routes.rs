@@ -2,7 +2,8 @@
 //!
 //! Every operation of the model has a static URI, so a request is routed by (method, exact path)
 //! from the model facts. The pipeline: route → request context (account, region, request id) →
-//! decode query and JSON body → validate against the model → handler → JSON response. Any failure
+//! fault rules and the API rate limit ([`crate::limits`]) → decode query and JSON body →
+//! validate against the model → handler → JSON response, recorded in the request log. Any failure
 //! on the way is an [`ApiError`] in its restJson1 form; an unknown path or method gets one too.
 
 use std::collections::HashMap;
@@ -20,9 +21,11 @@ use crate::AppState;
 use crate::auth::sigv4;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
+use crate::limits::{self, Refusal};
 use crate::model::Model;
 use crate::model::validate::{Leniency, decode_input_with, parse_query};
 use crate::ops;
+use crate::reqlog::RequestRecord;
 
 macro_rules! operations {
     ($($name:ident),* $(,)?) => {
@@ -132,26 +135,28 @@ impl RouteTable {
 
 /// The fallback handler that serves every AWS API request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let arrived_ms = state.clock.now_ms();
     let mut ctx = RequestContext::from_headers(request.headers(), &state.config);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
     let op = route.as_ref().ok().copied();
     let result = match route {
-        Err(e) => Err(e),
+        Err(e) => Err(Refusal::Error(e)),
         Ok(op) => {
             let declared = &Model::get().operation(op.name()).errors;
-            run(&state, &mut ctx, op, &parts, body).await.map_err(|e| e.declared_for(declared))
+            serve(&state, &mut ctx, op, &parts, body).await.map_err(|r| match r {
+                Refusal::Error(e) => Refusal::Error(e.declared_for(declared)),
+                drop => drop,
+            })
         }
     };
-    tracing::debug!(
-        operation = op.map(Operation::name).unwrap_or("-"),
-        account = %ctx.account,
-        region = %ctx.region,
-        request_id = %ctx.request_id,
-        error = result.as_ref().err().map(|e| e.kind.shape()).unwrap_or("-"),
-        "{} {}", parts.method, parts.uri.path()
-    );
-    match result {
+    let error = match &result {
+        Err(Refusal::Error(e)) => Some(e.kind.shape()),
+        _ => None,
+    };
+    let dropped = matches!(result, Err(Refusal::Drop));
+    let response = match result {
         Ok(value) => {
             let mut response = (StatusCode::OK, value.to_string()).into_response();
             let headers = response.headers_mut();
@@ -161,17 +166,44 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
             }
             response
         }
-        Err(e) => e.into_response_for(&ctx.request_id),
-    }
+        Err(Refusal::Error(e)) => e.into_response_for(&ctx.request_id),
+        Err(Refusal::Drop) => limits::dropped_connection(),
+    };
+    tracing::debug!(
+        operation = op.map(Operation::name).unwrap_or("-"),
+        account = %ctx.account,
+        region = %ctx.region,
+        request_id = %ctx.request_id,
+        error = error.unwrap_or("-"),
+        "{} {}", parts.method, parts.uri.path()
+    );
+    state.requests.record(RequestRecord {
+        seq: 0,
+        time: crate::reqlog::Rfc3339(arrived_ms),
+        time_ms: arrived_ms,
+        method: parts.method.to_string(),
+        path: parts.uri.path().chars().take(256).collect(),
+        operation: op.map(Operation::name),
+        account: ctx.account.clone(),
+        region: ctx.region.clone(),
+        status: (!dropped).then(|| response.status().as_u16()),
+        error,
+        latency_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        request_id: ctx.request_id.clone(),
+        fault: ctx.fault_rule,
+    });
+    response
 }
 
-async fn run(
+/// Reads the body, checks the signature (`--verify-sigv4`), then fault rules and the rate limit,
+/// then the operation.
+async fn serve(
     state: &AppState,
     ctx: &mut RequestContext,
     op: Operation,
     parts: &Parts,
     body: Body,
-) -> Result<Value, ApiError> {
+) -> Result<Value, Refusal> {
     let body = read_body(body, &state.config).await?;
     if let Some(credentials) = &state.config.sigv4_credentials {
         // After the body is read: the payload hash is part of the signature.
@@ -183,9 +215,20 @@ async fn run(
         ctx.region = signer.region;
     }
     let query = parse_query(parts.uri.query())?;
+    limits::gate(state, ctx, op, &query, &body).await?;
+    Ok(run(state, ctx, op, &query, &body).await?)
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &RequestContext,
+    op: Operation,
+    query: &[(String, String)],
+    body: &Bytes,
+) -> Result<Value, ApiError> {
     let model = Model::get();
     let leniency = Leniency::from_config(&state.config);
-    let input = decode_input_with(model, model.operation(op.name()), &query, &body, leniency)?;
+    let input = decode_input_with(model, model.operation(op.name()), query, body, leniency)?;
     ops::dispatch(state, ctx, op, input).await
 }
 

@@ -20,6 +20,18 @@ pub async fn emulator() -> Emulator {
     Emulator::start().await.expect("emulator starts")
 }
 
+/// Starts an emulator with the default seed and the API rate limits off, for tests that fire
+/// more calls of one operation than its real burst allows (AWS would throttle them too).
+pub async fn emulator_without_quotas() -> Emulator {
+    let config = eum_social_emulator::Config {
+        quotas: eum_social_emulator::limits::quotas::QuotaSettings::off(),
+        ..Default::default()
+    };
+    Emulator::start_with(config, eum_social_emulator::Seed::default_seed())
+        .await
+        .expect("emulator starts")
+}
+
 /// A client for `account` in `region`: the access key id *is* the account (12 digits), retries
 /// disabled so that each call is exactly one request.
 pub fn client_for(emulator: &Emulator, account: &str, region: &str) -> Client {

@@ -263,7 +263,7 @@ async fn neither_or_both_phases_is_invalid_parameters() {
 
 #[tokio::test]
 async fn the_26th_waba_in_a_region_is_limit_exceeded() {
-    let emu = emulator().await;
+    let emu = emulator_without_quotas().await;
     let client = client(&emu);
     for i in 0..23 {
         link_waba(&client, &format!("fill-{i}")).await;

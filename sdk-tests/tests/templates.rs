@@ -250,7 +250,7 @@ async fn names_are_unique_per_language_and_the_waba_must_exist() {
 
 #[tokio::test]
 async fn the_251st_template_is_refused() {
-    let emu = emulator().await;
+    let emu = emulator_without_quotas().await;
     let client = client(&emu);
     // hello_world is the first.
     for i in 1..250 {

@@ -1,11 +1,12 @@
 //! The control API under `/_emulator`: what no AWS API can do — health, reset, the clock, a
 //! customer writing in, the message and event logs, SNS subscriptions, phone number quality and
 //! limits, template review, flow assets, conversion events, call permissions and calls,
-//! public-key signature status. JSON over HTTP on the same port, outside the AWS URL space;
+//! public-key signature status, fault rules, API rate limits and the request log. JSON over HTTP on the same port, outside the AWS URL space;
 //! errors are `{"message": …}` with a 4xx status.
 
 mod calling;
 mod conversions;
+mod faults;
 mod flows;
 mod messaging;
 mod public_keys;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .merge(conversions::router())
         .merge(calling::router())
         .merge(public_keys::router())
+        .merge(faults::router())
 }
 
 /// A control API failure: a status and a message.

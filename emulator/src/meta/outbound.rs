@@ -181,7 +181,9 @@ pub fn send(
         let window_key = (origin.phone_hex.clone(), to.id().to_string());
         let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
         let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
-        let plan = if let Some(plan) = magic_plan(to.id(), delays) {
+        let plan = if let Some(error) = &ctx.meta_fault {
+            vec![failed(delays, error.clone())]
+        } else if let Some(plan) = magic_plan(to.id(), delays) {
             plan
         } else if message_type != "template" && !in_window {
             vec![failed(delays, MetaError::new(131047))]
