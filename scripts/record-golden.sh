@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=fixtures/golden
-cargo build -q -p eum-social-emulator -p eum-social-conformance
+[[ -n "${NO_BUILD:-}" ]] || cargo build -q -p eum-social-emulator -p eum-social-conformance
 bin="${CARGO_TARGET_DIR:-target}/debug"
 rm -rf "$out.new"
 if [[ -z "${AWS_ENDPOINT_URL_SOCIALMESSAGING:-}" ]]; then
