@@ -299,3 +299,23 @@ pub async fn send_refused(
         .expect_err("SendWhatsAppMessage refused")
         .into_service_error()
 }
+
+/// A conformance context (client, endpoint, recorder) for the default seed's account and Region,
+/// with the SDK's default retry policy, as the conformance runner uses it.
+pub fn conformance_ctx(emulator: &Emulator) -> eum_social_conformance::Ctx {
+    let config = Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(emulator.url())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(ACCOUNT, "secret", None, None, "conformance"));
+    eum_social_conformance::Ctx::new(config, emulator.url())
+}
+
+/// Runs every conformance scenario against `emulator`, in-process; the report keeps each
+/// scenario's request/response pairs.
+pub async fn run_conformance(emulator: &Emulator) -> eum_social_conformance::runner::Report {
+    use eum_social_conformance::runner::{Selection, plan, run};
+    let ctx = conformance_ctx(emulator);
+    let selection = Selection { local: true, ..Selection::default() };
+    run(&ctx, plan(eum_social_conformance::scenarios(), &selection), |_| {}).await
+}
