@@ -48,7 +48,18 @@ pub struct Config {
     pub s3_secret_access_key: Option<String>,
     /// Accept any http(s) URL as a presigned URL, not only `https://…s3….amazonaws.com/…`.
     pub allow_any_presigned_url: bool,
+    /// Keep the whole state in SQLite in this directory (None: in memory only).
+    pub state_dir: Option<PathBuf>,
+    /// Deterministic mode: ids from a generator seeded with this, the clock frozen at start,
+    /// a fixed SNS signing key.
+    pub deterministic_seed: Option<u64>,
+    /// Where the virtual clock starts (epoch ms; deterministic mode default:
+    /// [`DETERMINISTIC_CLOCK_START_MS`]).
+    pub clock_start_ms: Option<i64>,
 }
+
+/// 2026-01-01T00:00:00Z, where a deterministic run's clock starts unless told otherwise.
+pub const DETERMINISTIC_CLOCK_START_MS: i64 = 1_767_225_600_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -73,6 +84,9 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             allow_any_presigned_url: false,
+            state_dir: None,
+            deterministic_seed: None,
+            clock_start_ms: None,
         }
     }
 }

@@ -130,7 +130,7 @@ impl RouteTable {
 
 /// The fallback handler that serves every AWS API request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    let ctx = RequestContext::from_headers(request.headers(), &state.config);
+    let ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
     let op = route.as_ref().ok().copied();
