@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn trace_ids_look_like_meta_ones() {
-        let id = fbtrace_id();
+        let id = fbtrace_id(&crate::state::ids::IdGen::random());
         assert_eq!(id.len(), 23);
         assert!(id.starts_with('A'));
     }
