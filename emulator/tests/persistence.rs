@@ -164,7 +164,7 @@ async fn write(client: &Client, choice: u64, round: u64, writer: u64, i: u64) ->
         _ => {
             let message = json!({
                 "messaging_product": "whatsapp",
-                "to": format!("1555010{:04}", i),
+                "to": format!("1555110{:04}", i),
                 "type": "template",
                 "template": { "name": "hello_world", "language": { "code": "en_US" } },
             });
@@ -326,12 +326,12 @@ async fn a_pending_status_timer_resumes_after_sigkill() {
         .control(
             "POST",
             "/inbound",
-            Some(json!({ "phoneNumberId": PHONE_1, "from": "15550107777", "text": "hi" })),
+            Some(json!({ "phoneNumberId": PHONE_1, "from": "15551237777", "text": "hi" })),
         )
         .await;
     let message = json!({
         "messaging_product": "whatsapp",
-        "to": "15550107777",
+        "to": "15551237777",
         "type": "text",
         "text": { "body": "hello again" },
     });
@@ -353,7 +353,7 @@ async fn a_pending_status_timer_resumes_after_sigkill() {
     let clock = process.control("GET", "/clock", None).await;
     assert_eq!(clock["frozen"], true);
     assert_eq!(clock["nowMs"], before["nowMs"], "the frozen clock is where it was");
-    assert!(clock["pendingTimers"].as_u64().unwrap() >= 3, "{clock}");
+    assert!(clock["pendingTimers"].as_u64().unwrap() >= 1, "the status timer was restored: {clock}");
     let query = format!("/events?kind=status&messageId={message_id}");
     assert_eq!(process.control("GET", &query, None).await["events"], json!([]));
     process.control("POST", "/clock/advance", Some(json!({ "seconds": 60 }))).await;

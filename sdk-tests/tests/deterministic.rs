@@ -75,10 +75,10 @@ async fn run_script() -> Vec<String> {
         .send()
         .await
         .unwrap();
-    let inbound = control.customer_says(PHONE_1, "15550104321", "where is my parcel?").await;
+    let inbound = control.customer_says(PHONE_1, "15551104321", "where is my parcel?").await;
     out.push(inbound);
-    send(&client, PHONE_1, text_to("15550104321", "It ships today.")).await;
-    send(&client, PHONE_2, hello_world_to("15550109999")).await;
+    send(&client, PHONE_1, text_to("15551104321", "It ships today.")).await;
+    send(&client, PHONE_2, hello_world_to("15551109999")).await;
     // Refused (not an approved template yet): errors carry request ids too.
     let refused = client
         .send_whats_app_message()
@@ -86,7 +86,7 @@ async fn run_script() -> Vec<String> {
         .meta_api_version("v20.0")
         .message(message_blob(json!({
             "messaging_product": "whatsapp",
-            "to": "15550104321",
+            "to": "15551104321",
             "type": "template",
             "template": { "name": "shipping_update", "language": { "code": "en_US" } },
         })))

@@ -5,7 +5,7 @@ use aws_sdk_socialmessaging::types::Tag;
 use sdk_tests::*;
 use serde_json::{Value, json};
 
-const CUSTOMER: &str = "15550101234";
+const CUSTOMER: &str = "15551101234";
 
 /// Tags, a template, an inbound message, a send whose statuses are still pending (frozen clock).
 async fn build_some_state(emulator: &Emulator, control: &Control) -> String {

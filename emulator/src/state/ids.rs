@@ -201,9 +201,10 @@ mod tests {
     fn seeded_ids_repeat_and_differ_by_seed() {
         let (a, b, c) = (IdGen::seeded(0), IdGen::seeded(0), IdGen::seeded(1));
         let run = |g: &IdGen| (g.hex(), g.meta_id(16), g.uuid().to_string());
-        assert_eq!(run(&a), run(&b));
-        assert_ne!(run(&a), run(&c));
-        assert_eq!(a.counter(), 3);
+        let first = run(&a);
+        assert_eq!(first, run(&b));
+        assert_ne!(first, run(&c));
+        assert_eq!(a.counter(), 3, "hex, meta_id and uuid each take one counter value");
         assert_eq!(a.uuid().get_version_num(), 4);
     }
 }
