@@ -10,15 +10,42 @@ pub struct Clock {
     inner: Mutex<ClockState>,
     /// Bumped whenever virtual time jumps (advance, freeze, reset), so timers re-check.
     changed: tokio::sync::watch::Sender<u64>,
+    /// Where a reset puts the clock (deterministic mode: frozen at a fixed instant).
+    start: ClockState,
 }
 
-#[derive(Debug, Default)]
-struct ClockState {
-    offset_ms: i64,
-    frozen_at_ms: Option<i64>,
+/// The clock's state as exported: an offset from wall time, or a frozen instant.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClockState {
+    pub offset_ms: i64,
+    pub frozen_at_ms: Option<i64>,
 }
 
 impl Clock {
+    /// A clock that starts (and resets) at `start_ms`, frozen there when `frozen`.
+    pub fn starting_at(start_ms: i64, frozen: bool) -> Self {
+        // While frozen the offset is unused (unfreezing sets it), and kept at 0 so that the
+        // exported state does not depend on wall time.
+        let start = if frozen {
+            ClockState { offset_ms: 0, frozen_at_ms: Some(start_ms) }
+        } else {
+            ClockState { offset_ms: start_ms - wall_ms(), frozen_at_ms: None }
+        };
+        Clock { inner: Mutex::new(start), changed: Default::default(), start }
+    }
+
+    /// The state to export.
+    pub fn snapshot(&self) -> ClockState {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes an imported state.
+    pub fn restore(&self, state: ClockState) {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = state;
+        self.changed.send_modify(|g| *g += 1);
+    }
+
     /// Milliseconds since the Unix epoch on the virtual clock.
     pub fn now_ms(&self) -> i64 {
         let s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -34,9 +61,9 @@ impl Clock {
         {
             let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             let ms = by.as_millis() as i64;
-            s.offset_ms += ms;
-            if let Some(f) = s.frozen_at_ms.as_mut() {
-                *f += ms;
+            match s.frozen_at_ms.as_mut() {
+                Some(f) => *f += ms,
+                None => s.offset_ms += ms,
             }
         }
         self.changed.send_modify(|g| *g += 1);
@@ -67,7 +94,10 @@ impl Clock {
         {
             let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             match (frozen, s.frozen_at_ms) {
-                (true, None) => s.frozen_at_ms = Some(wall_ms() + s.offset_ms),
+                (true, None) => {
+                    s.frozen_at_ms = Some(wall_ms() + s.offset_ms);
+                    s.offset_ms = 0;
+                }
                 (false, Some(at)) => {
                     s.offset_ms = at - wall_ms();
                     s.frozen_at_ms = None;
@@ -79,7 +109,7 @@ impl Clock {
     }
 
     pub fn reset(&self) {
-        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = ClockState::default();
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = self.start;
         self.changed.send_modify(|g| *g += 1);
     }
 }

@@ -71,7 +71,18 @@ pub struct Config {
     pub request_log_capacity: usize,
     /// Print one line per AWS API request on stdout (`--log-requests`).
     pub log_requests: bool,
+    /// Keep the whole state in SQLite in this directory (None: in memory only).
+    pub state_dir: Option<PathBuf>,
+    /// Deterministic mode: ids from a generator seeded with this, the clock frozen at start,
+    /// a fixed SNS signing key.
+    pub deterministic_seed: Option<u64>,
+    /// Where the virtual clock starts (epoch ms; deterministic mode default:
+    /// [`DETERMINISTIC_CLOCK_START_MS`]).
+    pub clock_start_ms: Option<i64>,
 }
+
+/// 2026-01-01T00:00:00Z, where a deterministic run's clock starts unless told otherwise.
+pub const DETERMINISTIC_CLOCK_START_MS: i64 = 1_767_225_600_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -107,6 +118,9 @@ impl Default for Config {
             seed_rng: None,
             request_log_capacity: 1_000,
             log_requests: false,
+            state_dir: None,
+            deterministic_seed: None,
+            clock_start_ms: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 use axum::http::HeaderMap;
 
 use crate::config::Config;
+use crate::state::ids::IdGen;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
@@ -35,7 +36,8 @@ impl RequestContext {
         }
     }
 
-    pub fn from_headers(headers: &HeaderMap, config: &Config) -> Self {
+    /// The context of an AWS API request; its request id comes from the instance's generator.
+    pub fn from_headers(headers: &HeaderMap, config: &Config, ids: &IdGen) -> Self {
         let scope =
             headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(credential_scope);
         let (account, region) = match scope {
@@ -49,6 +51,7 @@ impl RequestContext {
             None => (config.default_account.as_str(), config.default_region.as_str()),
         };
         let mut ctx = RequestContext::new(account, region);
+        ctx.request_id = ids.uuid().to_string();
         ctx.host = headers
             .get("host")
             .and_then(|v| v.to_str().ok())

@@ -20,6 +20,7 @@
 //! - [`limits`]: what stands before a handler: fault rules, then the API rate limits (quotas).
 //! - [`reqlog`]: the request log (recent AWS API requests and their answers).
 //! - [`clock`]: the virtual clock.
+//! - [`persist`]: the state as one JSON document (export/import) and in SQLite (`--state-dir`).
 //! - [`config`]: run-time settings.
 //!
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
@@ -37,6 +38,7 @@ pub mod media;
 pub mod meta;
 pub mod model;
 pub mod ops;
+pub mod persist;
 pub mod reqlog;
 pub mod routes;
 pub mod s3;
@@ -73,6 +75,10 @@ pub struct AppState {
     pub faults: Arc<limits::faults::Faults>,
     /// Recent AWS API requests.
     pub requests: Arc<reqlog::RequestLog>,
+    /// Every generated id (random, or seeded in deterministic mode).
+    pub ids: Arc<state::ids::IdGen>,
+    /// With `--state-dir`: writes the state to SQLite before responses are sent.
+    pub persist: Option<Arc<persist::sqlite::Persister>>,
 }
 
 impl AppState {
@@ -81,9 +87,22 @@ impl AppState {
         config.default_account = seed.account.clone();
         config.default_region = seed.region.clone();
         let data_dir = Arc::new(s3::DataDir::new(config.data_dir.as_deref()));
+        let deterministic = config.deterministic_seed.is_some();
+        let clock = match (config.deterministic_seed, config.clock_start_ms) {
+            (Some(_), start) => clock::Clock::starting_at(
+                start.unwrap_or(config::DETERMINISTIC_CLOCK_START_MS),
+                true,
+            ),
+            (None, Some(start)) => clock::Clock::starting_at(start, false),
+            (None, None) => clock::Clock::default(),
+        };
+        let ids = match config.deterministic_seed {
+            Some(seed) => state::ids::IdGen::seeded(seed),
+            None => state::ids::IdGen::random(),
+        };
         AppState {
             events: Arc::new(events::EventLog::new(config.event_log_capacity)),
-            sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity)),
+            sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity, deterministic)),
             s3: Arc::new(s3::S3::new(&config, data_dir.clone())),
             media: Arc::new(media::blobs::Blobs::new(data_dir)),
             quotas: Arc::new(limits::quotas::Quotas::new(config.quotas.clone())),
@@ -94,9 +113,36 @@ impl AppState {
             )),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
-            clock: Arc::new(clock::Clock::default()),
+            clock: Arc::new(clock),
+            ids: Arc::new(ids),
+            persist: None,
             scheduler: Arc::new(scheduler::Scheduler::default()),
         }
+    }
+
+    /// [`AppState::new`], and with `config.state_dir` the state kept in SQLite there: loaded
+    /// from it when it holds one (instead of the seed, with pending timers and deliveries), and
+    /// written to it before every response that may have changed it. Files (embedded S3, media
+    /// copies) go to `DIR/files` unless `data_dir` is set. Needs a Tokio runtime.
+    pub fn open(mut config: Config, seed: Seed) -> Result<Self, String> {
+        let Some(dir) = config.state_dir.clone() else { return Ok(AppState::new(config, seed)) };
+        if config.data_dir.is_none() {
+            let files = dir.join("files");
+            std::fs::create_dir_all(&files)
+                .map_err(|e| format!("cannot create {}: {e}", files.display()))?;
+            config.data_dir = Some(files);
+        }
+        let (db, stored) = persist::sqlite::open(&dir)?;
+        let mut state = AppState::new(config, seed);
+        if let Some(doc) = stored {
+            let bytes = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
+            let doc = persist::parse(&bytes)
+                .map_err(|e| format!("the state in {} is not valid: {e}", dir.display()))?;
+            persist::apply(&state, doc);
+        }
+        state.store.track_changes();
+        state.persist = Some(Arc::new(persist::sqlite::Persister::start(db, &state)));
+        Ok(state)
     }
 
     /// Back to the seed: state, clock, pending timers, events and deliveries, the request log,
@@ -111,19 +157,25 @@ impl AppState {
         self.quotas.refill();
         self.faults.reset_counters();
         self.requests.clear();
+        if let Some(persist) = &self.persist {
+            persist.rewrite_all();
+        }
     }
 }
 
 /// The whole HTTP application: the control API under `/_emulator`, every other request to the
 /// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
 pub fn app(state: AppState) -> Router {
+    let persisted = state.persist.is_some().then(|| state.clone());
     let control = control::router()
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token));
-    Router::new()
-        .nest("/_emulator", control)
-        .fallback(routes::handle)
-        .with_state(state)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+    let router =
+        Router::new().nest("/_emulator", control).fallback(routes::handle).with_state(state);
+    let router = match persisted {
+        Some(state) => router.layer(axum::middleware::from_fn_with_state(state, persist::layer)),
+        None => router,
+    };
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }
 
 /// A bug must never drop the connection: it is logged and answered as the one server error every
@@ -173,7 +225,7 @@ impl Emulator {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         config.public_url = Some(format!("http://{addr}"));
-        let state = AppState::new(config, seed);
+        let state = AppState::open(config, seed).map_err(std::io::Error::other)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;

@@ -116,8 +116,30 @@ struct Args {
     /// Print one line per AWS API request on stdout.
     #[arg(long, env = "EUM_SOCIAL_LOG_REQUESTS")]
     log_requests: bool,
+    /// Keep the whole state in SQLite in DIR (written before each response; loaded at start,
+    /// with pending timers and SNS deliveries). Files go to DIR/files unless --data-dir is given.
+    #[arg(long, env = "EUM_SOCIAL_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// Deterministic mode: ids from a seeded generator, the clock frozen at --clock-start
+    /// (default 2026-01-01T00:00:00Z), a fixed SNS signing key: two runs of the same script
+    /// give byte-identical responses and events.
+    #[arg(long, env = "EUM_SOCIAL_DETERMINISTIC")]
+    deterministic: bool,
+    /// Seed of the deterministic id generator.
+    #[arg(long, default_value_t = 0, env = "EUM_SOCIAL_DETERMINISTIC_SEED")]
+    deterministic_seed: u64,
+    /// Where the virtual clock starts (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, env = "EUM_SOCIAL_CLOCK_START", value_parser = parse_instant)]
+    clock_start: Option<i64>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// Epoch milliseconds of an RFC 3339 instant.
+fn parse_instant(s: &str) -> Result<i64, String> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant: {e}"))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|e| e.to_string())
 }
 
 fn parse_delays(s: &str) -> Result<eum_social_emulator::meta::outbound::StatusDelays, String> {
@@ -360,9 +382,18 @@ async fn main() -> ExitCode {
         seed_rng: args.seed_rng,
         request_log_capacity: args.request_log_capacity,
         log_requests: args.log_requests,
+        state_dir: args.state_dir.clone(),
+        deterministic_seed: args.deterministic.then_some(args.deterministic_seed),
+        clock_start_ms: args.clock_start,
         ..Config::default()
     };
-    let state = AppState::new(config, seed);
+    let state = match AppState::open(config, seed) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     tracing::info!(%addr, account = %state.config.default_account, region = %state.config.default_region, s3 = %state.s3.describe(), "serving");
     if let Some(creds) = &state.config.sigv4_credentials {
         tracing::info!(access_keys = creds.len(), "SigV4 signatures are verified");

@@ -137,7 +137,7 @@ impl RouteTable {
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let arrived_ms = state.clock.now_ms();
-    let mut ctx = RequestContext::from_headers(request.headers(), &state.config);
+    let mut ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
     let op = route.as_ref().ok().copied();

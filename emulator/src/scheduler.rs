@@ -11,7 +11,13 @@ use std::time::Duration;
 use crate::AppState;
 
 /// Work to do at a virtual time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum Job {
     /// The next status of an outbound message.
     MessageStatus { account: String, region: String, message_id: String, step: usize },
@@ -21,6 +27,14 @@ pub enum Job {
     TemplateReview { account: String, region: String, waba_hex: String, meta_template_id: String },
     /// The end of a template's quality pause.
     TemplateUnpause { account: String, region: String, waba_hex: String, meta_template_id: String },
+}
+
+/// A waiting job as exported.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduledJob {
+    pub due_ms: i64,
+    pub job: Job,
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +100,30 @@ impl Scheduler {
         inner.jobs.len() + inner.running
     }
 
+    /// The waiting jobs in due order, without SNS delivery attempts (the deliveries themselves
+    /// are exported, and their attempts are scheduled again on import).
+    pub fn snapshot(&self) -> Vec<ScheduledJob> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut order: Vec<(i64, u64)> = inner.heap.iter().map(|Reverse(k)| *k).collect();
+        order.sort_unstable();
+        order
+            .into_iter()
+            .filter_map(|(due_ms, id)| {
+                let job = inner.jobs.get(&id)?;
+                (!matches!(job, Job::SnsDelivery { .. }))
+                    .then(|| ScheduledJob { due_ms, job: job.clone() })
+            })
+            .collect()
+    }
+
+    /// Replaces every waiting job (import).
+    pub fn restore(&self, jobs: Vec<ScheduledJob>) {
+        self.clear();
+        for j in jobs {
+            self.at(j.due_ms, j.job);
+        }
+    }
+
     /// Drops every pending job (reset).
     pub fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
@@ -99,9 +137,17 @@ pub async fn run(state: AppState) {
     let mut clock_changed = state.clock.subscribe();
     loop {
         let now = state.clock.now_ms();
+        let mut ran = false;
         while let Some((due, job)) = state.scheduler.pop_due(now) {
             execute(&state, due, job);
             state.scheduler.finished();
+            ran = true;
+        }
+        if ran && let Some(persist) = &state.persist {
+            // What the jobs changed (statuses, reviews, deliveries) is on disk before the next.
+            if let Err(e) = persist.sync().await {
+                tracing::error!(%e, "persisting after timers failed");
+            }
         }
         // Sleep until the next job is due in real time (virtual time runs at real speed unless
         // frozen), or until a job is added or the clock jumps.

@@ -199,7 +199,7 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
         if callback {
             calling.customer_mut(&b.from).grant_temporary(now);
         }
-        let call_id = new_call_id();
+        let call_id = new_call_id(&state.ids);
         let sdp = b.sdp.as_deref().unwrap_or(calls::DEFAULT_OFFER);
         calling.add_call(Call {
             call_id: call_id.clone(),

@@ -132,7 +132,15 @@ pub async fn messages(
         .filter(|m| params.get("to").is_none_or(|v| *v == m.to))
         .filter(|m| params.get("messageId").is_none_or(|v| *v == m.message_id))
         .take(limit)
-        .map(|m| serde_json::to_value(m).unwrap_or_default())
+        .map(|m| {
+            let mut v = serde_json::to_value(m).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                // Internal bookkeeping, exported with the state but not part of the log's view.
+                o.remove("plan");
+                o.remove("origin");
+            }
+            v
+        })
         .collect();
     Ok(Json(json!({ "messages": list })))
 }

@@ -30,6 +30,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/reset", post(reset))
+        .route(
+            "/state",
+            get(export_state)
+                .put(import_state)
+                .layer(axum::extract::DefaultBodyLimit::max(STATE_BODY_LIMIT)),
+        )
         .route("/clock", get(clock).post(set_clock))
         .route("/clock/advance", post(advance_clock))
         .route("/inbound", post(messaging::inbound))
@@ -102,6 +108,25 @@ async fn reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
     state.media.clear().await;
     Json(json!({ "reset": true }))
+}
+
+/// The largest state document `PUT /_emulator/state` takes.
+const STATE_BODY_LIMIT: usize = 512 * 1024 * 1024;
+
+/// `GET /_emulator/state`: the whole state as one JSON document.
+async fn export_state(State(state): State<AppState>) -> Json<Value> {
+    Json(crate::persist::export(&state))
+}
+
+/// `PUT /_emulator/state`: replaces the whole state with a document from `GET`; a bad document
+/// changes nothing and the 400 says where it is wrong.
+async fn import_state(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ControlError> {
+    crate::persist::import(&state, &body)
+        .map_err(|e| ControlError::bad_request(format!("invalid state document: {e}")))?;
+    Ok(Json(json!({ "imported": true })))
 }
 
 fn clock_json(state: &AppState) -> Value {

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 /// One published event.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
     /// Position in the log (1, 2, …), never reused.
     pub seq: u64,
@@ -70,6 +70,32 @@ pub struct EventLog {
     capacity: usize,
     /// Bumped on every publish, so waiters wake without polling.
     published: tokio::sync::watch::Sender<u64>,
+}
+
+/// The event log as exported: events oldest first, seqs increasing, at most `nextSeq`.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventLogState {
+    pub next_seq: u64,
+    pub events: Vec<Event>,
+}
+
+impl EventLogState {
+    pub fn check(&self) -> Result<(), String> {
+        let mut last: Option<u64> = None;
+        for (i, e) in self.events.iter().enumerate() {
+            let consecutive = last.is_none_or(|l| e.seq == l + 1);
+            if e.seq == 0 || !consecutive || e.seq > self.next_seq {
+                return Err(format!(
+                    "events.events[{i}].seq: {} does not follow the previous seq or exceeds \
+                     nextSeq {}",
+                    e.seq, self.next_seq
+                ));
+            }
+            last = Some(e.seq);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -168,6 +194,32 @@ impl EventLog {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let first = inner.events.front()?.seq;
         inner.events.get(seq.checked_sub(first)? as usize).cloned()
+    }
+
+    /// The log as exported.
+    pub fn snapshot(&self) -> EventLogState {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        EventLogState { next_seq: inner.next_seq, events: inner.events.iter().cloned().collect() }
+    }
+
+    /// For incremental persistence: the first kept seq (None: empty), the last seq handed out,
+    /// and the events after `after`.
+    pub fn since(&self, after: u64) -> (Option<u64>, u64, Vec<Event>) {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = inner.events.front().map(|e| e.seq);
+        let skip = first.map_or(0, |f| after.saturating_add(1).saturating_sub(f) as usize);
+        (first, inner.next_seq, inner.events.iter().skip(skip).cloned().collect())
+    }
+
+    /// Replaces the log (import); the newest `capacity` events are kept.
+    pub fn restore(&self, state: EventLogState) {
+        let mut events: VecDeque<Event> = state.events.into();
+        while events.len() > self.capacity {
+            events.pop_front();
+        }
+        *self.inner.lock().unwrap_or_else(PoisonError::into_inner) =
+            LogInner { events, next_seq: state.next_seq };
+        self.published.send_modify(|n| *n += 1);
     }
 
     pub fn clear(&self) {

@@ -30,7 +30,7 @@ use crate::scheduler::Job;
 pub const MAX_ATTEMPTS: u32 = 4;
 pub const RETRY_DELAY_MS: i64 = 20_000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub subscription_arn: String,
@@ -46,7 +46,7 @@ pub struct Subscription {
 }
 
 /// Where a delivery goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Target {
     /// POST to an HTTP(S) subscriber (`subscriptionArn`).
@@ -55,7 +55,7 @@ pub enum Target {
     SnsPublish,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: u64,
@@ -79,6 +79,48 @@ pub struct Delivery {
     timestamp: String,
 }
 
+/// SNS subscriptions and deliveries as exported.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnsState {
+    pub next_id: u64,
+    pub subscriptions: Vec<SubscriptionRecord>,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+impl SnsState {
+    pub fn check(&self) -> Result<(), String> {
+        for (i, d) in self.deliveries.iter().enumerate() {
+            if d.delivery.id == 0 || d.delivery.id > self.next_id {
+                return Err(format!(
+                    "sns.deliveries[{i}].id: {} must be between 1 and nextId {}",
+                    d.delivery.id, self.next_id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionRecord {
+    #[serde(flatten)]
+    pub subscription: Subscription,
+    /// The confirmation token (never listed by the control API).
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    pub message: String,
+    pub topic_arn: String,
+    pub timestamp: String,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     subscriptions: Vec<Subscription>,
@@ -94,6 +136,8 @@ pub struct Sns {
     capacity: usize,
     /// Shared AWS configuration for `--sns-endpoint`, loaded on first use.
     publisher: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    /// Deterministic mode: the signing key from `fixtures/keys/` instead of a fresh one.
+    fixed_identity: bool,
 }
 
 impl std::fmt::Debug for Sns {
@@ -122,7 +166,7 @@ pub struct SubscribeRequest {
 }
 
 impl Sns {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, fixed_identity: bool) -> Self {
         Sns {
             inner: Mutex::default(),
             signer: OnceLock::new(),
@@ -133,6 +177,7 @@ impl Sns {
                 .unwrap_or_default(),
             capacity: capacity.max(1),
             publisher: tokio::sync::OnceCell::new(),
+            fixed_identity,
         }
     }
 
@@ -141,7 +186,9 @@ impl Sns {
     }
 
     fn identity(&self) -> &SigningIdentity {
-        self.signer.get_or_init(|| SigningIdentity::generate().expect("RSA signing identity"))
+        self.signer.get_or_init(|| {
+            SigningIdentity::generate(self.fixed_identity).expect("RSA signing identity")
+        })
     }
 
     /// The PEM certificate served at `SigningCertURL`, if `name` is its file name.
@@ -179,16 +226,74 @@ impl Sns {
     }
 
     /// Forgets deliveries (subscriptions stay: they are configuration, not state).
+    /// Subscriptions and deliveries as exported.
+    pub fn snapshot(&self) -> SnsState {
+        let inner = self.lock();
+        SnsState {
+            next_id: inner.next_id,
+            subscriptions: inner
+                .subscriptions
+                .iter()
+                .map(|s| SubscriptionRecord { token: s.token.clone(), subscription: s.clone() })
+                .collect(),
+            deliveries: inner
+                .deliveries
+                .iter()
+                .map(|d| DeliveryRecord {
+                    message: d.message.clone(),
+                    topic_arn: d.topic_arn.clone(),
+                    timestamp: d.timestamp.clone(),
+                    delivery: d.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Replaces subscriptions and deliveries (import); returns the pending deliveries with
+    /// their next attempt, to schedule again.
+    pub fn restore(&self, state: SnsState) -> Vec<(u64, i64)> {
+        let mut inner = self.lock();
+        inner.next_id = state.next_id;
+        inner.subscriptions = state
+            .subscriptions
+            .into_iter()
+            .map(|r| Subscription { token: r.token, ..r.subscription })
+            .collect();
+        inner.deliveries = state
+            .deliveries
+            .into_iter()
+            .map(|r| Delivery {
+                message: r.message,
+                topic_arn: r.topic_arn,
+                timestamp: r.timestamp,
+                ..r.delivery
+            })
+            .collect();
+        inner
+            .deliveries
+            .iter()
+            .filter(|d| d.state == "pending")
+            .map(|d| (d.id, d.next_attempt_ms.unwrap_or(0)))
+            .collect()
+    }
+
     pub fn clear_deliveries(&self) {
         self.lock().deliveries.clear();
     }
 }
 
 impl SigningIdentity {
-    fn generate() -> Result<SigningIdentity, String> {
-        let cert_key =
+    /// A fresh key, or with `fixed` the committed test key and a fixed certificate (PKCS#1 v1.5
+    /// signatures are deterministic, so deterministic runs sign alike).
+    fn generate(fixed: bool) -> Result<SigningIdentity, String> {
+        const FIXED_KEY: &str =
+            include_str!("../../../fixtures/keys/sns-signing-deterministic.pem");
+        let cert_key = if fixed {
+            rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(FIXED_KEY, &rcgen::PKCS_RSA_SHA256)
+        } else {
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-                .map_err(|e| format!("RSA key generation: {e}"))?;
+        }
+        .map_err(|e| format!("RSA key generation: {e}"))?;
         let key = rsa::PrivateKey::from_pkcs8_der(&cert_key.serialize_der())
             .map_err(|e| format!("RSA key import: {e}"))?;
         let mut params = rcgen::CertificateParams::new(vec!["sns.emulator.local".to_string()])
@@ -196,11 +301,17 @@ impl SigningIdentity {
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "sns.amazonaws.com (eum-social emulator)");
+        let cert_id = if fixed {
+            params.serial_number = Some(rcgen::SerialNumber::from(1u64));
+            "deterministic".to_string()
+        } else {
+            uuid::Uuid::new_v4().simple().to_string()
+        };
         let cert = params.self_signed(&cert_key).map_err(|e| e.to_string())?;
         Ok(SigningIdentity {
             key,
             cert_pem: cert.pem(),
-            cert_name: format!("SimpleNotificationService-{}.pem", uuid::Uuid::new_v4().simple()),
+            cert_name: format!("SimpleNotificationService-{cert_id}.pem"),
         })
     }
 
@@ -252,13 +363,13 @@ pub async fn subscribe(
         return Err(format!("endpoint {:?} must be http or https", req.endpoint));
     }
     let sub = Subscription {
-        subscription_arn: format!("{}:{}", req.topic_arn, uuid::Uuid::new_v4()),
+        subscription_arn: format!("{}:{}", req.topic_arn, state.ids.uuid()),
         topic_arn: req.topic_arn,
         endpoint: req.endpoint,
         raw_message_delivery: req.raw_message_delivery,
         signature_version: version,
         status: "PendingConfirmation".into(),
-        token: format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+        token: format!("{}{}", state.ids.uuid().simple(), state.ids.uuid().simple()),
     };
     state.sns.lock().subscriptions.push(sub.clone());
     let problem = send_confirmation(state, &sub).await.err();
@@ -267,7 +378,7 @@ pub async fn subscribe(
 
 /// POSTs a `SubscriptionConfirmation` (also used to resend one).
 pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(), String> {
-    let message_id = uuid::Uuid::new_v4().to_string();
+    let message_id = state.ids.uuid().to_string();
     let timestamp = super::rfc3339_millis(state.clock.now_ms());
     let subscribe_url = format!("{}/_emulator/sns/confirm?token={}", base_url(state), sub.token);
     let message = format!(
@@ -366,7 +477,7 @@ pub fn route(state: &AppState, event: &Event) {
                 event_seq: event.seq,
                 target,
                 subscription_arn: arn,
-                sns_message_id: uuid::Uuid::new_v4().to_string(),
+                sns_message_id: state.ids.uuid().to_string(),
                 state: "pending".into(),
                 attempts: 0,
                 last_status: None,
@@ -432,6 +543,11 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
         }
     };
     record_attempt(&state, delivery_id, &delivery.subscription_arn, outcome);
+    if let Some(persist) = &state.persist
+        && let Err(e) = persist.sync().await
+    {
+        tracing::error!(%e, "persisting an SNS delivery attempt failed");
+    }
 }
 
 /// `Publish` of the envelope to the delivery's topic on the configured SNS endpoint.

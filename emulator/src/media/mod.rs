@@ -384,7 +384,7 @@ pub async fn store_inbound(
     }
     let mime = normalize_mime(mime_type);
     let mime = if mime.is_empty() { "application/octet-stream".to_string() } else { mime };
-    let media_id = crate::state::ids::new_meta_id(15);
+    let media_id = state.ids.meta_id(15);
     let hashed = bytes.clone();
     let sha256 = tokio::task::spawn_blocking(move || sha256_base64(&hashed))
         .await

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 /// A Meta error: code, title (also the `message`), details.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetaError {
     pub code: u32,
     pub title: String,

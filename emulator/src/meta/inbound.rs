@@ -118,7 +118,7 @@ pub fn receive(
         body["mime_type"] = json!(m.mime_type);
         body["sha256"] = json!(m.sha256);
     }
-    check_body(&message_type, &mut body)?;
+    check_body(&state.ids, &message_type, &mut body)?;
 
     let (account, region) = match ids::parse_arn(&req.phone_number_id) {
         Some(arn) => (arn.account.to_string(), arn.region.to_string()),
@@ -147,7 +147,7 @@ pub fn receive(
             ));
         };
         let display: String = phone.phone_number.chars().filter(char::is_ascii_digit).collect();
-        let wamid = new_wamid(&from);
+        let wamid = new_wamid(&state.ids, &from);
         let mut message = json!({
             "from": from,
             "id": wamid,
@@ -208,7 +208,11 @@ pub fn receive(
 }
 
 /// The minimum Meta's inbound objects carry; media get an id, a MIME type and a sha256.
-fn check_body(message_type: &str, body: &mut Value) -> Result<(), String> {
+fn check_body(
+    ids: &crate::state::ids::IdGen,
+    message_type: &str,
+    body: &mut Value,
+) -> Result<(), String> {
     let need = |body: &Value, key: &str| {
         if body.get(key).is_none() {
             Err(format!("{message_type}.{key} is required"))
@@ -227,7 +231,7 @@ fn check_body(message_type: &str, body: &mut Value) -> Result<(), String> {
                 _ => "application/pdf",
             };
             if body.get("id").is_none() {
-                body["id"] = json!(ids::new_meta_id(15));
+                body["id"] = json!(ids.meta_id(15));
             }
             if body.get("mime_type").is_none() {
                 body["mime_type"] = json!(default_mime);

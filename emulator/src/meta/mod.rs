@@ -10,24 +10,26 @@ pub mod outbound;
 pub mod template_rules;
 pub mod templates;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use errors::MetaError;
 
 /// Meta-side state of one partition (account, Region).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetaState {
     /// Accepted outbound messages by `messageId`.
     pub outbound: BoundedLog<OutboundMessage>,
     /// Inbound messages by wamid.
     pub inbound: BoundedLog<InboundMessage>,
     /// Customer service windows: (phone hex, customer wa_id) → last inbound message, epoch ms.
-    pub windows: HashMap<(String, String), i64>,
+    #[serde(with = "crate::persist::pairs")]
+    pub windows: BTreeMap<(String, String), i64>,
     /// Per phone number: throughput, business-initiated conversations, pair rates.
-    pub traffic: HashMap<String, PhoneTraffic>,
+    pub traffic: BTreeMap<String, PhoneTraffic>,
 }
 
 /// A map that keeps insertion order and forgets its oldest entry beyond a capacity, so that
@@ -41,6 +43,25 @@ pub struct BoundedLog<V> {
 impl<V> Default for BoundedLog<V> {
     fn default() -> Self {
         BoundedLog { map: HashMap::new(), order: VecDeque::new() }
+    }
+}
+
+/// Exported as `[[key, value], …]`, oldest first.
+impl<V: Serialize> Serialize for BoundedLog<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.order.iter().filter_map(|k| self.map.get(k).map(|v| (k, v))))
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for BoundedLog<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut log = BoundedLog::default();
+        for (key, value) in Vec::<(String, V)>::deserialize(d)? {
+            if log.map.insert(key.clone(), value).is_none() {
+                log.order.push_back(key);
+            }
+        }
+        Ok(log)
     }
 }
 
@@ -77,7 +98,7 @@ impl<V> BoundedLog<V> {
 }
 
 /// One message accepted by SendWhatsAppMessage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboundMessage {
     pub message_id: String,
@@ -98,13 +119,12 @@ pub struct OutboundMessage {
     /// Statuses reached so far.
     pub statuses: Vec<StatusRecord>,
     /// What will happen: (delay after acceptance in ms, status, error).
-    #[serde(skip)]
+    /// The statuses still to come (exported; the control API's message log leaves it out).
     pub plan: Vec<PlannedStatus>,
-    #[serde(skip)]
     pub origin: Origin,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusRecord {
     pub status: String,
@@ -113,15 +133,17 @@ pub struct StatusRecord {
     pub error: Option<Value>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedStatus {
     pub delay_ms: i64,
-    pub status: &'static str,
+    pub status: String,
     pub error: Option<MetaError>,
 }
 
 /// The identities an event about a message needs, captured at send time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Origin {
     pub waba_hex: String,
     pub meta_waba_id: String,
@@ -132,7 +154,7 @@ pub struct Origin {
 }
 
 /// One message a customer sent in (control API).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InboundMessage {
     pub wamid: String,
@@ -144,15 +166,16 @@ pub struct InboundMessage {
 }
 
 /// Traffic of one phone number.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PhoneTraffic {
     /// Acceptance times within the last second (throughput).
     pub recent_sends: VecDeque<i64>,
     /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id).
     pub business_initiated: VecDeque<(i64, String)>,
-    pub business_initiated_set: HashMap<String, i64>,
+    pub business_initiated_set: BTreeMap<String, i64>,
     /// Pair-rate token buckets per customer: (tokens, last refill ms).
-    pub pair_buckets: HashMap<String, (f64, i64)>,
+    pub pair_buckets: BTreeMap<String, (f64, i64)>,
 }
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -175,14 +198,12 @@ pub const TIERS: &[&str] =
     &["TIER_50", "TIER_250", "TIER_1K", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED"];
 
 /// `wamid.` ids as Meta makes them: base64 of a small binary record naming the customer.
-pub fn new_wamid(wa_id: &str) -> String {
+pub fn new_wamid(ids: &crate::state::ids::IdGen, wa_id: &str) -> String {
     use base64::Engine;
     let mut raw = vec![0x1c, 0x18, wa_id.len() as u8];
     raw.extend_from_slice(wa_id.as_bytes());
     raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
-    raw.extend_from_slice(
-        &uuid::Uuid::new_v4().simple().to_string().to_uppercase().as_bytes()[..18],
-    );
+    raw.extend_from_slice(&ids.uuid().simple().to_string().to_uppercase().as_bytes()[..18]);
     raw.push(0x00);
     format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(raw))
 }

@@ -41,7 +41,8 @@ pub const SLOW_DELIVERY: &str = "15550000003";
 pub const SLOW_DELIVERY_MS: i64 = 5 * 60 * 1000;
 
 fn magic_plan(wa_id: &str, d: StatusDelays) -> Option<Vec<PlannedStatus>> {
-    let ok = |delay_ms, status| PlannedStatus { delay_ms, status, error: None };
+    let ok =
+        |delay_ms, status: &str| PlannedStatus { delay_ms, status: status.into(), error: None };
     match wa_id {
         NEVER_READ => Some(vec![ok(d.sent_ms, "sent"), ok(d.delivered_ms, "delivered")]),
         NEVER_DELIVERED => Some(vec![ok(d.sent_ms, "sent")]),
@@ -59,7 +60,7 @@ fn magic_plan(wa_id: &str, d: StatusDelays) -> Option<Vec<PlannedStatus>> {
 }
 
 fn failed(d: StatusDelays, error: MetaError) -> PlannedStatus {
-    PlannedStatus { delay_ms: d.sent_ms, status: "failed", error: Some(error) }
+    PlannedStatus { delay_ms: d.sent_ms, status: "failed".into(), error: Some(error) }
 }
 
 fn meta_invalid(e: MetaError) -> ApiError {
@@ -96,7 +97,7 @@ pub fn send(
     let now = state.clock.now_ms();
     let delays = state.config.status_delays;
     let capacity = state.config.message_log_capacity;
-    let message_id = uuid::Uuid::new_v4().to_string();
+    let message_id = state.ids.uuid().to_string();
 
     let scheduled = state.store.with(ctx, |p| -> ApiResult<Vec<i64>> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
@@ -199,15 +200,15 @@ pub fn send(
             vec![failed(delays, MetaError::new(131056))]
         } else {
             vec![
-                PlannedStatus { delay_ms: delays.sent_ms, status: "sent", error: None },
-                PlannedStatus { delay_ms: delays.delivered_ms, status: "delivered", error: None },
-                PlannedStatus { delay_ms: delays.read_ms, status: "read", error: None },
+                PlannedStatus { delay_ms: delays.sent_ms, status: "sent".into(), error: None },
+                PlannedStatus { delay_ms: delays.delivered_ms, status: "delivered".into(), error: None },
+                PlannedStatus { delay_ms: delays.read_ms, status: "read".into(), error: None },
             ]
         };
         let dues = plan.iter().map(|s| now + s.delay_ms).collect();
         let message = OutboundMessage {
             message_id: message_id.clone(),
-            wamid: super::new_wamid(to.id()),
+            wamid: super::new_wamid(&state.ids, to.id()),
             waba_id: ids::waba_id(&origin.waba_hex),
             phone_number_id: ids::phone_id(&origin.phone_hex),
             to: to.id().to_string(),
@@ -346,7 +347,7 @@ pub fn advance_status(
             "timestamp": (at / 1000).to_string(),
             "recipient_id": m.to,
         });
-        if matches!(planned.status, "sent" | "delivered") {
+        if matches!(planned.status.as_str(), "sent" | "delivered") {
             status["pricing"] = pricing(m);
         }
         if let Some(e) = &planned.error {

@@ -125,7 +125,7 @@ pub fn send_whatsapp_call_event(
         let phone_id = ids::phone_id(&phone.hex);
         let calling = &mut phone.calling;
         let call_id = if event.action == "connect" {
-            connect(calling, &phone_id, event, now)?
+            connect(&state.ids, calling, &phone_id, event, now)?
         } else {
             let call_id = event.call_id.unwrap_or_default();
             let call = calling.calls.get_mut(&call_id).ok_or_else(|| {
@@ -178,6 +178,7 @@ pub fn check_calling_enabled(phone: &PhoneNumber) -> ApiResult<()> {
 /// A business-initiated call: needs the customer's permission and room in Meta's limit, and no
 /// other live call with the same customer.
 fn connect(
+    ids: &crate::state::ids::IdGen,
     calling: &mut PhoneCalling,
     phone_id: &str,
     e: CallEvent,
@@ -214,7 +215,7 @@ fn connect(
             ),
         ));
     }
-    let call_id = new_call_id();
+    let call_id = new_call_id(ids);
     calling.add_call(Call {
         call_id: call_id.clone(),
         phone_number_id: phone_id.to_string(),
@@ -238,10 +239,10 @@ fn connect(
 }
 
 /// Meta's call ids: `wacid.` and a base64 token.
-pub fn new_call_id() -> String {
+pub fn new_call_id(ids: &crate::state::ids::IdGen) -> String {
     let mut bytes = Vec::with_capacity(32);
     bytes.extend_from_slice(b"\x1c\x18\x0b");
-    bytes.extend_from_slice(uuid::Uuid::new_v4().simple().to_string().to_uppercase().as_bytes());
+    bytes.extend_from_slice(ids.uuid().simple().to_string().to_uppercase().as_bytes());
     format!("wacid.{}", STANDARD.encode(bytes))
 }
 
@@ -391,7 +392,7 @@ mod tests {
 
     #[test]
     fn call_ids_look_like_meta_ones() {
-        let id = new_call_id();
+        let id = new_call_id(&crate::state::ids::IdGen::random());
         assert!(id.starts_with("wacid.HBgL"), "{id}");
     }
 }

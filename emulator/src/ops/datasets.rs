@@ -31,7 +31,7 @@ pub fn create_whatsapp_dataset(
     let id = input.req_str("id")?;
     state.store.with(ctx, |p| {
         let w = p.waba_mut(ctx, id)?;
-        let dataset = w.dataset_id.get_or_insert_with(|| ids::new_meta_id(16)).clone();
+        let dataset = w.dataset_id.get_or_insert_with(|| state.ids.meta_id(16)).clone();
         Ok(json!({ "datasetId": dataset }))
     })
 }
@@ -58,7 +58,7 @@ pub fn send_whatsapp_conversion_event(
         }
         let events = check_event_data(&bytes, &w.meta_waba_id, now)?;
         let waba_id = ids::waba_id(&w.hex);
-        let request_id = fbtrace_id();
+        let request_id = fbtrace_id(&state.ids);
         for event in events {
             p.conversion_events.push(ConversionEvent {
                 request_id: request_id.clone(),
@@ -73,8 +73,8 @@ pub fn send_whatsapp_conversion_event(
 }
 
 /// Meta's trace id form (`A` + 22 URL-safe characters), which AWS answers as `requestId`.
-fn fbtrace_id() -> String {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
+fn fbtrace_id(ids: &crate::state::ids::IdGen) -> String {
+    let bytes = ids.bytes();
     let text = URL_SAFE_NO_PAD.encode(bytes);
     format!("A{}", &text[..22])
 }
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn trace_ids_look_like_meta_ones() {
-        let id = fbtrace_id();
+        let id = fbtrace_id(&crate::state::ids::IdGen::random());
         assert_eq!(id.len(), 23);
         assert!(id.starts_with('A'));
     }

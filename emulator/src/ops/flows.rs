@@ -183,7 +183,7 @@ pub fn create_whatsapp_flow(
         }
         check_unique_name(w, &name, None)?;
         let mut flow = Flow {
-            id: new_flow_id(w),
+            id: new_flow_id(&state.ids, w),
             name,
             status: DRAFT.into(),
             categories,
@@ -225,9 +225,9 @@ pub fn create_whatsapp_flow(
 }
 
 /// A fresh 16-digit Meta flow id, unique in the WABA.
-fn new_flow_id(w: &Waba) -> String {
+fn new_flow_id(ids: &crate::state::ids::IdGen, w: &Waba) -> String {
     loop {
-        let id = ids::new_meta_id(16);
+        let id = ids.meta_id(16);
         if !w.flows.contains_key(&id) {
             return id;
         }
@@ -333,7 +333,7 @@ pub fn get_whatsapp_flow(
     let now = state.clock.now_ms();
     state.store.with(ctx, |p| {
         let w = p.waba_mut(ctx, id)?;
-        let preview = current_preview(find_flow_mut(w, flow_id)?, false, now);
+        let preview = current_preview(&state.ids, find_flow_mut(w, flow_id)?, false, now);
         let f = find_flow(w, flow_id)?;
         let mut out = json!({
             "flowId": f.id,
@@ -366,14 +366,17 @@ pub fn get_whatsapp_flow(
 }
 
 /// The flow's preview link: the current one unless it expired or `invalidate` asks for a new one.
-fn current_preview(f: &mut Flow, invalidate: bool, now: i64) -> FlowPreview {
+fn current_preview(
+    ids: &crate::state::ids::IdGen,
+    f: &mut Flow,
+    invalidate: bool,
+    now: i64,
+) -> FlowPreview {
     match &f.preview {
         Some(p) if !invalidate && p.expires_ms > now => p.clone(),
         _ => {
-            let fresh = FlowPreview {
-                token: uuid::Uuid::new_v4().to_string(),
-                expires_ms: now + PREVIEW_TTL_MS,
-            };
+            let fresh =
+                FlowPreview { token: ids.uuid().to_string(), expires_ms: now + PREVIEW_TTL_MS };
             f.preview = Some(fresh.clone());
             fresh
         }
@@ -441,7 +444,7 @@ pub fn get_whatsapp_flow_preview(
     let now = state.clock.now_ms();
     state.store.with(ctx, |p| {
         let f = find_flow_mut(p.waba_mut(ctx, id)?, flow_id)?;
-        let preview = current_preview(f, invalidate, now);
+        let preview = current_preview(&state.ids, f, invalidate, now);
         Ok(json!({ "flowId": f.id, "preview": preview_json(f, &preview) }))
     })
 }

@@ -16,7 +16,7 @@ use crate::media::{self, MAX_MEDIA_BYTES, MetaMediaError};
 use crate::model::validate::Input;
 use crate::s3::presigned::{self, PresignedError};
 use crate::s3::{S3Error, S3Object, s3_uri};
-use crate::state::ids;
+
 use crate::state::media::{MediaFile, MediaOrigin, UPLOAD_LIFETIME_MS};
 
 /// `S3File`: for sources the object, for destinations a key *prefix*.
@@ -119,7 +119,7 @@ pub async fn post_whatsapp_message_media(
     .await
     .map_err(|e| ApiError::internal(format!("The media check failed: {e}")))?;
     let accepted = checked.map_err(|e| e.to_api_error())?;
-    let media_id = ids::new_meta_id(15);
+    let media_id = state.ids.meta_id(15);
     state.media.write(&ctx.account, &ctx.region, &media_id, &object.bytes).await?;
     tracing::debug!(%media_id, %source, mime = accepted.media_type.mime, "media uploaded");
 
@@ -307,7 +307,7 @@ pub async fn create_whatsapp_message_template_media(
     let handle = format!(
         "4::{}:{}",
         b64.encode(mime),
-        b64.encode(format!("{}:{}", uuid::Uuid::new_v4().simple(), object.bytes.len()))
+        b64.encode(format!("{}:{}", state.ids.uuid().simple(), object.bytes.len()))
     );
     state.store.with(ctx, |p| {
         let waba = p.wabas.get_mut(&waba_hex).ok_or_else(|| {

@@ -98,10 +98,10 @@ fn signup_callback(state: &AppState, ctx: &RequestContext, c: SignupCallback) ->
             )));
         }
         p.signups.retain(|_, s| now - s.created_ms < SIGNUP_TTL_MS);
-        let token = uuid::Uuid::new_v4().to_string();
+        let token = state.ids.uuid().to_string();
         let signup = PendingSignup {
-            waba_hex: ids::new_hex(),
-            phone_hexes: meta.phone_numbers.iter().map(|_| ids::new_hex()).collect(),
+            waba_hex: state.ids.hex(),
+            phone_hexes: meta.phone_numbers.iter().map(|_| state.ids.hex()).collect(),
             meta,
             created_ms: now,
         };

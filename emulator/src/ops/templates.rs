@@ -20,7 +20,7 @@ use crate::meta::errors::MetaError;
 use crate::meta::template_rules::{self, check_components, check_definition};
 use crate::model::validate::Input;
 use crate::scheduler::Job;
-use crate::state::{Template, Waba, ids};
+use crate::state::{Template, Waba};
 
 /// Templates per WABA (AWS user guide: 250).
 pub const TEMPLATE_LIMIT: usize = 250;
@@ -215,7 +215,7 @@ pub fn create_whatsapp_message_template(
             def["parameter_format"] = json!("POSITIONAL");
         }
         let t = Template {
-            meta_template_id: ids::new_meta_id(16),
+            meta_template_id: state.ids.meta_id(16),
             category: def["category"].as_str().unwrap_or_default().to_string(),
             status: "PENDING".into(),
             name,
@@ -523,7 +523,7 @@ pub fn create_whatsapp_message_template_from_library(
         }
         // Library content is pre-approved by Meta: no review.
         let t = Template {
-            meta_template_id: ids::new_meta_id(16),
+            meta_template_id: state.ids.meta_id(16),
             name,
             language: language.to_string(),
             category: def["category"].as_str().unwrap_or_default().to_string(),

@@ -2,7 +2,7 @@
 //! expiry, the counters Meta limits) and the call log with each call's state machine
 //! (GetWhatsAppCallPermission, SendWhatsAppCallEvent, and the control API's customer side).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -205,10 +205,10 @@ impl Call {
 #[serde(rename_all = "camelCase")]
 pub struct PhoneCalling {
     /// By customer key: the E.164 number when known, else the BSUID.
-    pub customers: HashMap<String, CallCustomer>,
+    pub customers: BTreeMap<String, CallCustomer>,
     /// BSUID → customer key, for customers known by both.
-    pub bsuid_aliases: HashMap<String, String>,
-    pub calls: HashMap<String, Call>,
+    pub bsuid_aliases: BTreeMap<String, String>,
+    pub calls: BTreeMap<String, Call>,
     /// Call ids oldest first, to bound the log.
     pub call_order: VecDeque<String>,
 }

@@ -23,7 +23,8 @@ pub struct ConversionEvent {
 }
 
 /// A bounded log: pushing past the limit drops the oldest entry (O(1)).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ConversionEventLog {
     pub events: VecDeque<ConversionEvent>,
 }

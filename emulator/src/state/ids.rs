@@ -7,16 +7,78 @@ use crate::error::{ApiError, ApiResult};
 pub const WABA_PREFIX: &str = "waba-";
 pub const PHONE_PREFIX: &str = "phone-number-id-";
 
-/// 32 lowercase hex characters, as AWS's resource ids.
-pub fn new_hex() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+/// Where every generated id comes from, one per emulator instance: random bytes (v4 UUIDs), or in
+/// deterministic mode SHA-256 of the seed and a counter, so two runs of the same script produce
+/// the same ids. The counter is part of the exported state.
+#[derive(Debug)]
+pub struct IdGen {
+    seed: Option<u64>,
+    counter: std::sync::atomic::AtomicU64,
 }
 
-/// A numeric Meta id of `digits` digits (Meta's WABA, phone number and template ids).
-pub fn new_meta_id(digits: u32) -> String {
-    let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes());
-    let low = 10u128.pow(digits - 1);
-    (low + n % (9 * low)).to_string()
+impl Default for IdGen {
+    fn default() -> Self {
+        IdGen::random()
+    }
+}
+
+impl IdGen {
+    pub fn random() -> Self {
+        IdGen { seed: None, counter: Default::default() }
+    }
+
+    pub fn seeded(seed: u64) -> Self {
+        IdGen { seed: Some(seed), counter: Default::default() }
+    }
+
+    pub fn is_deterministic(&self) -> bool {
+        self.seed.is_some()
+    }
+
+    /// 16 fresh bytes.
+    pub fn bytes(&self) -> [u8; 16] {
+        use sha2::Digest;
+        use std::sync::atomic::Ordering;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        match self.seed {
+            None => *uuid::Uuid::new_v4().as_bytes(),
+            Some(seed) => {
+                let mut hasher = sha2::Sha256::new();
+                hasher.update(seed.to_le_bytes());
+                hasher.update(n.to_le_bytes());
+                let digest = hasher.finalize();
+                let mut out = [0u8; 16];
+                out.copy_from_slice(&digest[..16]);
+                out
+            }
+        }
+    }
+
+    /// A version-4-shaped UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        uuid::Builder::from_random_bytes(self.bytes()).into_uuid()
+    }
+
+    /// 32 lowercase hex characters, as AWS's resource ids.
+    pub fn hex(&self) -> String {
+        self.uuid().simple().to_string()
+    }
+
+    /// A numeric Meta id of `digits` digits (Meta's WABA, phone number and template ids).
+    pub fn meta_id(&self, digits: u32) -> String {
+        let n = u128::from_le_bytes(self.bytes());
+        let low = 10u128.pow(digits - 1);
+        (low + n % (9 * low)).to_string()
+    }
+
+    /// Ids handed out so far (exported so that an imported deterministic run continues alike).
+    pub fn counter(&self) -> u64 {
+        self.counter.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_counter(&self, n: u64) {
+        self.counter.store(n, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 pub fn waba_id(hex: &str) -> String {
@@ -127,10 +189,22 @@ mod tests {
 
     #[test]
     fn meta_ids_have_the_requested_digits() {
+        let ids = IdGen::random();
         for _ in 0..100 {
-            let id = new_meta_id(15);
+            let id = ids.meta_id(15);
             assert_eq!(id.len(), 15, "{id}");
             assert!(id.bytes().all(|b| b.is_ascii_digit()));
         }
+    }
+
+    #[test]
+    fn seeded_ids_repeat_and_differ_by_seed() {
+        let (a, b, c) = (IdGen::seeded(0), IdGen::seeded(0), IdGen::seeded(1));
+        let run = |g: &IdGen| (g.hex(), g.meta_id(16), g.uuid().to_string());
+        let first = run(&a);
+        assert_eq!(first, run(&b));
+        assert_ne!(first, run(&c));
+        assert_eq!(a.counter(), 3, "hex, meta_id and uuid each take one counter value");
+        assert_eq!(a.uuid().get_version_num(), 4);
     }
 }

@@ -118,7 +118,8 @@ pub struct Template {
 }
 
 /// A WABA an embedded-signup access token grants, waiting for setup finalization.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PendingSignup {
     /// What Meta's side grants.
     pub meta: seed::MetaBusinessAccount,
@@ -130,15 +131,16 @@ pub struct PendingSignup {
     pub created_ms: i64,
 }
 
-/// Everything one account owns in one region.
-#[derive(Debug, Default)]
+/// Everything one account owns in one region (exported and persisted as one JSON document).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Partition {
     pub account: String,
     pub region: String,
     /// By hex id; a BTreeMap so listings are in a stable order.
     pub wabas: BTreeMap<String, Waba>,
     /// Embedded-signup sessions by `associateInProgressToken`.
-    pub signups: HashMap<String, PendingSignup>,
+    pub signups: BTreeMap<String, PendingSignup>,
     /// The WhatsApp side: messages, windows, traffic.
     pub meta: crate::meta::MetaState,
     /// Events accepted by SendWhatsAppConversionEvent (bounded).
@@ -198,18 +200,21 @@ fn phone_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Phone number {id} does not exist"))
 }
 
-type PartitionKey = (String, String);
+pub type PartitionKey = (String, String);
 
 /// All partitions, and the seed they started from.
 #[derive(Debug)]
 pub struct Store {
     partitions: RwLock<HashMap<PartitionKey, Arc<Mutex<Partition>>>>,
     seed: Seed,
+    /// With persistence: the partitions handed out since the last persist (any of them may have
+    /// changed). None without persistence, so that costs nothing.
+    touched: std::sync::OnceLock<Mutex<std::collections::HashSet<PartitionKey>>>,
 }
 
 impl Store {
     pub fn new(seed: Seed) -> Self {
-        let store = Store { partitions: RwLock::default(), seed };
+        let store = Store { partitions: RwLock::default(), seed, touched: Default::default() };
         store.reset();
         store
     }
@@ -225,9 +230,52 @@ impl Store {
         *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(Mutex::new(p)))).collect();
     }
 
+    /// Starts recording which partitions are handed out (persistence).
+    pub fn track_changes(&self) {
+        let _ = self.touched.set(Mutex::default());
+    }
+
+    /// The partitions handed out since the last call (with `track_changes`).
+    pub fn take_touched(&self) -> Vec<PartitionKey> {
+        match self.touched.get() {
+            Some(t) => t.lock().unwrap_or_else(PoisonError::into_inner).drain().collect::<Vec<_>>(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Every partition key, sorted.
+    pub fn keys(&self) -> Vec<PartitionKey> {
+        let mut keys: Vec<PartitionKey> = self
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// A partition if it exists (never creates one).
+    pub fn existing(&self, key: &PartitionKey) -> Option<Arc<Mutex<Partition>>> {
+        self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+    }
+
+    /// Replaces every partition (import).
+    pub fn replace(&self, partitions: Vec<Partition>) {
+        let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
+        *map = partitions
+            .into_iter()
+            .map(|p| ((p.account.clone(), p.region.clone()), Arc::new(Mutex::new(p))))
+            .collect();
+    }
+
     /// The caller's partition (created empty on first use).
     pub fn partition(&self, account: &str, region: &str) -> Arc<Mutex<Partition>> {
         let key = (account.to_string(), region.to_string());
+        if let Some(touched) = self.touched.get() {
+            touched.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
+        }
         if let Some(p) = self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return p.clone();
         }

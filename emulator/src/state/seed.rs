@@ -86,7 +86,7 @@ pub struct SeedTemplate {
 }
 
 /// A WABA on Meta's side that an embedded-signup access token grants.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetaBusinessAccount {
     pub access_token: String,
@@ -95,7 +95,7 @@ pub struct MetaBusinessAccount {
     pub phone_numbers: Vec<MetaPhone>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetaPhone {
     pub meta_phone_number_id: String,

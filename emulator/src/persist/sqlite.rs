@@ -1,0 +1,257 @@
+//! `--state-dir`: the state in SQLite (`DIR/state.sqlite3`, WAL, `synchronous=FULL`).
+//!
+//! Rows: `header` (version, clock, ids), `partition/<account>/<region>` (one per partition),
+//! `scheduler`, `sns`, `eventlog` (next seq), and the event log one row per event in `events`.
+//! A dedicated writer coalesces concurrent requests (group commit): every `sync` waits for a
+//! write that started after it was called, and a write only serializes the partitions handed out
+//! since the previous one and rewrites the rows whose text changed, in one transaction, on a
+//! blocking thread.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::AppState;
+use crate::state::PartitionKey;
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// The handle requests wait on.
+#[derive(Debug)]
+pub struct Persister {
+    queue: mpsc::UnboundedSender<Waiter>,
+    /// The next write rewrites everything (start, import, reset, after a failed write).
+    full: Arc<AtomicBool>,
+}
+
+/// Opens (or creates) the database in `dir`; returns it with the document it holds, if any.
+pub fn open(dir: &Path) -> Result<(Connection, Option<Value>), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("state.sqlite3");
+    let conn =
+        Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|_| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, value TEXT NOT NULL);",
+            )
+        })
+        .map_err(|e| format!("cannot set up {}: {e}", path.display()))?;
+    let doc = load(&conn).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((conn, doc))
+}
+
+/// The stored document, assembled from its rows (None: nothing stored yet).
+fn load(conn: &Connection) -> Result<Option<Value>, String> {
+    let row = |key: &str| -> Result<Option<Value>, String> {
+        let text: Option<String> = conn
+            .query_row("SELECT value FROM rows WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| format!("row {key}: {e}"))).transpose()
+    };
+    let Some(mut doc) = row("header")? else { return Ok(None) };
+    let values = |sql: &str| -> Result<Vec<Value>, String> {
+        let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+        let texts = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+            .map_err(|e| e.to_string())?;
+        texts.iter().map(|t| serde_json::from_str(t).map_err(|e| e.to_string())).collect()
+    };
+    doc["partitions"] =
+        Value::Array(values("SELECT value FROM rows WHERE key LIKE 'partition/%' ORDER BY key")?);
+    doc["scheduler"] = row("scheduler")?.unwrap_or(json!([]));
+    doc["sns"] = row("sns")?.unwrap_or(json!({"nextId": 0, "subscriptions": [], "deliveries": []}));
+    let next_seq = row("eventlog")?.and_then(|v| v["nextSeq"].as_u64()).unwrap_or(0);
+    doc["events"] = json!({
+        "nextSeq": next_seq,
+        "events": values("SELECT value FROM events ORDER BY seq")?,
+    });
+    Ok(Some(doc))
+}
+
+impl Persister {
+    /// Starts the writer task (needs a Tokio runtime).
+    pub fn start(conn: Connection, state: &AppState) -> Persister {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let full = Arc::new(AtomicBool::new(true));
+        let writer = Writer {
+            conn,
+            state: Parts {
+                store: state.store.clone(),
+                clock: state.clock.clone(),
+                ids: state.ids.clone(),
+                events: state.events.clone(),
+                sns: state.sns.clone(),
+                scheduler: state.scheduler.clone(),
+            },
+            written: HashMap::new(),
+            carried: HashSet::new(),
+            events_written: None,
+        };
+        tokio::spawn(run(writer, rx, full.clone()));
+        Persister { queue, full }
+    }
+
+    /// Returns once everything changed before the call is committed.
+    pub async fn sync(&self) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.queue.send(tx).map_err(|_| "the state writer has stopped".to_string())?;
+        rx.await.map_err(|_| "the state writer has stopped".to_string())?
+    }
+
+    /// The next write rewrites every row (after an import or a reset).
+    pub fn rewrite_all(&self) {
+        self.full.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn run(mut writer: Writer, mut rx: mpsc::UnboundedReceiver<Waiter>, full: Arc<AtomicBool>) {
+    while let Some(first) = rx.recv().await {
+        // Everyone waiting now changed the state before this write starts: one commit for all.
+        let mut waiters = vec![first];
+        while let Ok(w) = rx.try_recv() {
+            waiters.push(w);
+        }
+        let all = full.swap(false, Ordering::SeqCst);
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = writer.write(all);
+            (writer, result)
+        })
+        .await;
+        let result = match joined {
+            Ok((w, result)) => {
+                writer = w;
+                result
+            }
+            Err(e) => {
+                for w in waiters {
+                    let _ = w.send(Err(format!("the state writer failed: {e}")));
+                }
+                return;
+            }
+        };
+        if result.is_err() {
+            full.store(true, Ordering::SeqCst);
+        }
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
+    }
+}
+
+struct Parts {
+    store: Arc<crate::Store>,
+    clock: Arc<crate::clock::Clock>,
+    ids: Arc<crate::state::ids::IdGen>,
+    events: Arc<crate::events::EventLog>,
+    sns: Arc<crate::events::sns::Sns>,
+    scheduler: Arc<crate::scheduler::Scheduler>,
+}
+
+struct Writer {
+    conn: Connection,
+    state: Parts,
+    /// Each row's text as last committed (unchanged rows are not written again).
+    written: HashMap<String, String>,
+    /// Partitions still held by someone at the last write: written again next time, since a
+    /// holder may change them after that write serialized them.
+    carried: HashSet<PartitionKey>,
+    /// The last event seq committed (None: rewrite the events table).
+    events_written: Option<u64>,
+}
+
+impl Writer {
+    fn write(&mut self, all: bool) -> Result<(), String> {
+        let s = &self.state;
+        // Partitions first, then events, SNS, timers and the header: a timer or an event is
+        // never on disk without the partition change that came before it.
+        let keys: Vec<PartitionKey> = if all {
+            s.store.keys()
+        } else {
+            let mut keys: HashSet<PartitionKey> = s.store.take_touched().into_iter().collect();
+            keys.extend(self.carried.iter().cloned());
+            keys.into_iter().collect()
+        };
+        let mut carried = HashSet::new();
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for key in keys {
+            let Some(partition) = s.store.existing(&key) else { continue };
+            // The store's reference and ours: any other is a handler still at work.
+            if Arc::strong_count(&partition) > 2 {
+                carried.insert(key.clone());
+            }
+            let text = {
+                let p = partition.lock().unwrap_or_else(PoisonError::into_inner);
+                serde_json::to_string(&*p).map_err(|e| e.to_string())?
+            };
+            rows.push((format!("partition/{}/{}", key.0, key.1), text));
+        }
+        let after = if all { None } else { self.events_written };
+        let (first_seq, next_seq, new_events) = s.events.since(after.unwrap_or(0));
+        let sns = serde_json::to_string(&s.sns.snapshot()).map_err(|e| e.to_string())?;
+        let scheduler =
+            serde_json::to_string(&s.scheduler.snapshot()).map_err(|e| e.to_string())?;
+        let header = json!({
+            "version": super::VERSION,
+            "clock": s.clock.snapshot(),
+            "ids": super::IdsState { counter: s.ids.counter() },
+        });
+        rows.push(("sns".into(), sns));
+        rows.push(("scheduler".into(), scheduler));
+        rows.push(("eventlog".into(), json!({ "nextSeq": next_seq }).to_string()));
+        rows.push(("header".into(), header.to_string()));
+
+        if all {
+            self.written.clear();
+        }
+        let changed: Vec<&(String, String)> =
+            rows.iter().filter(|(k, v)| self.written.get(k) != Some(v)).collect();
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        {
+            if all {
+                tx.execute("DELETE FROM rows", []).map_err(|e| e.to_string())?;
+            }
+            let mut put = tx
+                .prepare_cached("INSERT OR REPLACE INTO rows (key, value) VALUES (?1, ?2)")
+                .map_err(|e| e.to_string())?;
+            for (k, v) in &changed {
+                put.execute(params![k, v]).map_err(|e| e.to_string())?;
+            }
+            match (after, first_seq) {
+                (None, _) => {
+                    tx.execute("DELETE FROM events", []).map_err(|e| e.to_string())?;
+                }
+                (Some(_), Some(first)) => {
+                    tx.execute("DELETE FROM events WHERE seq < ?1", [first as i64])
+                        .map_err(|e| e.to_string())?;
+                }
+                (Some(_), None) => {
+                    tx.execute("DELETE FROM events", []).map_err(|e| e.to_string())?;
+                }
+            }
+            let mut add = tx
+                .prepare_cached("INSERT OR REPLACE INTO events (seq, value) VALUES (?1, ?2)")
+                .map_err(|e| e.to_string())?;
+            for e in &new_events {
+                let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
+                add.execute(params![e.seq as i64, text]).map_err(|e| e.to_string())?;
+            }
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        for (k, v) in rows {
+            self.written.insert(k, v);
+        }
+        self.carried = carried;
+        self.events_written = Some(new_events.last().map_or(after.unwrap_or(0), |e| e.seq));
+        Ok(())
+    }
+}
