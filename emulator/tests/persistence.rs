@@ -145,7 +145,7 @@ async fn write(client: &Client, choice: u64, round: u64, writer: u64, i: u64) ->
             Some(Write::Tag { arn, key: name, value: format!("v{i}") })
         }
         1 => {
-            let waba = if i % 2 == 0 { WABA_1 } else { WABA_2 };
+            let waba = if i.is_multiple_of(2) { WABA_1 } else { WABA_2 };
             let definition = json!({
                 "name": name,
                 "language": "en_US",
@@ -170,7 +170,7 @@ async fn write(client: &Client, choice: u64, round: u64, writer: u64, i: u64) ->
             });
             let out = client
                 .send_whats_app_message()
-                .origination_phone_number_id(if i % 2 == 0 { PHONE_1 } else { PHONE_2 })
+                .origination_phone_number_id(if i.is_multiple_of(2) { PHONE_1 } else { PHONE_2 })
                 .meta_api_version("v20.0")
                 .message(aws_smithy_types::Blob::new(message.to_string()))
                 .send()
