@@ -36,7 +36,7 @@ struct Process {
 impl Process {
     fn start(dir: &Path) -> Process {
         let mut child = Command::new(BIN)
-            .args(["--port", "0", "--log", "warn", "--state-dir"])
+            .args(["--port", "0", "--log", "warn", "--quotas", "off", "--state-dir"])
             .arg(dir)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
