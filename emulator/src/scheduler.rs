@@ -55,14 +55,19 @@ struct Inner {
 impl Scheduler {
     /// Runs `job` once the virtual clock reaches `due_ms`.
     pub fn at(&self, due_ms: i64, job: Job) {
-        {
+        let earliest = {
             let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let earliest = inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
             inner.next += 1;
             let id = inner.next;
             inner.heap.push(Reverse((due_ms, id)));
             inner.jobs.insert(id, job);
+            earliest
+        };
+        // The timer loop sleeps until the earliest job: only a new earliest one changes that.
+        if earliest {
+            self.wake.notify_one();
         }
-        self.wake.notify_one();
     }
 
     /// Removes and returns the earliest job due at or before `now`.

@@ -441,8 +441,6 @@ fn pretty(v: &Value) -> String {
 pub fn route(state: &AppState, event: &Event) {
     let Some(topic) = event.destination.as_deref() else { return };
     let now = state.clock.now_ms();
-    let message = event.envelope.to_string();
-    let timestamp = super::rfc3339_millis(event.time_ms);
     let mut scheduled = Vec::new();
     {
         let mut inner = state.sns.lock();
@@ -457,6 +455,12 @@ pub fn route(state: &AppState, event: &Event) {
         {
             targets.push((Target::SnsPublish, endpoint.clone()));
         }
+        if targets.is_empty() {
+            // Nobody listens on this topic: no delivery, no serialized message.
+            return;
+        }
+        let message = event.envelope.to_string();
+        let timestamp = super::rfc3339_millis(event.time_ms);
         for (target, arn) in targets {
             inner.next_id += 1;
             let id = inner.next_id;
