@@ -1,52 +1,11 @@
 //! The `eum-social` binary: READY line, port 0, seed files (good and bad), graceful shutdown.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eum-social");
-
-/// Starts the binary and returns it with the URL from its READY line.
-fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0", "--log", "warn"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("READY ") {
-                    return (child, url.to_string());
-                }
-            }
-            _ => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("no READY line");
-}
-
-fn get(url: &str) -> (u16, String) {
-    // A minimal HTTP/1.1 GET over std, so this test needs no async runtime.
-    use std::io::Write;
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
+mod common;
+use common::{BIN, get, start};
 
 #[cfg(unix)]
 fn terminate(child: &mut Child) -> std::process::ExitStatus {

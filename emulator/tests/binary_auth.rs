@@ -2,59 +2,10 @@
 //! `--control-token` (and its environment variable, also for the CLI subcommands), and the refusal
 //! to serve the control API on a non-loopback address without a token.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_eum-social");
-
-/// Starts the binary and returns it with the URL from its READY line.
-fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0", "--log", "warn"])
-        .args(args)
-        .env_remove("EUM_SOCIAL_CONTROL_TOKEN")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("READY ") {
-                    return (child, url.to_string());
-                }
-            }
-            _ => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("no READY line");
-}
-
-/// A minimal HTTP/1.1 GET over std: status and body.
-fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    (status, response)
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
+mod common;
+use common::{BIN, raw_get, start, stop};
 
 #[test]
 fn a_non_loopback_host_needs_a_control_token() {
@@ -112,7 +63,7 @@ fn verification_and_the_token_guard_a_running_binary() {
         "--control-token",
         "t0ken",
     ]);
-    let (status, response) = get(&format!("{url}/v1/whatsapp/waba/list"), &[]);
+    let (status, response) = raw_get(&format!("{url}/v1/whatsapp/waba/list"), &[]);
     assert_eq!(status, 403, "{response}");
     assert!(
         response
@@ -121,9 +72,12 @@ fn verification_and_the_token_guard_a_running_binary() {
     );
     assert!(response.contains(r#"{"message":"Missing Authentication Token"}"#), "{response}");
 
-    assert_eq!(get(&format!("{url}/_emulator/health"), &[]).0, 200);
-    assert_eq!(get(&format!("{url}/_emulator/clock"), &[]).0, 401);
-    assert_eq!(get(&format!("{url}/_emulator/clock"), &[("Authorization", "Bearer t0ken")]).0, 200);
+    assert_eq!(raw_get(&format!("{url}/_emulator/health"), &[]).0, 200);
+    assert_eq!(raw_get(&format!("{url}/_emulator/clock"), &[]).0, 401);
+    assert_eq!(
+        raw_get(&format!("{url}/_emulator/clock"), &[("Authorization", "Bearer t0ken")]).0,
+        200
+    );
 
     // The CLI takes the token as a flag or from the environment.
     let cli = |args: &[&str], env: Option<&str>| {

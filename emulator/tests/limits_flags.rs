@@ -1,37 +1,16 @@
 //! The binary's flags for rate limits, fault rules and the request log: `--quotas`, `--faults`,
 //! `--seed-rng`, `--request-log-capacity`, `--log-requests`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eum-social");
+mod common;
+use common::{BIN, get, start_with_stdout, stop};
 
-/// Starts the binary (stdout piped) and returns it with the URL from its READY line.
+/// The binary with its stdout piped (request lines are read from it).
 fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0", "--log", "warn"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("READY ") {
-                    return (child, url.to_string());
-                }
-            }
-            _ => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("no READY line");
+    start_with_stdout(args, Stdio::piped())
 }
 
 /// Runs the binary to its exit (a bad flag must stop it before READY).
@@ -58,25 +37,6 @@ fn run_to_exit(args: &[&str]) -> (i32, String) {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     (status.code().unwrap_or(-1), stderr)
-}
-
-fn get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.len() > 12, "no answer to GET {url}");
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// The first line of `stdout` that starts with `prefix` (up to 10 s).
