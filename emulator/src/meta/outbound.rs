@@ -302,7 +302,18 @@ fn business_initiated_allowed(
     true
 }
 
+/// Buckets kept per number before full ones are dropped (a full bucket is the same as none).
+const PAIR_BUCKETS_KEPT: usize = 1024;
+
 fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
+    if t.pair_buckets.len() >= PAIR_BUCKETS_KEPT && !t.pair_buckets.contains_key(wa_id) {
+        // Memory stays bounded by the customers reached in the last few minutes, however many
+        // distinct customers a long run reaches.
+        let full = |(tokens, last): &(f64, i64)| {
+            *tokens + (now - *last) as f64 / PAIR_REFILL_MS >= PAIR_BURST
+        };
+        t.pair_buckets.retain(|_, bucket| !full(bucket));
+    }
     let (tokens, last) = t.pair_buckets.entry(wa_id.to_string()).or_insert((PAIR_BURST, now));
     *tokens = (*tokens + (now - *last) as f64 / PAIR_REFILL_MS).min(PAIR_BURST);
     *last = now;
@@ -413,6 +424,26 @@ mod tests {
         assert!(check_api_version("v19.0").is_err());
         assert!(check_api_version("20.0").is_err());
         assert!(check_api_version("vX.0").is_err());
+    }
+
+    #[test]
+    fn pair_buckets_of_customers_gone_quiet_are_dropped() {
+        let mut t = crate::meta::PhoneTraffic::default();
+        for i in 0..PAIR_BUCKETS_KEPT {
+            assert!(take_pair_token(&mut t, &format!("1425{i:07}"), 0));
+        }
+        assert_eq!(t.pair_buckets.len(), PAIR_BUCKETS_KEPT);
+        // Still refilling one second later: every bucket is kept.
+        assert!(take_pair_token(&mut t, "14259999999", 1_000));
+        assert_eq!(t.pair_buckets.len(), PAIR_BUCKETS_KEPT + 1);
+        // Five minutes later they are all full again, the same as no bucket at all.
+        assert!(take_pair_token(&mut t, "14258888888", 300_000));
+        assert_eq!(t.pair_buckets.len(), 1);
+        // A customer over the pair rate keeps its (empty) bucket through a prune.
+        for _ in 1..PAIR_BURST as usize {
+            assert!(take_pair_token(&mut t, "14258888888", 300_000));
+        }
+        assert!(!take_pair_token(&mut t, "14258888888", 300_000));
     }
 
     #[test]
