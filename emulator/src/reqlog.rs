@@ -136,18 +136,20 @@ impl RequestLog {
 
     /// Keeps `record` (its `seq` is assigned here), forgetting the oldest beyond the capacity.
     pub fn record(&self, mut record: RequestRecord) {
-        let line = {
+        let (line, _evicted) = {
             let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             record.seq = inner.next_seq;
             inner.next_seq += 1;
             let line = self.print.then(|| record.line());
+            let mut evicted = None;
             if self.capacity > 0 {
                 if inner.records.len() >= self.capacity {
-                    inner.records.pop_front();
+                    evicted = inner.records.pop_front();
                 }
                 inner.records.push_back(record);
             }
-            line
+            // The record the log let go is freed after the lock.
+            (line, evicted)
         };
         if let Some(line) = line {
             // Not `println!`: a closed stdout (piped into `head`) must not fail the request.

@@ -182,7 +182,10 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         time: crate::reqlog::Rfc3339(arrived_ms),
         time_ms: arrived_ms,
         method: parts.method.to_string(),
-        path: parts.uri.path().chars().take(256).collect(),
+        path: match parts.uri.path() {
+            path if path.len() <= 256 => path.to_string(),
+            path => path.chars().take(256).collect(),
+        },
         operation: op.map(Operation::name),
         account: ctx.account.clone(),
         region: ctx.region.clone(),

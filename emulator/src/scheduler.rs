@@ -55,37 +55,49 @@ struct Inner {
 impl Scheduler {
     /// Runs `job` once the virtual clock reaches `due_ms`.
     pub fn at(&self, due_ms: i64, job: Job) {
+        self.at_all([(due_ms, job)]);
+    }
+
+    /// Runs each job once the virtual clock reaches its due time (one lock of the queue).
+    pub fn at_all(&self, jobs: impl IntoIterator<Item = (i64, Job)>) {
         let earliest = {
             let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            let earliest = inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
-            inner.next += 1;
-            let id = inner.next;
-            inner.heap.push(Reverse((due_ms, id)));
-            inner.jobs.insert(id, job);
+            let mut earliest = false;
+            for (due_ms, job) in jobs {
+                earliest |= inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
+                inner.next += 1;
+                let id = inner.next;
+                inner.heap.push(Reverse((due_ms, id)));
+                inner.jobs.insert(id, job);
+            }
             earliest
         };
-        // The timer loop sleeps until the earliest job: only a new earliest one changes that.
         if earliest {
             self.wake.notify_one();
         }
     }
 
-    /// Removes and returns the earliest job due at or before `now`.
-    fn pop_due(&self, now: i64) -> Option<(i64, Job)> {
+    /// Removes and returns, in due order, up to `max` jobs due at or before `now`.
+    fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let Reverse((due, id)) = *inner.heap.peek()?;
-        if due > now {
-            return None;
+        let mut due = Vec::new();
+        while due.len() < max {
+            let Some(&Reverse((at, id))) = inner.heap.peek() else { break };
+            if at > now {
+                break;
+            }
+            inner.heap.pop();
+            if let Some(job) = inner.jobs.remove(&id) {
+                due.push((at, job));
+            }
         }
-        inner.heap.pop();
-        let job = inner.jobs.remove(&id)?;
-        inner.running += 1;
-        Some((due, job))
+        inner.running += due.len();
+        due
     }
 
-    fn finished(&self) {
+    fn finished(&self, count: usize) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.running = inner.running.saturating_sub(1);
+        inner.running = inner.running.saturating_sub(count);
     }
 
     /// When the earliest waiting job falls due.
@@ -143,9 +155,14 @@ pub async fn run(state: AppState) {
     loop {
         let now = state.clock.now_ms();
         let mut ran = false;
-        while let Some((due, job)) = state.scheduler.pop_due(now) {
-            execute(&state, due, job);
-            state.scheduler.finished();
+        loop {
+            let due = state.scheduler.pop_due(now, BATCH);
+            if due.is_empty() {
+                break;
+            }
+            let count = due.len();
+            execute_all(&state, due);
+            state.scheduler.finished(count);
             ran = true;
         }
         if ran && let Some(persist) = &state.persist {
@@ -174,10 +191,36 @@ pub async fn run(state: AppState) {
     }
 }
 
+/// Jobs taken from the queue at once (one lock of the queue, and one of a partition for a run
+/// of status jobs of that partition).
+const BATCH: usize = 256;
+
+/// Runs jobs in due order; consecutive status jobs of one partition go together.
+fn execute_all(state: &AppState, due: Vec<(i64, Job)>) {
+    let mut jobs = due.into_iter().peekable();
+    while let Some((at, job)) = jobs.next() {
+        let Job::MessageStatus { account, region, message_id, step } = job else {
+            execute(state, at, job);
+            continue;
+        };
+        let mut steps = vec![(message_id, step, at)];
+        while let Some((_, Job::MessageStatus { account: a, region: r, .. })) = jobs.peek()
+            && *a == account
+            && *r == region
+        {
+            if let Some((at, Job::MessageStatus { message_id, step, .. })) = jobs.next() {
+                steps.push((message_id, step, at));
+            }
+        }
+        crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
+    }
+}
+
 fn execute(state: &AppState, due: i64, job: Job) {
     match job {
         Job::MessageStatus { account, region, message_id, step } => {
-            crate::meta::outbound::advance_status(state, &account, &region, &message_id, step, due);
+            let steps = [(message_id, step, due)];
+            crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
         }
         Job::SnsDelivery { delivery_id } => {
             tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));

@@ -312,7 +312,7 @@ pub async fn update_phone_number(
                     wamid: None,
                     destination: destination.clone(),
                     time_ms: now,
-                    value,
+                    value: crate::events::EventValue::json(&value),
                 }
             })
             .collect();

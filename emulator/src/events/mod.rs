@@ -5,15 +5,16 @@
 pub mod sns;
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::AppState;
 
 /// One published event.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
     /// Position in the log (1, 2, …), never reused.
@@ -40,7 +41,123 @@ pub struct Event {
     /// Virtual time of the event, epoch ms.
     pub time_ms: i64,
     /// The AWS envelope exactly as published (`Message` of the SNS notification).
-    pub envelope: Value,
+    pub envelope: Envelope,
+}
+
+/// The AWS envelope of an event, built on first use (an SNS delivery, the control API, an
+/// export) from what its producer knew: most events of a busy emulator are never read.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    built: std::sync::OnceLock<RawJson>,
+    source: Option<Box<EnvelopeSource>>,
+}
+
+/// What the envelope is built from.
+#[derive(Debug, Clone)]
+struct EnvelopeSource {
+    account: String,
+    region: String,
+    waba_hex: String,
+    meta_waba_id: String,
+    phone: Option<(String, String)>,
+    field: String,
+    message_id: Option<String>,
+    time_ms: i64,
+    value: EventValue,
+}
+
+/// The `value` of an event's Meta change: JSON, or the facts of a status (serialized when the
+/// envelope is built).
+#[derive(Debug, Clone)]
+pub enum EventValue {
+    Json(RawJson),
+    Status(Box<crate::meta::outbound::StatusFacts>),
+}
+
+impl EventValue {
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> EventValue {
+        EventValue::Json(RawJson::of(value))
+    }
+
+    /// The value as a `Value`.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for EventValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EventValue::Json(json) => json.serialize(serializer),
+            EventValue::Status(facts) => facts.serialize(serializer),
+        }
+    }
+}
+
+impl Envelope {
+    /// The envelope as JSON.
+    pub fn json(&self) -> &RawJson {
+        self.built.get_or_init(|| match &self.source {
+            Some(source) => envelope(source),
+            None => RawJson::of(&Value::Null),
+        })
+    }
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Envelope, D::Error> {
+        let json = RawJson::deserialize(deserializer)?;
+        Ok(Envelope { built: std::sync::OnceLock::from(json), source: None })
+    }
+}
+
+/// A JSON document kept serialized: built once, shared between the log, the control API and the
+/// SNS deliveries, and written out as is.
+#[derive(Debug, Clone)]
+pub struct RawJson(Arc<RawValue>);
+
+impl RawJson {
+    /// Serializes `value` (which must serialize to JSON: derived `Serialize` types do).
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> RawJson {
+        let raw = serde_json::value::to_raw_value(value)
+            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
+        RawJson(Arc::from(raw))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The document as a `Value`.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (*self.0).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawJson, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(RawJson::of(&value))
+    }
 }
 
 /// What a producer knows about an event; [`publish`] fills in the rest.
@@ -60,7 +177,7 @@ pub struct EventDraft {
     pub destination: Option<String>,
     pub time_ms: i64,
     /// The `value` of the single change in the Meta entry.
-    pub value: Value,
+    pub value: EventValue,
 }
 
 /// The bounded event log.
@@ -73,11 +190,11 @@ pub struct EventLog {
 }
 
 /// The event log as exported: events oldest first, seqs increasing, at most `nextSeq`.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventLogState {
     pub next_seq: u64,
-    pub events: Vec<Event>,
+    pub events: Vec<Arc<Event>>,
 }
 
 impl EventLogState {
@@ -100,7 +217,7 @@ impl EventLogState {
 
 #[derive(Debug, Default)]
 struct LogInner {
-    events: VecDeque<Event>,
+    events: VecDeque<Arc<Event>>,
     next_seq: u64,
 }
 
@@ -148,23 +265,24 @@ impl EventLog {
         }
     }
 
-    fn push(&self, build: impl FnOnce(u64) -> Event) -> Event {
-        let event = {
+    fn push(&self, build: impl FnOnce(u64) -> Event) -> Arc<Event> {
+        let (event, evicted) = {
             let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             inner.next_seq += 1;
-            let event = build(inner.next_seq);
-            if inner.events.len() == self.capacity {
-                inner.events.pop_front();
-            }
+            let event = Arc::new(build(inner.next_seq));
+            let evicted =
+                (inner.events.len() == self.capacity).then(|| inner.events.pop_front()).flatten();
             inner.events.push_back(event.clone());
-            event
+            (event, evicted)
         };
+        // Freed outside the lock.
+        drop(evicted);
         self.published.send_modify(|n| *n += 1);
         event
     }
 
     /// Matching events, oldest first, at most `limit`.
-    pub fn query(&self, filter: &EventFilter, limit: usize) -> Vec<Event> {
+    pub fn query(&self, filter: &EventFilter, limit: usize) -> Vec<Arc<Event>> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.events.iter().filter(|e| filter.matches(e)).take(limit).cloned().collect()
     }
@@ -176,7 +294,7 @@ impl EventLog {
         count: usize,
         limit: usize,
         timeout: std::time::Duration,
-    ) -> Vec<Event> {
+    ) -> Vec<Arc<Event>> {
         let mut rx = self.published.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -190,7 +308,7 @@ impl EventLog {
         }
     }
 
-    pub fn get(&self, seq: u64) -> Option<Event> {
+    pub fn get(&self, seq: u64) -> Option<Arc<Event>> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let first = inner.events.front()?.seq;
         inner.events.get(seq.checked_sub(first)? as usize).cloned()
@@ -204,7 +322,7 @@ impl EventLog {
 
     /// For incremental persistence: the first kept seq (None: empty), the last seq handed out,
     /// and the events after `after`.
-    pub fn since(&self, after: u64) -> (Option<u64>, u64, Vec<Event>) {
+    pub fn since(&self, after: u64) -> (Option<u64>, u64, Vec<Arc<Event>>) {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let first = inner.events.front().map(|e| e.seq);
         let skip = first.map_or(0, |f| after.saturating_add(1).saturating_sub(f) as usize);
@@ -213,7 +331,7 @@ impl EventLog {
 
     /// Replaces the log (import); the newest `capacity` events are kept.
     pub fn restore(&self, state: EventLogState) {
-        let mut events: VecDeque<Event> = state.events.into();
+        let mut events: VecDeque<Arc<Event>> = state.events.into();
         while events.len() > self.capacity {
             events.pop_front();
         }
@@ -229,21 +347,49 @@ impl EventLog {
 
 /// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it to the
 /// log and hands it to the SNS subscribers of its destination.
-pub fn publish(state: &AppState, draft: EventDraft) -> Event {
-    let envelope = envelope(&draft);
+pub fn publish(state: &AppState, draft: EventDraft) -> Arc<Event> {
+    let EventDraft {
+        account,
+        region,
+        waba_hex,
+        meta_waba_id,
+        phone,
+        field,
+        kind,
+        status,
+        message_id,
+        wamid,
+        destination,
+        time_ms,
+        value,
+    } = draft;
+    let waba_id = crate::state::ids::waba_id(&waba_hex);
+    let phone_number_id = phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex));
+    let source = EnvelopeSource {
+        account: account.clone(),
+        region: region.clone(),
+        waba_hex,
+        meta_waba_id,
+        phone,
+        field: field.clone(),
+        message_id: message_id.clone(),
+        time_ms,
+        value,
+    };
+    let envelope = Envelope { built: std::sync::OnceLock::new(), source: Some(Box::new(source)) };
     let event = state.events.push(|seq| Event {
         seq,
-        account: draft.account.clone(),
-        region: draft.region.clone(),
-        waba_id: crate::state::ids::waba_id(&draft.waba_hex),
-        phone_number_id: draft.phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex)),
-        field: draft.field.clone(),
-        kind: draft.kind.clone(),
-        status: draft.status.clone(),
-        message_id: draft.message_id.clone(),
-        wamid: draft.wamid.clone(),
-        destination: draft.destination.clone(),
-        time_ms: draft.time_ms,
+        account,
+        region,
+        waba_id,
+        phone_number_id,
+        field,
+        kind,
+        status,
+        message_id,
+        wamid,
+        destination,
+        time_ms,
         envelope,
     });
     tracing::debug!(seq = event.seq, kind = %event.kind, status = ?event.status, "event");
@@ -254,49 +400,86 @@ pub fn publish(state: &AppState, draft: EventDraft) -> Event {
 /// The AWS envelope: `context`, `whatsAppWebhookEntry` (one Meta `entry` as compact JSON with
 /// non-ASCII escaped, as AWS sends it), `aws_account_id`, `message_timestamp`, and `messageId` on
 /// status events of our sends.
-fn envelope(d: &EventDraft) -> Value {
-    let waba_arn = crate::state::ids::waba_arn(&d.account, &d.region, &d.waba_hex);
-    let phones: Vec<Value> = d
-        .phone
-        .iter()
-        .map(|(hex, meta)| {
-            json!({
-                "metaPhoneNumberId": meta,
-                "arn": crate::state::ids::phone_arn(&d.account, &d.region, hex),
-            })
-        })
-        .collect();
-    let entry = json!({
-        "id": d.meta_waba_id,
-        "changes": [ { "value": d.value, "field": d.field } ],
-    });
-    let mut envelope = json!({
-        "context": {
-            "MetaWabaIds": [ { "wabaId": d.meta_waba_id, "arn": waba_arn } ],
-            "MetaPhoneNumberIds": phones,
-        },
-        "whatsAppWebhookEntry": ascii_json(&entry),
-        "aws_account_id": d.account,
-        "message_timestamp": rfc3339_nanos(d.time_ms),
-    });
-    if let Some(id) = &d.message_id {
-        envelope["messageId"] = json!(id);
+fn envelope(d: &EnvelopeSource) -> RawJson {
+    #[derive(Serialize)]
+    struct Envelope<'a> {
+        context: Context<'a>,
+        #[serde(rename = "whatsAppWebhookEntry")]
+        entry: String,
+        aws_account_id: &'a str,
+        message_timestamp: String,
+        #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+        message_id: Option<&'a str>,
     }
-    envelope
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Context<'a> {
+        meta_waba_ids: [WabaRef<'a>; 1],
+        meta_phone_number_ids: Vec<PhoneRef<'a>>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct WabaRef<'a> {
+        waba_id: &'a str,
+        arn: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PhoneRef<'a> {
+        meta_phone_number_id: &'a str,
+        arn: String,
+    }
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        id: &'a str,
+        changes: [Change<'a>; 1],
+    }
+    #[derive(Serialize)]
+    struct Change<'a> {
+        value: &'a EventValue,
+        field: &'a str,
+    }
+
+    let entry =
+        Entry { id: &d.meta_waba_id, changes: [Change { value: &d.value, field: &d.field }] };
+    RawJson::of(&Envelope {
+        context: Context {
+            meta_waba_ids: [WabaRef {
+                waba_id: &d.meta_waba_id,
+                arn: crate::state::ids::waba_arn(&d.account, &d.region, &d.waba_hex),
+            }],
+            meta_phone_number_ids: d
+                .phone
+                .iter()
+                .map(|(hex, meta)| PhoneRef {
+                    meta_phone_number_id: meta,
+                    arn: crate::state::ids::phone_arn(&d.account, &d.region, hex),
+                })
+                .collect(),
+        },
+        entry: ascii_json(&entry),
+        aws_account_id: &d.account,
+        message_timestamp: rfc3339_nanos(d.time_ms),
+        message_id: d.message_id.as_deref(),
+    })
 }
 
 /// Compact JSON with every non-ASCII character written as `\uXXXX` (surrogate pairs beyond the
 /// BMP), as the `whatsAppWebhookEntry` strings AWS publishes are.
-pub fn ascii_json(v: &Value) -> String {
-    let text = v.to_string();
-    let mut out = String::with_capacity(text.len());
+pub fn ascii_json<T: Serialize + ?Sized>(v: &T) -> String {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    if text.is_ascii() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if c.is_ascii() {
             out.push(c);
         } else {
             let mut buf = [0u16; 2];
             for unit in c.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{unit:04x}");
             }
         }
     }
@@ -326,6 +509,7 @@ pub fn rfc3339_millis(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn non_ascii_is_escaped_like_aws() {

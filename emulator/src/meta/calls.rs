@@ -219,7 +219,7 @@ impl Hook<'_> {
             wamid: Some(self.call.call_id.clone()),
             destination: o.destination.clone(),
             time_ms: self.now_ms,
-            value,
+            value: crate::events::EventValue::json(&value),
         }
     }
 }
@@ -276,13 +276,13 @@ mod tests {
         let o = origin();
         let ring = webhooks(&o, &calling, "wacid.x", None, 100_000);
         assert_eq!(statuses(&ring), ["RINGING"]);
-        assert_eq!(ring[0].value["statuses"][0]["recipient_id"], "14255550123");
-        assert_eq!(ring[0].value["statuses"][0]["biz_opaque_callback_data"], "order-42");
+        assert_eq!(ring[0].value.to_value()["statuses"][0]["recipient_id"], "14255550123");
+        assert_eq!(ring[0].value.to_value()["statuses"][0]["biz_opaque_callback_data"], "order-42");
 
         calling.apply("wacid.x", Actor::Customer, "accept", ONGOING, 102.5, None);
         let accepted = webhooks(&o, &calling, "wacid.x", None, 102_500);
         assert_eq!(statuses(&accepted), ["connect", "ACCEPTED"]);
-        let connect = &accepted[0].value["calls"][0];
+        let connect = accepted[0].value.to_value()["calls"][0].clone();
         assert_eq!(
             (connect["from"].as_str(), connect["to"].as_str()),
             (Some("15550001111"), Some("14255550123"))
@@ -291,7 +291,7 @@ mod tests {
 
         calling.apply("wacid.x", Actor::Business, "terminate", COMPLETED, 165.9, None);
         let ended = webhooks(&o, &calling, "wacid.x", None, 165_900);
-        let terminate = &ended[0].value["calls"][0];
+        let terminate = ended[0].value.to_value()["calls"][0].clone();
         assert_eq!(terminate["status"], "COMPLETED");
         assert_eq!(
             (terminate["start_time"].as_str(), terminate["end_time"].as_str()),
@@ -309,15 +309,18 @@ mod tests {
         calling.apply("wacid.x", Actor::Customer, "reject", REJECTED, 101.0, None);
         let drafts = webhooks(&o, &calling, "wacid.x", None, 101_000);
         assert_eq!(statuses(&drafts), ["REJECTED", "terminate"]);
-        let terminate = &drafts[1].value["calls"][0];
+        let terminate = drafts[1].value.to_value()["calls"][0].clone();
         assert_eq!(terminate["status"], "FAILED");
         assert!(terminate.get("duration").is_none());
 
         let mut calling = placed(USER_INITIATED);
         let connect = webhooks(&o, &calling, "wacid.x", Some("v=0"), 100_000);
-        assert_eq!(connect[0].value["calls"][0]["from"], "14255550123");
-        assert_eq!(connect[0].value["calls"][0]["session"]["sdp"], "v=0");
-        assert_eq!(connect[0].value["contacts"][0]["profile"]["name"], DEFAULT_PROFILE_NAME);
+        assert_eq!(connect[0].value.to_value()["calls"][0]["from"], "14255550123");
+        assert_eq!(connect[0].value.to_value()["calls"][0]["session"]["sdp"], "v=0");
+        assert_eq!(
+            connect[0].value.to_value()["contacts"][0]["profile"]["name"],
+            DEFAULT_PROFILE_NAME
+        );
         calling.apply("wacid.x", Actor::Business, "pre_accept", "PRE_ACCEPTED", 101.0, None);
         assert!(webhooks(&o, &calling, "wacid.x", None, 101_000).is_empty());
         calling.apply("wacid.x", Actor::Business, "reject", REJECTED, 102.0, None);

@@ -1,8 +1,6 @@
 //! Meta's Cloud API error codes, with their titles and details as Meta sends them (status
 //! `errors[]` and synchronous error messages `(#code) title: details`).
 
-use serde_json::{Value, json};
-
 /// A Meta error: code, title (also the `message`), details.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetaError {
@@ -164,15 +162,34 @@ impl MetaError {
     }
 
     /// An element of a status's `errors` array.
-    pub fn status_error(&self) -> Value {
-        json!({
-            "code": self.code,
-            "title": self.title,
-            "message": self.title,
-            "error_data": { "details": self.details },
-            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
-        })
+    pub fn status_error(&self) -> StatusError {
+        StatusError {
+            code: self.code,
+            title: self.title.clone(),
+            message: self.title.clone(),
+            error_data: ErrorData { details: self.details.clone() },
+            href: ERROR_CODES_HREF.to_string(),
+        }
     }
+}
+
+/// Where a status error's `href` points.
+pub const ERROR_CODES_HREF: &str =
+    "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
+
+/// An element of a status's `errors` array, as Meta sends it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatusError {
+    pub code: u32,
+    pub title: String,
+    pub message: String,
+    pub error_data: ErrorData,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorData {
+    pub details: String,
 }
 
 #[cfg(test)]
@@ -183,7 +200,9 @@ mod tests {
     fn known_and_unknown_codes() {
         let e = MetaError::new(131047);
         assert_eq!(e.title, "Re-engagement message");
-        assert_eq!(e.status_error()["message"], "Re-engagement message");
+        let status_error = serde_json::to_value(e.status_error()).unwrap();
+        assert_eq!(status_error["message"], "Re-engagement message");
+        assert_eq!(status_error["error_data"]["details"], e.details);
         assert!(!MetaError::is_known(999_999));
         assert_eq!(MetaError::new(999_999).code, 999_999);
         assert!(MetaError::with_details(131009, "x").sync_message().starts_with("(#131009) "));

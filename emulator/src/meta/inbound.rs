@@ -91,7 +91,7 @@ pub fn receive(
     state: &AppState,
     req: InboundRequest,
     media: Option<crate::media::InboundMedia>,
-) -> Result<(InboundMessage, Event), String> {
+) -> Result<(InboundMessage, std::sync::Arc<Event>), String> {
     let from: String = req.from.chars().filter(char::is_ascii_digit).collect();
     if !(5..=15).contains(&from.len()) {
         return Err(format!("from {:?} is not a WhatsApp phone number", req.from));
@@ -177,7 +177,7 @@ pub fn receive(
             wamid: Some(wamid.clone()),
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
             time_ms: now,
-            value: json!({
+            value: crate::events::EventValue::json(&json!({
                 "messaging_product": "whatsapp",
                 "metadata": {
                     "display_phone_number": display,
@@ -188,7 +188,7 @@ pub fn receive(
                     "wa_id": from,
                 }],
                 "messages": [message.clone()],
-            }),
+            })),
         };
         let inbound = InboundMessage {
             wamid: wamid.clone(),

@@ -90,7 +90,9 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
             ));
         }
     }
-    if let Some(error) = validator().iter_errors(&payload).next() {
+    // `is_valid` stops at the first failure without building errors: the fast path.
+    let invalid = !validator().is_valid(&payload);
+    if let Some(error) = invalid.then(|| validator().iter_errors(&payload).next()).flatten() {
         let path = error.instance_path().to_string();
         let at = if path.is_empty() { "message".to_string() } else { dotted(&path) };
         return Err(match error.kind() {

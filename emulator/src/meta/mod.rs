@@ -66,18 +66,20 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for BoundedLog<V> {
 }
 
 impl<V> BoundedLog<V> {
-    pub fn insert(&mut self, key: String, value: V, capacity: usize) {
+    /// Inserts, first evicting the oldest entries down to `capacity`; returns what was evicted
+    /// (so that a caller holding a lock can free it after unlocking).
+    pub fn insert(&mut self, key: String, value: V, capacity: usize) -> Vec<V> {
+        let mut evicted = Vec::new();
         while self.map.len() >= capacity.max(1) {
             match self.order.pop_front() {
-                Some(old) => {
-                    self.map.remove(&old);
-                }
+                Some(old) => evicted.extend(self.map.remove(&old)),
                 None => break,
             }
         }
         if self.map.insert(key.clone(), value).is_none() {
             self.order.push_back(key);
         }
+        evicted
     }
     pub fn get(&self, key: &str) -> Option<&V> {
         self.map.get(key)
@@ -130,7 +132,7 @@ pub struct StatusRecord {
     pub status: String,
     pub time_ms: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
+    pub error: Option<std::sync::Arc<errors::StatusError>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,10 +202,15 @@ pub const TIERS: &[&str] =
 /// `wamid.` ids as Meta makes them: base64 of a small binary record naming the customer.
 pub fn new_wamid(ids: &crate::state::ids::IdGen, wa_id: &str) -> String {
     use base64::Engine;
-    let mut raw = vec![0x1c, 0x18, wa_id.len() as u8];
+    let mut raw = Vec::with_capacity(wa_id.len() + 28);
+    raw.extend_from_slice(&[0x1c, 0x18, wa_id.len() as u8]);
     raw.extend_from_slice(wa_id.as_bytes());
     raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x11, 0x18, 0x12]);
-    raw.extend_from_slice(&ids.uuid().simple().to_string().to_uppercase().as_bytes()[..18]);
+    let mut hex = uuid::Uuid::encode_buffer();
+    raw.extend_from_slice(&ids.uuid().simple().encode_upper(&mut hex).as_bytes()[..18]);
     raw.push(0x00);
-    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(raw))
+    let mut wamid = String::with_capacity(6 + raw.len().div_ceil(3) * 4);
+    wamid.push_str("wamid.");
+    base64::engine::general_purpose::STANDARD.encode_string(raw, &mut wamid);
+    wamid
 }

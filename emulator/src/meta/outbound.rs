@@ -2,9 +2,12 @@
 //! follow on the virtual clock — the 24-hour customer service window, messaging limit tiers,
 //! throughput, the pair rate limit, magic recipients, template checks, pricing.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::errors::MetaError;
+use std::sync::Arc;
+
+use super::errors::{MetaError, StatusError};
 use super::messages::{self, Recipient, Shape};
 use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord, tier_limit};
 use crate::AppState;
@@ -93,13 +96,13 @@ pub fn send(
     bytes: &[u8],
 ) -> ApiResult<String> {
     check_api_version(api_version)?;
-    let outbound = messages::parse(bytes).map_err(meta_invalid)?;
+    let messages::Outbound { payload, shape } = messages::parse(bytes).map_err(meta_invalid)?;
     let now = state.clock.now_ms();
     let delays = state.config.status_delays;
     let capacity = state.config.message_log_capacity;
     let message_id = state.ids.uuid().to_string();
 
-    let scheduled = state.store.with(ctx, |p| -> ApiResult<Vec<i64>> {
+    let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
         let origin = Origin {
             waba_hex: waba.hex.clone(),
@@ -110,9 +113,9 @@ pub fn send(
         };
         let (tier, throughput) = (phone.messaging_limit_tier.clone(), phone.throughput_per_second);
 
-        let (message_type, to) = match &outbound.shape {
+        let (message_type, to) = match shape {
             Shape::MarkRead { message_id: wamid } => {
-                let inbound = p.meta.inbound.get_mut(wamid).filter(|m| {
+                let inbound = p.meta.inbound.get_mut(&wamid).filter(|m| {
                     m.phone_number_id == ids::phone_id(&origin.phone_hex)
                 });
                 let Some(inbound) = inbound else {
@@ -122,16 +125,16 @@ pub fn send(
                     )));
                 };
                 inbound.read = true;
-                return Ok(Vec::new());
+                return Ok((Vec::new(), Vec::new()));
             }
-            Shape::Message { message_type, to } => (message_type.clone(), to.clone()),
+            Shape::Message { message_type, to } => (message_type, to),
         };
         if to.id() == origin.display_digits {
             return Err(meta_invalid(MetaError::new(131021)));
         }
 
         // A flow message names a published flow of this WABA (or a draft in draft mode).
-        let interactive = &outbound.payload["interactive"];
+        let interactive = &payload["interactive"];
         if message_type == "interactive" && interactive["type"] == "flow" {
             let parameters = &interactive["action"]["parameters"];
             let flow_id = match parameters["flow_id"].as_str() {
@@ -154,13 +157,13 @@ pub fn send(
         // Templates are checked against the WABA's templates at once, as Meta does.
         let mut category = "service".to_string();
         if message_type == "template" {
-            let template = super::templates::check_send(waba, &outbound.payload["template"])
+            let template = super::templates::check_send(waba, &payload["template"])
                 .map_err(meta_invalid)?;
             category = template.category.to_ascii_lowercase();
         }
 
         // Media by id must be this number's, of the message's kind (Meta 100 / 131053).
-        for (kind, path, id) in media_references(&message_type, &outbound.payload) {
+        for (kind, path, id) in media_references(&message_type, &payload) {
             p.media
                 .check_for_send(&origin.phone_hex, &id, kind, &path, now)
                 .map_err(|e| e.to_api_error())?;
@@ -214,7 +217,7 @@ pub fn send(
             to: to.id().to_string(),
             message_type,
             meta_api_version: api_version.to_string(),
-            payload: outbound.payload.clone(),
+            payload,
             accepted_ms: now,
             category,
             in_window,
@@ -222,20 +225,15 @@ pub fn send(
             plan,
             origin,
         };
-        p.meta.outbound.insert(message_id.clone(), message, capacity);
-        Ok(dues)
+        let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
+        Ok((dues, evicted))
     })?;
-    for (step, due) in scheduled.into_iter().enumerate() {
-        state.scheduler.at(
-            due,
-            Job::MessageStatus {
-                account: ctx.account.clone(),
-                region: ctx.region.clone(),
-                message_id: message_id.clone(),
-                step,
-            },
-        );
-    }
+    // The oldest messages the log let go are freed outside the partition's lock.
+    drop(evicted);
+    state.scheduler.at_all(scheduled.into_iter().enumerate().map(|(step, due)| {
+        let (account, region) = (ctx.account.clone(), ctx.region.clone());
+        (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })
+    }));
     Ok(message_id)
 }
 
@@ -243,26 +241,24 @@ pub fn send(
 /// message's own media, an interactive header's, and a template's header parameters.
 fn media_references(message_type: &str, payload: &Value) -> Vec<(MediaKind, String, String)> {
     let mut found = Vec::new();
-    let mut add = |kind_name: &str, object: &Value, path: String| {
+    let mut add = |kind_name: &str, object: &Value, path: &dyn Fn() -> String| {
         if let (Some(kind), Some(id)) =
             (MediaKind::from_message_type(kind_name), object["id"].as_str())
         {
-            found.push((kind, path, id.to_string()));
+            found.push((kind, path(), id.to_string()));
         }
     };
-    add(message_type, &payload[message_type], format!("{message_type}['id']"));
+    add(message_type, &payload[message_type], &|| format!("{message_type}['id']"));
     let header = &payload["interactive"]["header"];
     if let Some(kind) = header["type"].as_str() {
-        add(kind, &header[kind], format!("interactive['header']['{kind}']['id']"));
+        add(kind, &header[kind], &|| format!("interactive['header']['{kind}']['id']"));
     }
     for component in payload["template"]["components"].as_array().into_iter().flatten() {
         for parameter in component["parameters"].as_array().into_iter().flatten() {
             if let Some(kind) = parameter["type"].as_str() {
-                add(
-                    kind,
-                    &parameter[kind],
-                    format!("template['components']['parameters']['{kind}']['id']"),
-                );
+                add(kind, &parameter[kind], &|| {
+                    format!("template['components']['parameters']['{kind}']['id']")
+                });
             }
         }
     }
@@ -325,84 +321,168 @@ fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
     }
 }
 
-/// Applies step `step` of a message's plan at virtual time `at` and publishes its status event.
-pub fn advance_status(
-    state: &AppState,
-    account: &str,
-    region: &str,
-    message_id: &str,
-    step: usize,
-    at: i64,
-) {
+/// One status step that fell due: (the `messageId` SendWhatsAppMessage returned, the index in
+/// its plan, the virtual time it is due at).
+pub type StatusStep = (String, usize, i64);
+
+/// Applies status steps of messages of one partition, each at its own virtual time, and
+/// publishes their status events. The partition is locked once, for the state changes only: the
+/// events are built and published after.
+pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[StatusStep]) {
     let partition = state.store.partition(account, region);
-    let draft = {
+    let mut due = Vec::with_capacity(steps.len());
+    {
         let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let destination = |p: &crate::state::Partition, hex: &str| {
-            p.wabas
-                .get(hex)
+        let p = &mut *p;
+        for (message_id, step, at) in steps {
+            let Some(m) = p.meta.outbound.get_mut(message_id) else { continue };
+            let Some(planned) = m.plan.get(*step) else { continue };
+            let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
+            let status = planned.status.clone();
+            let record =
+                StatusRecord { status: status.clone(), time_ms: *at, error: error.clone() };
+            m.statuses.push(record);
+            let destination = p
+                .wabas
+                .get(&m.origin.waba_hex)
                 .and_then(|w| w.event_destinations.first())
-                .map(|d| d.event_destination_arn.clone())
-        };
-        let Some(m) = p.meta.outbound.get(message_id) else { return };
-        let Some(planned) = m.plan.get(step).cloned() else { return };
-        let dest = destination(&p, &m.origin.waba_hex);
-        let Some(m) = p.meta.outbound.get_mut(message_id) else { return };
-        m.statuses.push(StatusRecord {
-            status: planned.status.to_string(),
-            time_ms: at,
-            error: planned.error.as_ref().map(MetaError::status_error),
-        });
-        let mut status = json!({
-            "id": m.wamid,
-            "status": planned.status,
-            "timestamp": (at / 1000).to_string(),
-            "recipient_id": m.to,
-        });
-        if matches!(planned.status.as_str(), "sent" | "delivered") {
-            status["pricing"] = pricing(m);
+                .map(|d| d.event_destination_arn.clone());
+            let facts = StatusFacts {
+                at: *at,
+                status,
+                error,
+                wamid: m.wamid.clone(),
+                to: m.to.clone(),
+                display_digits: m.origin.display_digits.clone(),
+                meta_phone_id: m.origin.meta_phone_id.clone(),
+                free: is_free(m),
+                category: m.category.clone(),
+                biz_opaque_callback_data: m.payload.get("biz_opaque_callback_data").cloned(),
+            };
+            let origin = (m.origin.waba_hex.clone(), m.origin.meta_waba_id.clone());
+            due.push((
+                facts,
+                origin,
+                m.origin.phone_hex.clone(),
+                m.message_id.clone(),
+                destination,
+            ));
         }
-        if let Some(e) = &planned.error {
-            status["errors"] = json!([e.status_error()]);
-        }
-        if let Some(data) = m.payload.get("biz_opaque_callback_data") {
-            status["biz_opaque_callback_data"] = data.clone();
-        }
-        EventDraft {
+    }
+    for (facts, (waba_hex, meta_waba_id), phone_hex, message_id, destination) in due {
+        let draft = EventDraft {
             account: account.to_string(),
             region: region.to_string(),
-            waba_hex: m.origin.waba_hex.clone(),
-            meta_waba_id: m.origin.meta_waba_id.clone(),
-            phone: Some((m.origin.phone_hex.clone(), m.origin.meta_phone_id.clone())),
+            waba_hex,
+            meta_waba_id,
+            phone: Some((phone_hex, facts.meta_phone_id.clone())),
             field: "messages".into(),
             kind: "status".into(),
-            status: Some(planned.status.to_string()),
-            message_id: Some(m.message_id.clone()),
-            wamid: Some(m.wamid.clone()),
-            destination: dest,
-            time_ms: at,
-            value: json!({
-                "messaging_product": "whatsapp",
-                "metadata": {
-                    "display_phone_number": m.origin.display_digits,
-                    "phone_number_id": m.origin.meta_phone_id,
-                },
-                "statuses": [status],
-            }),
-        }
-    };
-    events::publish(state, draft);
+            status: Some(facts.status.clone()),
+            message_id: Some(message_id),
+            wamid: Some(facts.wamid.clone()),
+            destination,
+            time_ms: facts.at,
+            value: events::EventValue::Status(Box::new(facts)),
+        };
+        events::publish(state, draft);
+    }
 }
 
-/// Meta's per-message pricing (PMP): service messages and utility templates inside an open
-/// customer service window are free.
-fn pricing(m: &OutboundMessage) -> Value {
-    let free = m.in_window && (m.category == "service" || m.category == "utility");
-    json!({
-        "billable": !free,
-        "pricing_model": "PMP",
-        "type": if free { "free_customer_service" } else { "regular" },
-        "category": m.category,
-    })
+/// What a status event's `value` says, kept until the event is read (see
+/// [`events::Envelope`]).
+#[derive(Debug, Clone)]
+pub struct StatusFacts {
+    at: i64,
+    status: String,
+    error: Option<Arc<StatusError>>,
+    wamid: String,
+    to: String,
+    display_digits: String,
+    meta_phone_id: String,
+    free: bool,
+    category: String,
+    biz_opaque_callback_data: Option<Value>,
+}
+
+impl serde::Serialize for StatusFacts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let priced = matches!(self.status.as_str(), "sent" | "delivered");
+        StatusValue {
+            messaging_product: "whatsapp",
+            metadata: Metadata {
+                display_phone_number: &self.display_digits,
+                phone_number_id: &self.meta_phone_id,
+            },
+            statuses: [StatusObject {
+                id: &self.wamid,
+                status: &self.status,
+                timestamp: self.at / 1000,
+                recipient_id: &self.to,
+                pricing: priced.then(|| Pricing::of(self.free, &self.category)),
+                errors: self.error.as_deref().map(std::slice::from_ref),
+                biz_opaque_callback_data: self.biz_opaque_callback_data.as_ref(),
+            }],
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The `value` of a status event, as Meta sends it.
+#[derive(Serialize)]
+struct StatusValue<'a> {
+    messaging_product: &'static str,
+    metadata: Metadata<'a>,
+    statuses: [StatusObject<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    display_phone_number: &'a str,
+    phone_number_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct StatusObject<'a> {
+    id: &'a str,
+    status: &'a str,
+    #[serde(serialize_with = "as_string")]
+    timestamp: i64,
+    recipient_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing: Option<Pricing<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [StatusError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    biz_opaque_callback_data: Option<&'a Value>,
+}
+
+/// Meta writes epoch seconds as a JSON string.
+fn as_string<S: serde::Serializer>(n: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(n)
+}
+
+/// Meta's per-message pricing (PMP) of a `sent` or `delivered` status.
+#[derive(Serialize)]
+struct Pricing<'a> {
+    billable: bool,
+    pricing_model: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    category: &'a str,
+}
+
+impl Pricing<'_> {
+    fn of(free: bool, category: &str) -> Pricing<'_> {
+        let kind = if free { "free_customer_service" } else { "regular" };
+        Pricing { billable: !free, pricing_model: "PMP", kind, category }
+    }
+}
+
+/// Whether Meta's per-message pricing (PMP) leaves the message free: service messages and
+/// utility templates inside an open customer service window are.
+fn is_free(m: &OutboundMessage) -> bool {
+    m.in_window && (m.category == "service" || m.category == "utility")
 }
 
 /// The recipient of a parsed message (for callers outside this module).

@@ -162,7 +162,7 @@ pub fn decode_input_with(
 
     let mut blobs = HashMap::new();
     let mut checker = Checker { model, errors: &mut errors, blobs: &mut blobs, leniency };
-    checker.structure_members(members, &value, "");
+    checker.structure_members(members, &value, None);
     if !errors.is_empty() {
         return Err(validation_error(&errors));
     }
@@ -228,6 +228,25 @@ fn shorten(s: &str) -> String {
     }
 }
 
+/// Where a value is in the input (`a.b`, `list.1.member`, `map.key`), written out only when a
+/// constraint fails.
+enum Path<'a> {
+    Member(Option<&'a Path<'a>>, &'a str),
+    Item(&'a Path<'a>, usize),
+    Key(&'a Path<'a>, &'a str),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Member(None, name) => f.write_str(name),
+            Path::Member(Some(parent), name) => write!(f, "{parent}.{name}"),
+            Path::Item(parent, i) => write!(f, "{parent}.{i}.member"),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+        }
+    }
+}
+
 struct Checker<'a> {
     model: &'a Model,
     errors: &'a mut Vec<String>,
@@ -237,7 +256,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn fail(&mut self, shape: &Shape, value: Option<&Value>, path: &str, constraint: &str) {
+    fn fail(&mut self, shape: &Shape, value: Option<&Value>, path: &Path<'_>, constraint: &str) {
         let shown = match value {
             None | Some(Value::Null) => " null".to_string(),
             _ if shape.sensitive || matches!(shape.kind, ShapeKind::Blob) => String::new(),
@@ -252,10 +271,10 @@ impl Checker<'_> {
         &mut self,
         members: &[super::Member],
         obj: &Map<String, Value>,
-        prefix: &str,
+        parent: Option<&Path<'_>>,
     ) {
         for member in members {
-            let path = format!("{prefix}{}", member.name);
+            let path = Path::Member(parent, &member.name);
             let shape = self.model.shape(&member.shape);
             match obj.get(&member.name).filter(|v| !v.is_null()) {
                 None if member.required => {
@@ -272,11 +291,11 @@ impl Checker<'_> {
     }
 
     /// Checks one present value; returns the decoded bytes of a blob.
-    fn value(&mut self, shape: &Shape, v: &Value, path: &str) -> Option<Vec<u8>> {
+    fn value(&mut self, shape: &Shape, v: &Value, path: &Path<'_>) -> Option<Vec<u8>> {
         match &shape.kind {
             ShapeKind::Structure { members } => match v.as_object() {
                 Some(obj) => {
-                    self.structure_members(members, obj, &format!("{path}."));
+                    self.structure_members(members, obj, Some(path));
                 }
                 None => self.fail(shape, Some(v), path, "Member must be a structure (JSON object)"),
             },
@@ -323,7 +342,7 @@ impl Checker<'_> {
                     self.length(shape, items.len(), Some(v), path);
                     let item_shape = self.model.shape(member);
                     for (i, item) in items.iter().enumerate() {
-                        let item_path = format!("{path}.{}.member", i + 1);
+                        let item_path = Path::Item(path, i + 1);
                         if item.is_null() {
                             self.fail(item_shape, None, &item_path, "Member must not be null");
                         } else {
@@ -348,7 +367,7 @@ impl Checker<'_> {
                                 "failed to satisfy constraint: Map keys must satisfy constraint: ",
                             );
                         }
-                        let item_path = format!("{path}.{k}");
+                        let item_path = Path::Key(path, k);
                         if item.is_null() {
                             self.fail(value_shape, None, &item_path, "Member must not be null");
                         } else {
@@ -362,7 +381,7 @@ impl Checker<'_> {
         None
     }
 
-    fn string(&mut self, shape: &Shape, s: &str, v: &Value, path: &str) {
+    fn string(&mut self, shape: &Shape, s: &str, v: &Value, path: &Path<'_>) {
         self.length(shape, s.chars().count(), Some(v), path);
         if let Some(values) = &shape.enum_values
             && !values.iter().any(|e| e == s)
@@ -384,7 +403,7 @@ impl Checker<'_> {
         }
     }
 
-    fn length(&mut self, shape: &Shape, len: usize, v: Option<&Value>, path: &str) {
+    fn length(&mut self, shape: &Shape, len: usize, v: Option<&Value>, path: &Path<'_>) {
         let len = len as i64;
         if let Some(min) = shape.min.filter(|&m| len < m) {
             let c = format!("Member must have length greater than or equal to {min}");
@@ -396,7 +415,7 @@ impl Checker<'_> {
         }
     }
 
-    fn range(&mut self, shape: &Shape, n: i64, v: &Value, path: &str) {
+    fn range(&mut self, shape: &Shape, n: i64, v: &Value, path: &Path<'_>) {
         if let Some(min) = shape.min.filter(|&m| n < m) {
             let c = format!("Member must have value greater than or equal to {min}");
             self.fail(shape, Some(v), path, &c);

@@ -114,7 +114,7 @@ pub fn publish_waba_event(
             wamid: None,
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
             time_ms: state.clock.now_ms(),
-            value,
+            value: crate::events::EventValue::json(&value),
         },
     );
 }
