@@ -348,48 +348,33 @@ impl EventLog {
 /// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it to the
 /// log and hands it to the SNS subscribers of its destination.
 pub fn publish(state: &AppState, draft: EventDraft) -> Arc<Event> {
-    let EventDraft {
-        account,
-        region,
-        waba_hex,
-        meta_waba_id,
-        phone,
-        field,
-        kind,
-        status,
-        message_id,
-        wamid,
-        destination,
-        time_ms,
-        value,
-    } = draft;
-    let waba_id = crate::state::ids::waba_id(&waba_hex);
-    let phone_number_id = phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex));
+    let waba_id = crate::state::ids::waba_id(&draft.waba_hex);
+    let phone_number_id = draft.phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex));
     let source = EnvelopeSource {
-        account: account.clone(),
-        region: region.clone(),
-        waba_hex,
-        meta_waba_id,
-        phone,
-        field: field.clone(),
-        message_id: message_id.clone(),
-        time_ms,
-        value,
+        account: draft.account.clone(),
+        region: draft.region.clone(),
+        waba_hex: draft.waba_hex,
+        meta_waba_id: draft.meta_waba_id,
+        phone: draft.phone,
+        field: draft.field.clone(),
+        message_id: draft.message_id.clone(),
+        time_ms: draft.time_ms,
+        value: draft.value,
     };
     let envelope = Envelope { built: std::sync::OnceLock::new(), source: Some(Box::new(source)) };
     let event = state.events.push(|seq| Event {
         seq,
-        account,
-        region,
+        account: draft.account,
+        region: draft.region,
         waba_id,
         phone_number_id,
-        field,
-        kind,
-        status,
-        message_id,
-        wamid,
-        destination,
-        time_ms,
+        field: draft.field,
+        kind: draft.kind,
+        status: draft.status,
+        message_id: draft.message_id,
+        wamid: draft.wamid,
+        destination: draft.destination,
+        time_ms: draft.time_ms,
         envelope,
     });
     tracing::debug!(seq = event.seq, kind = %event.kind, status = ?event.status, "event");
