@@ -30,6 +30,9 @@ pub struct Machine {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub duration_ms: u64,
+    /// Rounds per cell (each bare then emulator); the report keeps the median one.
+    #[serde(default = "one")]
+    pub rounds: usize,
     pub concurrency: Vec<usize>,
     pub sends: u64,
     pub starts: usize,
@@ -46,15 +49,42 @@ pub struct Comparison {
     pub concurrency: usize,
     pub bare: LoadResult,
     pub emulator: LoadResult,
+    /// The throughput ratio of every round, in the order run (the figures above are the round
+    /// with the median ratio).
+    #[serde(default)]
+    pub round_ratios: Vec<f64>,
+    /// Errors in the rounds not shown (they fail the targets too).
+    #[serde(default)]
+    pub other_round_errors: u64,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Comparison {
+    /// The round with the median throughput ratio (the lower middle of an even count), with the
+    /// ratios of all rounds and the errors of the others.
+    pub fn median_round(rounds: Vec<Comparison>) -> Comparison {
+        let ratios: Vec<f64> = rounds.iter().map(|c| c.throughput_ratio().unwrap_or(0.0)).collect();
+        let mut order: Vec<usize> = (0..rounds.len()).collect();
+        order.sort_by(|&a, &b| ratios[a].total_cmp(&ratios[b]));
+        let Some(&middle) = order.get(rounds.len().saturating_sub(1) / 2) else {
+            return Comparison::default();
+        };
+        let errors: u64 = rounds.iter().map(Comparison::errors).sum();
+        let mut cell = rounds[middle].clone();
+        cell.other_round_errors = errors - cell.errors();
+        cell.round_ratios = ratios;
+        cell
+    }
+
     /// The emulator's throughput as a fraction of the bare server's.
     pub fn throughput_ratio(&self) -> Option<f64> {
         ratio(self.emulator.requests_per_s, self.bare.requests_per_s)
     }
     pub fn errors(&self) -> u64 {
-        self.bare.errors() + self.emulator.errors()
+        self.bare.errors() + self.emulator.errors() + self.other_round_errors
     }
 }
 
@@ -224,8 +254,15 @@ fn fmt_errors(n: u64) -> String {
     if n == 0 { String::new() } else { format!(" — {} ERRORS", fmt_count(n)) }
 }
 
-fn cell_errors(r: &LoadResult) -> String {
-    if r.errors() == 0 { "0".into() } else { format!("**{}**", fmt_count(r.errors())) }
+fn cell_errors(c: &Comparison) -> String {
+    let errors = c.errors();
+    if errors == 0 { "0".into() } else { format!("**{}**", fmt_count(errors)) }
+}
+
+/// The ratios of a cell's rounds, in the order run.
+fn fmt_rounds(c: &Comparison) -> String {
+    let ratios: Vec<String> = c.round_ratios.iter().map(|r| format!("{r:.2}")).collect();
+    if ratios.is_empty() { "-".into() } else { ratios.join(", ") }
 }
 
 /// The plain-text table printed at the end of a run.
@@ -293,8 +330,11 @@ pub fn markdown(r: &Report) -> String {
          [`benchmarks.json`](benchmarks.json). The emulator binary (release build, `--log warn`) and a \
          bare hyper server answering a fixed small JSON body get the same load from a second process \
          on 127.0.0.1: one keep-alive HTTP/1.1 connection per worker, requests back to back for {} ms \
-         per cell; p50/p99 are per-request latencies seen by the load generator.\n",
-        fmt_count(r.settings.duration_ms)
+         per server and cell, in {} round(s) per cell (the bare server, then the emulator); a row \
+         shows the round with the median throughput ratio, and lists every round's ratio. p50/p99 \
+         are per-request latencies seen by the load generator.\n",
+        fmt_count(r.settings.duration_ms),
+        r.settings.rounds
     );
     let _ = writeln!(s, "## Machine\n");
     let _ = writeln!(s, "| CPU | CPUs | RAM | OS | rustc |\n|---|---|---|---|---|");
@@ -328,27 +368,24 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "\n## Throughput and latency\n");
     let _ = writeln!(
         s,
-        "| operation | concurrency | bare req/s | emulator req/s | ratio | bare p50 | emulator p50 | bare p99 | emulator p99 | errors |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+        "| operation | concurrency | bare req/s | emulator req/s | ratio | ratios of the rounds | bare p50 | emulator p50 | bare p99 | emulator p99 | errors |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     );
     for c in &r.throughput {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.operation,
             c.concurrency,
             fmt_rate(c.bare.requests_per_s),
             fmt_rate(c.emulator.requests_per_s),
             fmt_ratio(c.throughput_ratio()),
+            fmt_rounds(c),
             fmt_ms(c.bare.p50_us),
             fmt_ms(c.emulator.p50_us),
             fmt_ms(c.bare.p99_us),
             fmt_ms(c.emulator.p99_us),
-            cell_errors(&LoadResult {
-                non_2xx: c.bare.non_2xx + c.emulator.non_2xx,
-                transport_errors: c.bare.transport_errors + c.emulator.transport_errors,
-                ..Default::default()
-            })
+            cell_errors(c)
         );
     }
     let mem = &r.memory;
@@ -409,6 +446,7 @@ mod tests {
             concurrency,
             bare: load(bare, 500, 0),
             emulator: load(emu, p99, 0),
+            ..Default::default()
         };
         Report {
             throughput: vec![
@@ -450,6 +488,33 @@ mod tests {
         let s = Summary::of(&[]);
         assert_eq!((s.median, s.min, s.max), (0.0, 0.0, 0.0));
         assert_eq!(Summary::of(&[2.0, 1.0]).samples, vec![2.0, 1.0], "samples in run order");
+    }
+
+    #[test]
+    fn the_median_round_is_kept_with_every_ratio_and_every_error() {
+        let round = |bare: f64, emu: f64, non_2xx| Comparison {
+            operation: "SendWhatsAppMessage".into(),
+            concurrency: 64,
+            bare: load(bare, 500, 0),
+            emulator: load(emu, 900, non_2xx),
+            ..Default::default()
+        };
+        let cell = Comparison::median_round(vec![
+            round(100.0, 40.0, 0),
+            round(100.0, 60.0, 2),
+            round(80.0, 40.0, 0),
+        ]);
+        // Ratios 0.4, 0.6, 0.5: the third round is the median.
+        assert_eq!(cell.emulator.requests_per_s, 40.0);
+        assert_eq!(cell.bare.requests_per_s, 80.0);
+        assert_eq!(cell.round_ratios, vec![0.4, 0.6, 0.5]);
+        // The errors of a round not shown still count.
+        assert_eq!(cell.other_round_errors, 2);
+        assert_eq!(cell.errors(), 2);
+        // Two rounds: the lower one.
+        let cell = Comparison::median_round(vec![round(100.0, 70.0, 0), round(100.0, 30.0, 0)]);
+        assert_eq!(cell.emulator.requests_per_s, 30.0);
+        assert_eq!(Comparison::median_round(Vec::new()).round_ratios, Vec::<f64>::new());
     }
 
     #[test]

@@ -34,8 +34,13 @@ pub struct RunArgs {
     #[arg(long = "emulator-arg", allow_hyphen_values = true, default_value = "--quotas off")]
     emulator_arg: Vec<String>,
     /// Milliseconds of load per operation, concurrency and server.
-    #[arg(long, default_value_t = 3_000)]
+    #[arg(long, default_value_t = 2_000)]
     duration_ms: u64,
+    /// Rounds per operation and concurrency, each running the bare server then the emulator;
+    /// the report shows the round with the median throughput ratio (a noisy neighbour moves
+    /// single rounds, not the median).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=99))]
+    rounds: u64,
     /// Concurrency levels (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     concurrency: Vec<usize>,
@@ -87,6 +92,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         machine: machine(),
         settings: Settings {
             duration_ms: args.duration_ms,
+            rounds: args.rounds as usize,
             concurrency: args.concurrency.clone(),
             sends: args.sends,
             starts: args.starts,
@@ -171,10 +177,20 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                     format!("--concurrency={concurrency}"),
                 ],
             };
-            let bare = ctx.load(&bare.url, &load_args)?;
-            let emulator = ctx.load(&emulator.url, &load_args)?;
-            let cell =
-                Comparison { operation: kind.operation().into(), concurrency, bare, emulator };
+            let mut rounds = Vec::new();
+            for _ in 0..args.rounds {
+                let bare = ctx.load(&bare.url, &load_args)?;
+                let emulator = ctx.load(&emulator.url, &load_args)?;
+                let operation = kind.operation().into();
+                rounds.push(Comparison {
+                    operation,
+                    concurrency,
+                    bare,
+                    emulator,
+                    ..Default::default()
+                });
+            }
+            let cell = Comparison::median_round(rounds);
             eprintln!(
                 "{} c={concurrency}: bare {} req/s, emulator {} req/s ({}), p99 {} / {}, errors {}",
                 cell.operation,
