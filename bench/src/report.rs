@@ -36,6 +36,9 @@ pub struct Settings {
     pub concurrency: Vec<usize>,
     pub sends: u64,
     pub starts: usize,
+    /// Untimed starts before the timed ones.
+    #[serde(default)]
+    pub warmup_starts: usize,
     /// Extra arguments the emulator ran with (after `--port 0 --log warn`).
     pub emulator_args: Vec<String>,
     /// What the reader should know about this run (fallbacks, the load's shape).
@@ -393,8 +396,9 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "| measure | value |\n|---|---|");
     let _ = writeln!(
         s,
-        "| start to READY, {} starts | median {:.1} ms, min {:.1} ms, max {:.1} ms |",
+        "| start to READY, {} starts (after {} untimed) | median {:.1} ms, min {:.1} ms, max {:.1} ms |",
         r.ready_ms.samples.len(),
+        r.settings.warmup_starts,
         r.ready_ms.median,
         r.ready_ms.min,
         r.ready_ms.max

@@ -132,7 +132,9 @@ struct Inner {
 pub struct Sns {
     inner: Mutex<Inner>,
     signer: OnceLock<SigningIdentity>,
-    http: reqwest::Client,
+    /// Built on first use: building one loads the platform's root certificates, which is not
+    /// worth a slower start.
+    http: OnceLock<reqwest::Client>,
     capacity: usize,
     /// Shared AWS configuration for `--sns-endpoint`, loaded on first use.
     publisher: tokio::sync::OnceCell<aws_config::SdkConfig>,
@@ -170,15 +172,22 @@ impl Sns {
         Sns {
             inner: Mutex::default(),
             signer: OnceLock::new(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .user_agent("Amazon Simple Notification Service Agent")
-                .build()
-                .unwrap_or_default(),
+            http: OnceLock::new(),
             capacity: capacity.max(1),
             publisher: tokio::sync::OnceCell::new(),
             fixed_identity,
         }
+    }
+
+    /// The HTTP client of deliveries (SNS's user agent, a 15 s timeout).
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(15))
+                .user_agent("Amazon Simple Notification Service Agent")
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -411,7 +420,7 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
     });
     let res = state
         .sns
-        .http
+        .http()
         .post(&sub.endpoint)
         .header("x-amz-sns-message-type", "SubscriptionConfirmation")
         .header("x-amz-sns-message-id", &message_id)
@@ -599,7 +608,7 @@ async fn post_notification(
 ) -> Result<u16, (Option<u16>, String)> {
     let request = state
         .sns
-        .http
+        .http()
         .post(&sub.endpoint)
         .header("x-amz-sns-message-type", "Notification")
         .header("x-amz-sns-message-id", &delivery.sns_message_id)

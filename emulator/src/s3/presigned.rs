@@ -56,7 +56,7 @@ pub struct Download {
 }
 
 pub struct Presigned {
-    http: reqwest::Client,
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Default for Presigned {
@@ -67,12 +67,19 @@ impl Default for Presigned {
 
 impl Presigned {
     pub fn new() -> Presigned {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap_or_default();
-        Presigned { http }
+        Presigned { http: std::sync::OnceLock::new() }
+    }
+
+    /// Built on first use: building one loads the platform's root certificates, which is not
+    /// worth a slower start.
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     /// GETs `url` with `headers`, reading at most `limit` bytes.
@@ -83,7 +90,7 @@ impl Presigned {
         limit: u64,
     ) -> Result<Download, PresignedError> {
         let mut response = self
-            .http
+            .http()
             .get(url)
             .headers(header_map(headers)?)
             .send()
@@ -121,7 +128,7 @@ impl Presigned {
             map.insert(CONTENT_TYPE, v);
         }
         let mut response = self
-            .http
+            .http()
             .put(url)
             .headers(map)
             .body(body)
