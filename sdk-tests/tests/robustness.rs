@@ -71,7 +71,7 @@ struct Answer {
 fn snapshot(emu: &Emulator) -> Value {
     let state = &emu.state;
     let partition = state.store.partition(ACCOUNT, REGION);
-    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut signups: Vec<&String> = p.signups.keys().collect();
     signups.sort();
     json!({

@@ -123,7 +123,7 @@ pub async fn messages(
     let (account, region) = partition_of(&state, &params);
     let limit = number(&params, "limit", 1000, 10_000)? as usize;
     let partition = state.store.partition(&account, &region);
-    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let list: Vec<Value> = p
         .meta
         .outbound
@@ -224,7 +224,7 @@ pub async fn phone_number(
     let (account, region, hex) =
         locate(&state, &id, params.get("account").cloned(), params.get("region").cloned());
     let partition = state.store.partition(&account, &region);
-    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     p.wabas
         .values()
         .flat_map(|w| w.phone_numbers.iter())
@@ -263,7 +263,7 @@ pub async fn update_phone_number(
     let now = state.clock.now_ms();
     let partition = state.store.partition(&account, &region);
     let (view, drafts) = {
-        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(waba) =
             p.wabas.values_mut().find(|w| w.phone_numbers.iter().any(|n| n.hex == hex))
         else {

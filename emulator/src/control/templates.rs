@@ -64,7 +64,7 @@ fn with_template(
     let region = region.unwrap_or_else(|| state.config.default_region.clone());
     let partition = state.store.partition(&account, &region);
     let (event, waba, t) = {
-        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let waba = p
             .wabas
             .values_mut()
@@ -244,7 +244,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Json<Value> 
     let region =
         params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone());
     let partition = state.store.partition(&account, &region);
-    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let wanted = params
         .get("wabaId")
         .map(|w| w.trim_start_matches(crate::state::ids::WABA_PREFIX).to_string());

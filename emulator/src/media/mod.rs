@@ -407,7 +407,7 @@ pub async fn store_inbound(
     let kind = file.kind;
     let partition = state.store.partition(account, region);
     let expired = {
-        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         p.media.insert(file, now)
     };
     state.media.remove_all(account, region, &expired).await;

@@ -64,7 +64,7 @@ pub fn locate_phone(
     let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
     let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
     let partition = state.store.partition(&account, &region);
-    let p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let found = p
         .wabas
         .values()
@@ -131,7 +131,7 @@ pub fn receive(
     let capacity = state.config.message_log_capacity;
     let partition = state.store.partition(&account, &region);
     let (inbound, draft) = {
-        let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let wanted = req.phone_number_id.as_str();
         let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
         let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);

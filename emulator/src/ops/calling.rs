@@ -39,7 +39,7 @@ pub fn get_whatsapp_call_permission(
         ));
     }
     let now = state.clock.now_secs();
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let (_, phone) = p.phone(ctx, phone_id)?;
         let key = phone.calling.customer_key(number, bsuid);
         Ok(permission_json(&phone.calling.customer(&key), now))

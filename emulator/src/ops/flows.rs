@@ -455,7 +455,7 @@ pub fn list_whatsapp_flows(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let w = p.waba(ctx, id)?;
         let scope = format!("flows:{}", w.hex);
         let pager = Pager { scope: &scope, default_size: 25 };
@@ -480,7 +480,7 @@ pub fn list_whatsapp_flow_assets(
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
     let flow_id = input.req_str("flowId")?;
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let w = p.waba(ctx, id)?;
         let f = find_flow(w, flow_id)?;
         let scope = format!("flow-assets:{}:{flow_id}", w.hex);

@@ -43,7 +43,7 @@ enum Source {
 
 /// The phone number's hex id, or ResourceNotFound.
 fn phone_hex(state: &AppState, ctx: &RequestContext, id: &str) -> ApiResult<String> {
-    state.store.with(ctx, |p| p.phone(ctx, id).map(|(_, n)| n.hex.clone()))
+    state.store.read(ctx, |p| p.phone(ctx, id).map(|(_, n)| n.hex.clone()))
 }
 
 pub async fn post_whatsapp_message_media(
@@ -275,7 +275,7 @@ pub async fn create_whatsapp_message_template_media(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    let waba_hex = state.store.with(ctx, |p| p.waba(ctx, id).map(|w| w.hex.clone()))?;
+    let waba_hex = state.store.read(ctx, |p| p.waba(ctx, id).map(|w| w.hex.clone()))?;
     let Some(file) = input.parse::<S3FileInput>("sourceS3File")? else {
         return Err(ApiError::invalid_parameters(
             "sourceS3File is required: the header example to upload",

@@ -32,7 +32,7 @@ pub fn get_linked_whatsapp_business_account_phone_number(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let (waba, number) = p.phone(ctx, id)?;
         let mut out = json!({
             "phoneNumber": phone_json(p, number),

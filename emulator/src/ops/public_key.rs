@@ -60,7 +60,7 @@ pub fn get_whatsapp_business_public_key(
     input: &Input,
 ) -> ApiResult<Value> {
     let phone_id = input.req_str("originationPhoneNumberId")?;
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let (_, number) = p.phone(ctx, phone_id)?;
         let key = number.business_public_key.as_ref().ok_or_else(|| {
             ApiError::not_found(format!(

@@ -143,7 +143,7 @@ pub fn run_review(
     template_id: &str,
 ) {
     let partition = state.store.partition(account, region);
-    let mut p = partition.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(waba) = p.wabas.get_mut(waba_hex) else { return };
     let Some(t) = waba.templates.iter_mut().find(|t| t.meta_template_id == template_id) else {
         return;
@@ -287,7 +287,7 @@ pub fn list_whatsapp_message_templates(
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
     let pager = Pager { scope: "templates", default_size: 100 };
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let waba = p.waba(ctx, id)?;
         let mut sorted: Vec<&Template> = waba.templates.iter().collect();
         sorted.sort_by(|a, b| a.meta_template_id.cmp(&b.meta_template_id));
@@ -441,7 +441,7 @@ pub fn list_whatsapp_template_library(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    state.store.with(ctx, |p| p.waba(ctx, id).map(|_| ()))?;
+    state.store.read(ctx, |p| p.waba(ctx, id).map(|_| ()))?;
     let filters: std::collections::BTreeMap<String, String> =
         input.parse("filters")?.unwrap_or_default();
     for key in filters.keys() {

@@ -38,7 +38,7 @@ pub fn get_linked_whatsapp_business_account(
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let w = p.waba(ctx, id)?;
         Ok(json!({ "account": waba_json(p, w, true) }))
     })
@@ -50,7 +50,7 @@ pub fn list_linked_whatsapp_business_accounts(
     input: &Input,
 ) -> ApiResult<Value> {
     let pager = Pager { scope: "linked-wabas", default_size: 25 };
-    state.store.with(ctx, |p| {
+    state.store.read(ctx, |p| {
         let items = p.wabas.iter().map(|(k, w)| (k.as_str(), waba_json(p, w, false)));
         pager.respond("linkedAccounts", items, input.str("nextToken"), input.i64("maxResults"))
     })

@@ -70,7 +70,7 @@ pub fn export(state: &AppState) -> Value {
         .keys()
         .iter()
         .filter_map(|k| state.store.existing(k))
-        .map(|p| partition_json(&p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+        .map(|p| partition_json(&p.read().unwrap_or_else(std::sync::PoisonError::into_inner)))
         .collect();
     let mut doc = header(state);
     doc["partitions"] = Value::Array(partitions);

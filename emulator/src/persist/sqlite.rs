@@ -190,7 +190,7 @@ impl Writer {
                 carried.insert(key.clone());
             }
             let text = {
-                let p = partition.lock().unwrap_or_else(PoisonError::into_inner);
+                let p = partition.read().unwrap_or_else(PoisonError::into_inner);
                 serde_json::to_string(&*p).map_err(|e| e.to_string())?
             };
             rows.push((format!("partition/{}/{}", key.0, key.1), text));

@@ -11,7 +11,7 @@ pub mod public_key;
 pub mod seed;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -205,7 +205,7 @@ pub type PartitionKey = (String, String);
 /// All partitions, and the seed they started from.
 #[derive(Debug)]
 pub struct Store {
-    partitions: RwLock<HashMap<PartitionKey, Arc<Mutex<Partition>>>>,
+    partitions: RwLock<HashMap<PartitionKey, Arc<RwLock<Partition>>>>,
     seed: Seed,
     /// With persistence: the partitions handed out since the last persist (any of them may have
     /// changed). None without persistence, so that costs nothing.
@@ -227,7 +227,7 @@ impl Store {
     pub fn reset(&self) {
         let fresh = self.seed.partitions();
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
-        *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(Mutex::new(p)))).collect();
+        *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(RwLock::new(p)))).collect();
     }
 
     /// Starts recording which partitions are handed out (persistence).
@@ -257,7 +257,7 @@ impl Store {
     }
 
     /// A partition if it exists (never creates one).
-    pub fn existing(&self, key: &PartitionKey) -> Option<Arc<Mutex<Partition>>> {
+    pub fn existing(&self, key: &PartitionKey) -> Option<Arc<RwLock<Partition>>> {
         self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
     }
 
@@ -266,12 +266,12 @@ impl Store {
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         *map = partitions
             .into_iter()
-            .map(|p| ((p.account.clone(), p.region.clone()), Arc::new(Mutex::new(p))))
+            .map(|p| ((p.account.clone(), p.region.clone()), Arc::new(RwLock::new(p))))
             .collect();
     }
 
     /// The caller's partition (created empty on first use).
-    pub fn partition(&self, account: &str, region: &str) -> Arc<Mutex<Partition>> {
+    pub fn partition(&self, account: &str, region: &str) -> Arc<RwLock<Partition>> {
         let key = (account.to_string(), region.to_string());
         if let Some(touched) = self.touched.get() {
             touched.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
@@ -281,15 +281,21 @@ impl Store {
         }
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         map.entry(key)
-            .or_insert_with(|| Arc::new(Mutex::new(Partition::new(account, region))))
+            .or_insert_with(|| Arc::new(RwLock::new(Partition::new(account, region))))
             .clone()
     }
 
-    /// Runs `f` on the caller's partition under its lock.
+    /// Runs `f` on the caller's partition under its write lock.
     pub fn with<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Partition) -> R) -> R {
         let partition = self.partition(&ctx.account, &ctx.region);
-        let mut guard: MutexGuard<'_, Partition> =
-            partition.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = partition.write().unwrap_or_else(PoisonError::into_inner);
         f(&mut guard)
+    }
+
+    /// Runs `f` on the caller's partition under its read lock: reads run side by side.
+    pub fn read<R>(&self, ctx: &RequestContext, f: impl FnOnce(&Partition) -> R) -> R {
+        let partition = self.partition(&ctx.account, &ctx.region);
+        let guard = partition.read().unwrap_or_else(PoisonError::into_inner);
+        f(&guard)
     }
 }
