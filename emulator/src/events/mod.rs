@@ -134,17 +134,6 @@ impl RawJson {
     pub fn get(&self) -> &str {
         self.0.get()
     }
-
-    /// The document as a `Value`.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.get()).unwrap_or(Value::Null)
-    }
-}
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &RawJson) -> bool {
-        self.get() == other.get()
-    }
 }
 
 impl Serialize for RawJson {
