@@ -161,16 +161,22 @@ async fn a_request_in_flight_is_not_cut_by_the_idle_or_header_timeout() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
+/// `n` connections that sent part of a request line and then stalled.
+async fn stalled_connections(emu: &Emulator, n: usize) -> Vec<TcpStream> {
+    let mut stalled = Vec::new();
+    for _ in 0..n {
+        let mut s = connect(emu).await;
+        s.write_all(b"GET /_emul").await.unwrap();
+        stalled.push(s);
+    }
+    stalled
+}
+
 #[tokio::test]
 async fn excess_connections_wait_until_a_served_one_closes() {
     // Header timeout far away: only a closing client frees a slot.
     let emu = start(limits(4, 60_000, 60_000, 60_000)).await;
-    let mut stalled = Vec::new();
-    for _ in 0..4 {
-        let mut s = connect(&emu).await;
-        s.write_all(b"GET /_emul").await.unwrap();
-        stalled.push(s);
-    }
+    let mut stalled = stalled_connections(&emu, 4).await;
     // The fifth connects (the kernel's backlog takes it) but is not served…
     let mut fifth = connect(&emu).await;
     fifth.write_all(HEALTH).await.unwrap();
@@ -186,12 +192,7 @@ async fn excess_connections_wait_until_a_served_one_closes() {
 #[tokio::test]
 async fn stalled_connections_time_out_and_free_their_slots() {
     let emu = start(limits(4, 200, 30_000, 60_000)).await;
-    let mut stalled = Vec::new();
-    for _ in 0..4 {
-        let mut s = connect(&emu).await;
-        s.write_all(b"GET /_emul").await.unwrap();
-        stalled.push(s);
-    }
+    let stalled = stalled_connections(&emu, 4).await;
     let mut fifth = connect(&emu).await;
     fifth.write_all(HEALTH).await.unwrap();
     let answer = read_response(&mut fifth).await;
