@@ -94,6 +94,11 @@ pub struct LoadResult {
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// CPU time (user + system, all threads) the server under test spent per completed request,
+    /// in µs, measured by the runner from `/proc` (not by the load generator). Steadier than
+    /// requests/s on a busy machine: it does not depend on how the CPUs were shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpu_us: Option<f64>,
 }
 
 impl LoadResult {
@@ -246,6 +251,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, String> {
         p50_us,
         p99_us,
         max_us,
+        server_cpu_us: None,
     })
 }
 

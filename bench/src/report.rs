@@ -227,6 +227,11 @@ pub fn fmt_ratio(r: Option<f64>) -> String {
     r.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
 }
 
+/// Server CPU time per request.
+pub fn fmt_cpu(us: Option<f64>) -> String {
+    us.map_or_else(|| "-".into(), |us| format!("{us:.1} µs"))
+}
+
 pub fn fmt_ms(us: u64) -> String {
     format!("{:.3} ms", us as f64 / 1000.0)
 }
@@ -273,12 +278,14 @@ pub fn text(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7}",
         "operation",
         "conc",
         "bare rps",
         "emu rps",
         "ratio",
+        "bare CPU",
+        "emu CPU",
         "bare p50",
         "emu p50",
         "bare p99",
@@ -288,12 +295,14 @@ pub fn text(r: &Report) -> String {
     for c in &r.throughput {
         let _ = writeln!(
             s,
-            "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>7}",
+            "{:<36} {:>4} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7}",
             c.operation,
             c.concurrency,
             fmt_rate(c.bare.requests_per_s),
             fmt_rate(c.emulator.requests_per_s),
             fmt_ratio(c.throughput_ratio()),
+            fmt_cpu(c.bare.server_cpu_us),
+            fmt_cpu(c.emulator.server_cpu_us),
             fmt_ms(c.bare.p50_us),
             fmt_ms(c.emulator.p50_us),
             fmt_ms(c.bare.p99_us),
@@ -334,8 +343,10 @@ pub fn markdown(r: &Report) -> String {
          bare hyper server answering a fixed small JSON body get the same load from a second process \
          on 127.0.0.1: one keep-alive HTTP/1.1 connection per worker, requests back to back for {} ms \
          per server and cell, in {} round(s) per cell (the bare server, then the emulator); a row \
-         shows the round with the median throughput ratio, and lists every round's ratio. p50/p99 \
-         are per-request latencies seen by the load generator.\n",
+         shows the round with the median throughput ratio, and lists every round's ratio. CPU/req is \
+         the CPU time (user + system) the server spent per request during its run, from `/proc`: \
+         unlike requests/s it hardly depends on how busy the machine was. p50/p99 are per-request \
+         latencies seen by the load generator.\n",
         fmt_count(r.settings.duration_ms),
         r.settings.rounds
     );
@@ -371,19 +382,21 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "\n## Throughput and latency\n");
     let _ = writeln!(
         s,
-        "| operation | concurrency | bare req/s | emulator req/s | ratio | ratios of the rounds | bare p50 | emulator p50 | bare p99 | emulator p99 | errors |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+        "| operation | concurrency | bare req/s | emulator req/s | ratio | ratios of the rounds | bare CPU/req | emulator CPU/req | bare p50 | emulator p50 | bare p99 | emulator p99 | errors |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     );
     for c in &r.throughput {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.operation,
             c.concurrency,
             fmt_rate(c.bare.requests_per_s),
             fmt_rate(c.emulator.requests_per_s),
             fmt_ratio(c.throughput_ratio()),
             fmt_rounds(c),
+            fmt_cpu(c.bare.server_cpu_us),
+            fmt_cpu(c.emulator.server_cpu_us),
             fmt_ms(c.bare.p50_us),
             fmt_ms(c.emulator.p50_us),
             fmt_ms(c.bare.p99_us),

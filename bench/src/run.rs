@@ -188,8 +188,8 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             };
             let mut rounds = Vec::new();
             for _ in 0..args.rounds {
-                let bare = ctx.load(&bare.url, &load_args)?;
-                let emulator = ctx.load(&emulator.url, &load_args)?;
+                let bare = ctx.load(&bare, &load_args)?;
+                let emulator = ctx.load(&emulator, &load_args)?;
                 let operation = kind.operation().into();
                 rounds.push(Comparison {
                     operation,
@@ -201,11 +201,14 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             }
             let cell = Comparison::median_round(rounds);
             eprintln!(
-                "{} c={concurrency}: bare {} req/s, emulator {} req/s ({}), p99 {} / {}, errors {}",
+                "{} c={concurrency}: bare {} req/s, emulator {} req/s ({}), server CPU per request \
+                 {} / {}, p99 {} / {}, errors {}",
                 cell.operation,
                 report::fmt_rate(cell.bare.requests_per_s),
                 report::fmt_rate(cell.emulator.requests_per_s),
                 report::fmt_ratio(cell.throughput_ratio()),
+                report::fmt_cpu(cell.bare.server_cpu_us),
+                report::fmt_cpu(cell.emulator.server_cpu_us),
                 report::fmt_ms(cell.bare.p99_us),
                 report::fmt_ms(cell.emulator.p99_us),
                 cell.errors()
@@ -218,7 +221,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let half = args.sends / 2;
     for (i, count) in [half, args.sends - half].into_iter().enumerate() {
         // A safety cap of an hour; the count ends it long before.
-        let sent = ctx.load(&emulator.url, &send_args(count, 3_600_000, 64))?;
+        let sent = ctx.load(&emulator, &send_args(count, 3_600_000, 64))?;
         eprintln!(
             "  {} sent at {} req/s",
             report::fmt_count(count),
@@ -283,11 +286,13 @@ impl Ctx {
         }
     }
 
-    /// Runs the load generator (this executable, `load …`) against `url` in its own process.
-    fn load(&self, url: &str, args: &[String]) -> Result<LoadResult, String> {
+    /// Runs the load generator (this executable, `load …`) against `server` in its own process,
+    /// and measures the CPU time the server spent meanwhile.
+    fn load(&self, server: &Server, args: &[String]) -> Result<LoadResult, String> {
+        let cpu_before = cpu_ticks(server.child.id())?;
         let output = Command::new(&self.me)
             .arg("load")
-            .arg(format!("--url={url}"))
+            .arg(format!("--url={}", server.url))
             .args(args)
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
@@ -296,7 +301,14 @@ impl Ctx {
         if !output.status.success() {
             return Err(format!("load generator failed: {}", output.status));
         }
-        serde_json::from_slice(&output.stdout).map_err(|e| format!("load generator's output: {e}"))
+        let cpu = cpu_ticks(server.child.id())?.saturating_sub(cpu_before);
+        let mut result: LoadResult = serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("load generator's output: {e}"))?;
+        let completed = result.ok + result.non_2xx;
+        if completed > 0 {
+            result.server_cpu_us = Some(cpu as f64 * 1e6 / TICKS_PER_S / completed as f64);
+        }
+        Ok(result)
     }
 }
 
@@ -370,6 +382,27 @@ pub fn unknown_argument(output: &str) -> bool {
 }
 
 /// (VmRSS, VmHWM) in kB of a process.
+/// The unit of `/proc/PID/stat` times: Linux reports them in USER_HZ, 100 per second on every
+/// architecture it exposes to user space.
+const TICKS_PER_S: f64 = 100.0;
+
+/// CPU time a process has used (user + system, all its threads), in [`TICKS_PER_S`].
+fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    parse_cpu_ticks(&stat).ok_or_else(|| format!("/proc/{pid}/stat: unexpected format"))
+}
+
+/// utime + stime: fields 14 and 15 of `/proc/PID/stat`, counted after the command name (which
+/// is in parentheses and may hold spaces).
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 fn rss(pid: u32) -> Result<(u64, u64), String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
@@ -516,6 +549,15 @@ mod tests {
         let status = "Name:\teum-social\nVmHWM:\t   12345 kB\nVmRSS:\t    9876 kB\nThreads:\t3\n";
         assert_eq!(parse_rss(status), (9876, 12345));
         assert_eq!(parse_rss(""), (0, 0));
+    }
+
+    #[test]
+    fn cpu_time_from_proc_stat() {
+        let stat = "4242 (eum social) S 1 4242 4242 0 -1 4194560 1034 0 0 0 1234 567 0 0 20 0 \
+                    3 0 123456 1234567 890 18446744073709551615";
+        assert_eq!(parse_cpu_ticks(stat), Some(1234 + 567));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
     }
 
     #[test]

@@ -178,6 +178,38 @@ pub fn app(state: AppState) -> Router {
     router.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }
 
+/// What the server runs for each request: [`app`], and the AWS API pipeline called directly for
+/// requests outside `/_emulator` (the same handler without the router's layers, the hot path)
+/// unless the state is persisted (then every request goes through the persisting layer).
+#[derive(Clone)]
+pub struct Application {
+    router: Router,
+    direct: Option<AppState>,
+}
+
+impl Application {
+    pub fn new(state: AppState) -> Application {
+        let direct = state.persist.is_none().then(|| state.clone());
+        Application { router: app(state), direct }
+    }
+
+    /// Answers `request`; a panicking handler is answered as [`app`]'s panic layer does.
+    pub async fn call(self, request: axum::extract::Request) -> axum::response::Response {
+        use futures_util::FutureExt;
+        use tower::ServiceExt;
+        match self.direct {
+            Some(state) if !control::is_control_path(request.uri().path()) => {
+                let handled = std::panic::AssertUnwindSafe(routes::respond(state, request));
+                handled.catch_unwind().await.unwrap_or_else(panic_response)
+            }
+            _ => match self.router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+        }
+    }
+}
+
 /// A bug must never drop the connection: it is logged and answered as the one server error every
 /// SDK knows, `InternalServiceException`.
 pub(crate) fn panic_response(
@@ -193,7 +225,7 @@ pub(crate) fn panic_response(
         .into_response_for(&uuid::Uuid::new_v4().to_string())
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections (see
+/// Serves [`Application::new`]`(state)` on `listener` until `shutdown` completes, then drains connections (see
 /// [`server`] for the connection limit and timeouts).
 pub async fn serve(
     listener: TcpListener,
@@ -202,7 +234,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let timers = tokio::spawn(scheduler::run(state.clone()));
     let limits = server::Limits::from_config(&state.config);
-    let served = server::run(listener, app(state), limits, shutdown).await;
+    let served = server::run(listener, Application::new(state), limits, shutdown).await;
     timers.abort();
     served
 }

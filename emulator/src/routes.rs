@@ -135,6 +135,11 @@ impl RouteTable {
 
 /// The fallback handler that serves every AWS API request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    respond(state, request).await
+}
+
+/// Answers an AWS API request (the server calls it directly, without the router).
+pub async fn respond(state: AppState, request: Request) -> Response {
     let started = std::time::Instant::now();
     let arrived_ms = state.clock.now_ms();
     let mut ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);
@@ -158,7 +163,8 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     let dropped = matches!(result, Err(Refusal::Drop));
     let response = match result {
         Ok(value) => {
-            let mut response = (StatusCode::OK, value.to_string()).into_response();
+            let body = serde_json::to_vec(&value).unwrap_or_default();
+            let mut response = (StatusCode::OK, body).into_response();
             let headers = response.headers_mut();
             headers.insert("content-type", HeaderValue::from_static("application/json"));
             if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {

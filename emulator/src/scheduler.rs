@@ -4,7 +4,7 @@
 //! clock nothing runs until the clock moves.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -46,7 +46,7 @@ pub struct Scheduler {
 #[derive(Debug, Default)]
 struct Inner {
     heap: BinaryHeap<Reverse<(i64, u64)>>,
-    jobs: HashMap<u64, Job>,
+    jobs: hashbrown::HashMap<u64, Job>,
     next: u64,
     /// Popped but not yet finished (so `pending` never reports 0 while a job is running).
     running: usize,

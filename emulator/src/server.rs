@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use hyper::body::Incoming;
@@ -31,7 +30,6 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tower::ServiceExt;
 
 /// Transport limits (from [`crate::Config`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +58,10 @@ impl Limits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains the connections.
+/// Serves `app` on `listener` until `shutdown` completes, then drains the connections.
 pub async fn run(
     listener: TcpListener,
-    router: Router,
+    app: crate::Application,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -91,10 +89,10 @@ pub async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let app = app.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {
-            serve_connection(stream, router, limits, stop).await;
+            serve_connection(stream, app, limits, stop).await;
             tracing::trace!(%peer, "connection closed");
             drop(permit);
         });
@@ -262,7 +260,7 @@ impl AsyncWrite for TrackedIo {
 /// One connection: hyper's HTTP/1.1 state machine, watched for its deadlines and for shutdown.
 async fn serve_connection(
     stream: TcpStream,
-    router: Router,
+    app: crate::Application,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -274,9 +272,9 @@ async fn serve_connection(
         let request = request.map(|body| {
             Body::new(tower_http::timeout::TimeoutBody::new(limits.body_timeout, body))
         });
-        let router = router.clone();
+        let app = app.clone();
         async move {
-            let response = router.oneshot(request).await?;
+            let response = app.call(request).await;
             Ok::<_, std::convert::Infallible>(
                 response.map(|inner| TrackedBody { inner, _in_flight: in_flight }),
             )

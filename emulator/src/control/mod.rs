@@ -90,6 +90,11 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 
 pub type Params = Query<HashMap<String, String>>;
 
+/// Whether `path` is the control API's (what `app` nests under `/_emulator`).
+pub fn is_control_path(path: &str) -> bool {
+    path.strip_prefix("/_emulator").is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// `GET /_emulator/health`: liveness, version, defaults, the S3 backend and the operations.
 async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
@@ -190,4 +195,17 @@ async fn advance_clock(
         .ok_or_else(|| ControlError::bad_request("give a non-negative ms, seconds or hours"))?;
     state.clock.advance(std::time::Duration::from_millis(ms as u64));
     Ok(Json(clock_json(&state)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_paths_are_those_the_router_nests() {
+        for path in ["/_emulator", "/_emulator/", "/_emulator/health", "/_emulator/events/stream"] {
+            assert!(super::is_control_path(path), "{path}");
+        }
+        for path in ["/", "/v1/whatsapp/send", "/_emulatorx", "/_emulatorhealth", "/v1/_emulator"] {
+            assert!(!super::is_control_path(path), "{path}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod sns;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -26,12 +27,12 @@ pub struct Event {
     /// AWS id of the phone number (`phone-number-id-…`), for phone-level events.
     pub phone_number_id: Option<String>,
     /// Meta's webhook field: `messages`, `message_template_status_update`, …
-    pub field: String,
+    pub field: Cow<'static, str>,
     /// `inbound`, `status`, `call` (field `calls`) or the field name for other kinds.
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// For status events: `sent`, `delivered`, `read`, `failed`; for call events: `connect`,
     /// `terminate`, or the call status (`RINGING`, `ACCEPTED`, `REJECTED`).
-    pub status: Option<String>,
+    pub status: Option<Cow<'static, str>>,
     /// The `messageId` SendWhatsAppMessage returned (status events of our sends).
     pub message_id: Option<String>,
     /// Meta's id of the message (`wamid.…`) or call (`wacid.…`) the event is about.
@@ -60,7 +61,7 @@ struct EnvelopeSource {
     waba_hex: String,
     meta_waba_id: String,
     phone: Option<(String, String)>,
-    field: String,
+    field: Cow<'static, str>,
     message_id: Option<String>,
     time_ms: i64,
     value: EventValue,
@@ -158,9 +159,9 @@ pub struct EventDraft {
     pub meta_waba_id: String,
     /// (hex id, Meta phone number id) for phone-level events.
     pub phone: Option<(String, String)>,
-    pub field: String,
-    pub kind: String,
-    pub status: Option<String>,
+    pub field: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
+    pub status: Option<Cow<'static, str>>,
     pub message_id: Option<String>,
     pub wamid: Option<String>,
     pub destination: Option<String>,

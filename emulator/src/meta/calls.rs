@@ -214,7 +214,7 @@ impl Hook<'_> {
             phone: Some((o.phone_hex.clone(), o.meta_phone_id.clone())),
             field: FIELD.into(),
             kind: KIND.into(),
-            status: Some(status.to_string()),
+            status: Some(status.to_string().into()),
             message_id: None,
             wamid: Some(self.call.call_id.clone()),
             destination: o.destination.clone(),

@@ -10,7 +10,7 @@ pub mod outbound;
 pub mod template_rules;
 pub mod templates;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,13 +36,13 @@ pub struct MetaState {
 /// message logs stay bounded however long the emulator runs.
 #[derive(Debug)]
 pub struct BoundedLog<V> {
-    map: HashMap<String, V>,
+    map: hashbrown::HashMap<String, V>,
     order: VecDeque<String>,
 }
 
 impl<V> Default for BoundedLog<V> {
     fn default() -> Self {
-        BoundedLog { map: HashMap::new(), order: VecDeque::new() }
+        BoundedLog { map: hashbrown::HashMap::new(), order: VecDeque::new() }
     }
 }
 
@@ -123,13 +123,14 @@ pub struct OutboundMessage {
     /// What will happen: (delay after acceptance in ms, status, error).
     /// The statuses still to come (exported; the control API's message log leaves it out).
     pub plan: Vec<PlannedStatus>,
-    pub origin: Origin,
+    /// Shared by the message's status events.
+    pub origin: std::sync::Arc<Origin>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusRecord {
-    pub status: String,
+    pub status: std::borrow::Cow<'static, str>,
     pub time_ms: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<std::sync::Arc<errors::StatusError>>,
@@ -139,7 +140,7 @@ pub struct StatusRecord {
 #[serde(rename_all = "camelCase")]
 pub struct PlannedStatus {
     pub delay_ms: i64,
-    pub status: String,
+    pub status: std::borrow::Cow<'static, str>,
     pub error: Option<MetaError>,
 }
 

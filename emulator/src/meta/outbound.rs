@@ -44,8 +44,11 @@ pub const SLOW_DELIVERY: &str = "15550000003";
 pub const SLOW_DELIVERY_MS: i64 = 5 * 60 * 1000;
 
 fn magic_plan(wa_id: &str, d: StatusDelays) -> Option<Vec<PlannedStatus>> {
-    let ok =
-        |delay_ms, status: &str| PlannedStatus { delay_ms, status: status.into(), error: None };
+    let ok = |delay_ms, status: &'static str| PlannedStatus {
+        delay_ms,
+        status: status.into(),
+        error: None,
+    };
     match wa_id {
         NEVER_READ => Some(vec![ok(d.sent_ms, "sent"), ok(d.delivered_ms, "delivered")]),
         NEVER_DELIVERED => Some(vec![ok(d.sent_ms, "sent")]),
@@ -170,7 +173,10 @@ pub fn send(
         }
 
         // Throughput: at most `throughput` messages per second per number (130429).
-        let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
+        if !p.meta.traffic.contains_key(&origin.phone_hex) {
+            p.meta.traffic.insert(origin.phone_hex.clone(), Default::default());
+        }
+        let traffic = p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above");
         while traffic.recent_sends.front().is_some_and(|t| *t <= now - 1000) {
             traffic.recent_sends.pop_front();
         }
@@ -184,7 +190,7 @@ pub fn send(
 
         let window_key = (origin.phone_hex.clone(), to.id().to_string());
         let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
-        let traffic = p.meta.traffic.entry(origin.phone_hex.clone()).or_default();
+        let traffic = p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above");
         let plan = if let Some(error) = &ctx.meta_fault {
             vec![failed(delays, error.clone())]
         } else if let Some(plan) = magic_plan(to.id(), delays) {
@@ -223,7 +229,7 @@ pub fn send(
             in_window,
             statuses: vec![StatusRecord { status: "accepted".into(), time_ms: now, error: None }],
             plan,
-            origin,
+            origin: Arc::new(origin),
         };
         let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
         Ok((dues, evicted))
@@ -310,7 +316,10 @@ fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
         };
         t.pair_buckets.retain(|_, bucket| !full(bucket));
     }
-    let (tokens, last) = t.pair_buckets.entry(wa_id.to_string()).or_insert((PAIR_BURST, now));
+    if !t.pair_buckets.contains_key(wa_id) {
+        t.pair_buckets.insert(wa_id.to_string(), (PAIR_BURST, now));
+    }
+    let (tokens, last) = t.pair_buckets.get_mut(wa_id).expect("inserted above");
     *tokens = (*tokens + (now - *last) as f64 / PAIR_REFILL_MS).min(PAIR_BURST);
     *last = now;
     if *tokens >= 1.0 {
@@ -353,29 +362,22 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 error,
                 wamid: m.wamid.clone(),
                 to: m.to.clone(),
-                display_digits: m.origin.display_digits.clone(),
-                meta_phone_id: m.origin.meta_phone_id.clone(),
+                origin: m.origin.clone(),
                 free: is_free(m),
                 category: m.category.clone(),
                 biz_opaque_callback_data: m.payload.get("biz_opaque_callback_data").cloned(),
             };
-            let origin = (m.origin.waba_hex.clone(), m.origin.meta_waba_id.clone());
-            due.push((
-                facts,
-                origin,
-                m.origin.phone_hex.clone(),
-                m.message_id.clone(),
-                destination,
-            ));
+            due.push((facts, m.message_id.clone(), destination));
         }
     }
-    for (facts, (waba_hex, meta_waba_id), phone_hex, message_id, destination) in due {
+    for (facts, message_id, destination) in due {
+        let o = &facts.origin;
         let draft = EventDraft {
             account: account.to_string(),
             region: region.to_string(),
-            waba_hex,
-            meta_waba_id,
-            phone: Some((phone_hex, facts.meta_phone_id.clone())),
+            waba_hex: o.waba_hex.clone(),
+            meta_waba_id: o.meta_waba_id.clone(),
+            phone: Some((o.phone_hex.clone(), o.meta_phone_id.clone())),
             field: "messages".into(),
             kind: "status".into(),
             status: Some(facts.status.clone()),
@@ -394,12 +396,11 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
 #[derive(Debug, Clone)]
 pub struct StatusFacts {
     at: i64,
-    status: String,
+    status: std::borrow::Cow<'static, str>,
     error: Option<Arc<StatusError>>,
     wamid: String,
     to: String,
-    display_digits: String,
-    meta_phone_id: String,
+    origin: Arc<Origin>,
     free: bool,
     category: String,
     biz_opaque_callback_data: Option<Value>,
@@ -407,12 +408,12 @@ pub struct StatusFacts {
 
 impl serde::Serialize for StatusFacts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let priced = matches!(self.status.as_str(), "sent" | "delivered");
+        let priced = matches!(&*self.status, "sent" | "delivered");
         StatusValue {
             messaging_product: "whatsapp",
             metadata: Metadata {
-                display_phone_number: &self.display_digits,
-                phone_number_id: &self.meta_phone_id,
+                display_phone_number: &self.origin.display_digits,
+                phone_number_id: &self.origin.meta_phone_id,
             },
             statuses: [StatusObject {
                 id: &self.wamid,

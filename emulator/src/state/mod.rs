@@ -10,7 +10,7 @@ pub mod media;
 pub mod public_key;
 pub mod seed;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -202,10 +202,21 @@ fn phone_not_found(id: &str) -> ApiError {
 
 pub type PartitionKey = (String, String);
 
+/// A [`PartitionKey`] made of borrowed strings: looks a partition up without allocating (it
+/// hashes as the owned tuple does).
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<PartitionKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &PartitionKey) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
 /// All partitions, and the seed they started from.
 #[derive(Debug)]
 pub struct Store {
-    partitions: RwLock<HashMap<PartitionKey, Arc<RwLock<Partition>>>>,
+    partitions: RwLock<hashbrown::HashMap<PartitionKey, Arc<RwLock<Partition>>>>,
     seed: Seed,
     /// With persistence: the partitions handed out since the last persist (any of them may have
     /// changed). None without persistence, so that costs nothing.
@@ -272,15 +283,21 @@ impl Store {
 
     /// The caller's partition (created empty on first use).
     pub fn partition(&self, account: &str, region: &str) -> Arc<RwLock<Partition>> {
-        let key = (account.to_string(), region.to_string());
         if let Some(touched) = self.touched.get() {
-            touched.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
+            let key = (account.to_string(), region.to_string());
+            touched.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
         }
-        if let Some(p) = self.partitions.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
-            return p.clone();
+        let found = self
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&KeyRef(account, region))
+            .cloned();
+        if let Some(p) = found {
+            return p;
         }
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
-        map.entry(key)
+        map.entry((account.to_string(), region.to_string()))
             .or_insert_with(|| Arc::new(RwLock::new(Partition::new(account, region))))
             .clone()
     }
