@@ -59,6 +59,12 @@ impl Recipient {
             Recipient::WaId(s) | Recipient::Bsuid(s) => s,
         }
     }
+
+    pub fn into_id(self) -> String {
+        match self {
+            Recipient::WaId(s) | Recipient::Bsuid(s) => s,
+        }
+    }
 }
 
 fn validator() -> &'static jsonschema::Validator {
@@ -90,8 +96,9 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
             ));
         }
     }
-    // `is_valid` stops at the first failure without building errors: the fast path.
-    let invalid = !validator().is_valid(&payload);
+    // A plain text message is checked without the schema; `is_valid` stops at the first failure
+    // without building errors; only an invalid message collects them.
+    let invalid = !plain_text_valid(obj) && !validator().is_valid(&payload);
     if let Some(error) = invalid.then(|| validator().iter_errors(&payload).next()).flatten() {
         let path = error.instance_path().to_string();
         let at = if path.is_empty() { "message".to_string() } else { dotted(&path) };
@@ -145,6 +152,52 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
         Shape::Message { message_type, to }
     };
     Ok(Outbound { payload, shape })
+}
+
+/// Whether `obj` is a text message the schema accepts, checked directly (the most common
+/// message, and the hot path). False only means "not known valid here": the schema decides then,
+/// and names what is wrong. Members outside the plain text message's always take the schema.
+fn plain_text_valid(obj: &Map<String, Value>) -> bool {
+    // JSON Schema lengths count characters.
+    let within = |s: &str, min: usize, max: usize| (min..=max).contains(&s.chars().count());
+    let mut has = (false, false, false);
+    for (key, value) in obj {
+        let ok = match key.as_str() {
+            "messaging_product" => {
+                has.0 = true;
+                value == "whatsapp"
+            }
+            "to" => {
+                has.1 = true;
+                value.as_str().is_some_and(|to| within(to, 1, 30) && is_phone_number(to))
+            }
+            "text" => {
+                has.2 = true;
+                value.as_object().is_some_and(|text| {
+                    text.iter().all(|(key, value)| match key.as_str() {
+                        "body" => value.as_str().is_some_and(|b| within(b, 1, 4096)),
+                        "preview_url" => value.is_boolean(),
+                        _ => false,
+                    }) && text.contains_key("body")
+                })
+            }
+            "type" => value == "text",
+            "recipient_type" => value == "individual" || value == "group",
+            "biz_opaque_callback_data" => value.as_str().is_some_and(|d| within(d, 0, 512)),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    has == (true, true, true)
+}
+
+/// `^\+?[0-9][0-9 ()-]*$`, the schema's pattern of `to`.
+fn is_phone_number(to: &str) -> bool {
+    let digits = to.strip_prefix('+').unwrap_or(to);
+    digits.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'(' | b')' | b'-'))
 }
 
 /// `/interactive/action/buttons/0` → `interactive.action.buttons[0]`.
@@ -286,6 +339,70 @@ mod tests {
         assert_eq!(e.code, 131051);
         let e = parse(b"not json").unwrap_err();
         assert_eq!(e.code, 100);
+    }
+
+    /// Members of a plain text message, right and wrong: the fast check never accepts what the
+    /// schema refuses, and accepts every valid plain text message.
+    #[test]
+    fn the_plain_text_check_agrees_with_the_schema() {
+        let long = |n: usize| Value::from("é".repeat(n));
+        let candidates: Vec<(&str, Vec<Value>)> = vec![
+            ("messaging_product", vec![json!("whatsapp"), json!("WhatsApp"), json!(1)]),
+            (
+                "to",
+                vec![
+                    json!("15551234567"),
+                    json!("+1 (555) 013-1026"),
+                    json!("+"),
+                    json!(""),
+                    json!("(555)"),
+                    json!("1".repeat(30)),
+                    json!("1".repeat(31)),
+                    json!("15551234567x"),
+                    json!(15551234567u64),
+                ],
+            ),
+            ("type", vec![json!("text"), json!("image"), json!(null)]),
+            (
+                "text",
+                vec![
+                    json!({"body": "hi"}),
+                    json!({"body": "hi", "preview_url": true}),
+                    json!({"body": "hi", "preview_url": "yes"}),
+                    json!({"body": ""}),
+                    json!({"body": long(4096)}),
+                    json!({"body": long(4097)}),
+                    json!({"preview_url": false}),
+                    json!({"body": "hi", "extra": 1}),
+                    json!("hi"),
+                ],
+            ),
+            ("recipient_type", vec![json!("individual"), json!("group"), json!("person")]),
+            ("biz_opaque_callback_data", vec![json!("ref-1"), long(512), long(513), json!(7)]),
+            ("context", vec![json!({"message_id": "wamid.X"})]),
+        ];
+        let mut agreed = 0;
+        // Every subset of the members (taking each one's values in turn) — 2^7 shapes.
+        for mask in 0u32..(1 << candidates.len()) {
+            let chosen: Vec<_> =
+                candidates.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).collect();
+            let variants = chosen.iter().map(|(_, (_, v))| v.len()).max().unwrap_or(1);
+            for k in 0..variants {
+                let mut obj = Map::new();
+                for (_, (key, values)) in &chosen {
+                    obj.insert((*key).to_string(), values[k % values.len()].clone());
+                }
+                let fast = plain_text_valid(&obj);
+                let schema = validator().is_valid(&Value::Object(obj.clone()));
+                let context = obj.contains_key("context");
+                assert!(!fast || schema, "fast path accepted what the schema refuses: {obj:?}");
+                if schema && !context && obj.contains_key("text") && obj.contains_key("to") {
+                    assert!(fast, "a valid plain text message missed the fast path: {obj:?}");
+                }
+                agreed += 1;
+            }
+        }
+        assert!(agreed > 500, "{agreed}");
     }
 
     #[test]

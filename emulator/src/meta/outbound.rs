@@ -104,6 +104,12 @@ pub fn send(
     let delays = state.config.status_delays;
     let capacity = state.config.message_log_capacity;
     let message_id = state.ids.uuid().to_string();
+    // What needs no state is made before the partition is locked.
+    let wamid = match &shape {
+        Shape::Message { to, .. } => super::new_wamid(&state.ids, to.id()),
+        Shape::MarkRead { .. } => String::new(),
+    };
+    let meta_api_version = api_version.to_string();
 
     let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
@@ -217,12 +223,12 @@ pub fn send(
         let dues = plan.iter().map(|s| now + s.delay_ms).collect();
         let message = OutboundMessage {
             message_id: message_id.clone(),
-            wamid: super::new_wamid(&state.ids, to.id()),
+            wamid,
             waba_id: ids::waba_id(&origin.waba_hex),
             phone_number_id: ids::phone_id(&origin.phone_hex),
-            to: to.id().to_string(),
+            to: to.into_id(),
             message_type,
-            meta_api_version: api_version.to_string(),
+            meta_api_version,
             payload,
             accepted_ms: now,
             category,

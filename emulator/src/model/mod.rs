@@ -218,7 +218,49 @@ impl Model {
 }
 
 /// Smithy patterns are ECMA-262 regexes matched as a search (not anchored). `\d` is ASCII there
-/// but Unicode in the `regex` crate, so it is narrowed to `[0-9]`.
+/// but Unicode in the `regex` crate, so it is narrowed to `[0-9]`. A leading `.*` (part of the
+/// first alternative) and a trailing one (of the last) change no search's verdict, since `.*`
+/// may match nothing, but make every search scan: they are dropped.
 fn smithy_pattern_to_rust(pattern: &str) -> String {
-    pattern.replace("\\d", "[0-9]")
+    let mut rust = pattern.replace("\\d", "[0-9]");
+    if let Some(rest) = rust.strip_prefix(".*") {
+        rust = rest.to_string();
+    }
+    if rust.ends_with(".*") && !rust.ends_with("\\.*") {
+        rust.truncate(rust.len() - 2);
+    }
+    rust
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_search_as_the_model_says() {
+        let id = ".*(^phone-number-id-.*$)|(^arn:.*:phone-number-id/[0-9a-zA-Z]+$).*";
+        assert_eq!(
+            smithy_pattern_to_rust(id),
+            "(^phone-number-id-.*$)|(^arn:.*:phone-number-id/[0-9a-zA-Z]+$)"
+        );
+        let (ours, literal) =
+            (Regex::new(&smithy_pattern_to_rust(id)).unwrap(), Regex::new(id).unwrap());
+        for s in [
+            "phone-number-id-0123",
+            "phone-number-id-",
+            "xphone-number-id-1",
+            "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/abc123",
+            "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/abc-123",
+            "waba-0123",
+            "",
+            "phone-number-id-1\nx",
+        ] {
+            assert_eq!(ours.is_match(s), literal.is_match(s), "{s}");
+        }
+        assert_eq!(smithy_pattern_to_rust("arn:.*"), "arn:");
+        assert_eq!(smithy_pattern_to_rust("\\+[1-9]\\d{1,14}"), "\\+[1-9][0-9]{1,14}");
+        assert_eq!(smithy_pattern_to_rust("a\\.*"), "a\\.*");
+        let url = "https://(.*)s3(.*).amazonaws.com/(.*)";
+        assert_eq!(smithy_pattern_to_rust(url), url);
+    }
 }

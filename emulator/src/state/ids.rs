@@ -82,11 +82,11 @@ impl IdGen {
 }
 
 pub fn waba_id(hex: &str) -> String {
-    format!("{WABA_PREFIX}{hex}")
+    [WABA_PREFIX, hex].concat()
 }
 
 pub fn phone_id(hex: &str) -> String {
-    format!("{PHONE_PREFIX}{hex}")
+    [PHONE_PREFIX, hex].concat()
 }
 
 pub fn waba_arn(account: &str, region: &str, hex: &str) -> String {
