@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::Value;
 
 use crate::AppState;
 use crate::auth::sigv4;
@@ -163,8 +162,7 @@ pub async fn respond(state: AppState, request: Request) -> Response {
     let dropped = matches!(result, Err(Refusal::Drop));
     let response = match result {
         Ok(value) => {
-            let body = serde_json::to_vec(&value).unwrap_or_default();
-            let mut response = (StatusCode::OK, body).into_response();
+            let mut response = (StatusCode::OK, value.into_bytes()).into_response();
             let headers = response.headers_mut();
             headers.insert("content-type", HeaderValue::from_static("application/json"));
             if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
@@ -212,7 +210,7 @@ async fn serve(
     op: Operation,
     parts: &Parts,
     body: Body,
-) -> Result<Value, Refusal> {
+) -> Result<ops::Output, Refusal> {
     let body = read_body(body, &state.config).await?;
     if let Some(credentials) = &state.config.sigv4_credentials {
         // After the body is read: the payload hash is part of the signature.
@@ -234,7 +232,7 @@ async fn run(
     op: Operation,
     query: &[(String, String)],
     body: &Bytes,
-) -> Result<Value, ApiError> {
+) -> Result<ops::Output, ApiError> {
     let model = Model::get();
     let leniency = Leniency::from_config(&state.config);
     let input = decode_input_with(model, model.operation(op.name()), query, body, leniency)?;

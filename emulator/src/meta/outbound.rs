@@ -343,13 +343,10 @@ pub type StatusStep = (String, usize, i64);
 /// Applies status steps of messages of one partition, each at its own virtual time, and
 /// publishes their status events. The partition is locked once, for the state changes only: the
 /// events are built and published after.
-const STEPS_PER_LOCK: usize = 16;
-
 pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[StatusStep]) {
     let partition = state.store.partition(account, region);
     let mut due = Vec::with_capacity(steps.len());
-    // A few steps per lock: sends waiting for the partition get it between them.
-    for steps in steps.chunks(STEPS_PER_LOCK) {
+    {
         let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let p = &mut *p;
         for (message_id, step, at) in steps {

@@ -25,14 +25,38 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::validate::Input;
 use crate::routes::Operation;
 
+/// What a handler answers: a JSON value, or (on hot paths) the JSON already serialized from
+/// typed views, without building a `Value`.
+#[derive(Debug)]
+pub enum Output {
+    Json(Value),
+    Serialized(Vec<u8>),
+}
+
+impl Output {
+    pub fn serialize<T: serde::Serialize>(view: &T) -> ApiResult<Output> {
+        serde_json::to_vec(view)
+            .map(Output::Serialized)
+            .map_err(|e| ApiError::internal(format!("Could not serialize the answer: {e}")))
+    }
+
+    /// The response body.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Output::Json(value) => serde_json::to_vec(&value).unwrap_or_default(),
+            Output::Serialized(bytes) => bytes,
+        }
+    }
+}
+
 pub async fn dispatch(
     state: &AppState,
     ctx: &RequestContext,
     op: Operation,
     input: Input,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     use Operation::*;
-    match op {
+    let value = match op {
         AssociateWhatsAppBusinessAccount => {
             signup::associate_whatsapp_business_account(state, ctx, &input)
         }
@@ -40,7 +64,7 @@ pub async fn dispatch(
             waba::disassociate_whatsapp_business_account(state, ctx, &input)
         }
         GetLinkedWhatsAppBusinessAccount => {
-            waba::get_linked_whatsapp_business_account(state, ctx, &input)
+            return waba::get_linked_whatsapp_business_account(state, ctx, &input);
         }
         ListLinkedWhatsAppBusinessAccounts => {
             waba::list_linked_whatsapp_business_accounts(state, ctx, &input)
@@ -54,7 +78,7 @@ pub async fn dispatch(
         UpdateLinkedWhatsAppBusinessAccountPhoneNumber => {
             phone::update_linked_whatsapp_business_account_phone_number(state, ctx, &input)
         }
-        SendWhatsAppMessage => messaging::send_whatsapp_message(state, ctx, &input),
+        SendWhatsAppMessage => return messaging::send_whatsapp_message(state, ctx, &input),
         TagResource => tags::tag_resource(state, ctx, &input),
         CreateWhatsAppMessageTemplate => {
             templates::create_whatsapp_message_template(state, ctx, &input)
@@ -105,7 +129,8 @@ pub async fn dispatch(
         CreateWhatsAppMessageTemplateMedia => {
             media::create_whatsapp_message_template_media(state, ctx, &input).await
         }
-    }
+    };
+    value.map(Output::Json)
 }
 
 /// A refusal by Meta, as AWS relays it: `InvalidParametersException` whose message carries Meta's

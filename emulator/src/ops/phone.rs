@@ -11,19 +11,37 @@ use crate::state::{Partition, PhoneNumber, ids};
 
 /// `WhatsAppPhoneNumberSummary` / `WhatsAppPhoneNumberDetail` (identical members).
 pub fn phone_json(p: &Partition, n: &PhoneNumber) -> Value {
-    let mut v = json!({
-        "arn": p.phone_arn(&n.hex),
-        "phoneNumber": n.phone_number,
-        "phoneNumberId": ids::phone_id(&n.hex),
-        "metaPhoneNumberId": n.meta_phone_number_id,
-        "displayPhoneNumberName": n.display_phone_number_name,
-        "displayPhoneNumber": n.display_phone_number,
-        "qualityRating": n.quality_rating,
-    });
-    if let Some(region) = &n.data_localization_region {
-        v["dataLocalizationRegion"] = json!(region);
+    serde_json::to_value(PhoneView::of(p, n)).unwrap_or(Value::Null)
+}
+
+/// `WhatsAppPhoneNumberSummary` as the API answers it (serialized without building a `Value`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneView<'a> {
+    arn: String,
+    phone_number: &'a str,
+    phone_number_id: String,
+    meta_phone_number_id: &'a str,
+    display_phone_number_name: &'a str,
+    display_phone_number: &'a str,
+    quality_rating: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_localization_region: Option<&'a str>,
+}
+
+impl<'a> PhoneView<'a> {
+    pub fn of(p: &Partition, n: &'a PhoneNumber) -> PhoneView<'a> {
+        PhoneView {
+            arn: p.phone_arn(&n.hex),
+            phone_number: &n.phone_number,
+            phone_number_id: ids::phone_id(&n.hex),
+            meta_phone_number_id: &n.meta_phone_number_id,
+            display_phone_number_name: &n.display_phone_number_name,
+            display_phone_number: &n.display_phone_number,
+            quality_rating: &n.quality_rating,
+            data_localization_region: n.data_localization_region.as_deref(),
+        }
     }
-    v
 }
 
 pub fn get_linked_whatsapp_business_account_phone_number(

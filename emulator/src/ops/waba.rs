@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Pager, epoch_json, phone};
+use super::{Output, Pager, epoch_json, phone};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
@@ -13,34 +13,56 @@ use crate::state::{EventDestination, Partition, Waba, ids};
 
 /// `LinkedWhatsAppBusinessAccountSummary` (and, with phone numbers, `LinkedWhatsAppBusinessAccount`).
 pub fn waba_json(p: &Partition, w: &Waba, with_phones: bool) -> Value {
-    let mut v = json!({
-        "arn": p.waba_arn(&w.hex),
-        "id": ids::waba_id(&w.hex),
-        "wabaId": w.meta_waba_id,
-        "registrationStatus": w.registration_status,
-        "linkDate": epoch_json(w.link_date),
-        "wabaName": w.name,
-        "eventDestinations": w.event_destinations,
-    });
-    if let Some(dataset) = &w.dataset_id {
-        v["datasetId"] = json!(dataset);
+    serde_json::to_value(WabaView::of(p, w, with_phones)).unwrap_or(Value::Null)
+}
+
+/// A linked WABA as the API answers it (serialized without building a `Value`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WabaView<'a> {
+    arn: String,
+    id: String,
+    waba_id: &'a str,
+    registration_status: &'a str,
+    link_date: Value,
+    waba_name: &'a str,
+    event_destinations: &'a [EventDestination],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_numbers: Option<Vec<phone::PhoneView<'a>>>,
+}
+
+impl<'a> WabaView<'a> {
+    fn of(p: &Partition, w: &'a Waba, with_phones: bool) -> WabaView<'a> {
+        WabaView {
+            arn: p.waba_arn(&w.hex),
+            id: ids::waba_id(&w.hex),
+            waba_id: &w.meta_waba_id,
+            registration_status: &w.registration_status,
+            link_date: epoch_json(w.link_date),
+            waba_name: &w.name,
+            event_destinations: &w.event_destinations,
+            dataset_id: w.dataset_id.as_deref(),
+            phone_numbers: with_phones
+                .then(|| w.phone_numbers.iter().map(|n| phone::PhoneView::of(p, n)).collect()),
+        }
     }
-    if with_phones {
-        v["phoneNumbers"] =
-            w.phone_numbers.iter().map(|n| phone::phone_json(p, n)).collect::<Vec<_>>().into();
-    }
-    v
 }
 
 pub fn get_linked_whatsapp_business_account(
     state: &AppState,
     ctx: &RequestContext,
     input: &Input,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     let id = input.req_str("id")?;
     state.store.read(ctx, |p| {
         let w = p.waba(ctx, id)?;
-        Ok(json!({ "account": waba_json(p, w, true) }))
+        #[derive(serde::Serialize)]
+        struct Answer<'a> {
+            account: WabaView<'a>,
+        }
+        Output::serialize(&Answer { account: WabaView::of(p, w, true) })
     })
 }
 
