@@ -345,7 +345,8 @@ pub fn markdown(r: &Report) -> String {
          per server and cell, in {} round(s) per cell (the bare server, then the emulator); a row \
          shows the round with the median throughput ratio, and lists every round's ratio. CPU/req is \
          the CPU time (user + system) the server spent per request during its run, from `/proc`: \
-         unlike requests/s it hardly depends on how busy the machine was. p50/p99 are per-request \
+         it depends less than requests/s on how the CPUs were shared (a noisy host still moves \
+         it). p50/p99 are per-request \
          latencies seen by the load generator.\n",
         fmt_count(r.settings.duration_ms),
         r.settings.rounds
