@@ -39,6 +39,17 @@ fn serves_on_the_ready_url_and_stops_on_sigterm() {
 
 #[test]
 #[cfg(unix)]
+fn a_sigterm_right_after_ready_is_a_graceful_stop() {
+    // The handlers are installed before READY is printed: no window where SIGTERM kills.
+    for _ in 0..5 {
+        let (mut child, _url) = start(&[]);
+        let exit = terminate(&mut child);
+        assert!(exit.success(), "{exit:?}");
+    }
+}
+
+#[test]
+#[cfg(unix)]
 fn a_seed_file_replaces_the_default_and_its_account_becomes_the_default() {
     let dir = std::env::temp_dir().join(format!("eum-seed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -233,7 +233,12 @@ pub fn send(
             accepted_ms: now,
             category,
             in_window,
-            statuses: vec![StatusRecord { status: "accepted".into(), time_ms: now, error: None }],
+            statuses: {
+                // Room for every status to come: advancing one never reallocates.
+                let mut statuses = Vec::with_capacity(1 + plan.len());
+                statuses.push(StatusRecord { status: "accepted".into(), time_ms: now, error: None });
+                statuses
+            },
             plan,
             origin: Arc::new(origin),
         };
@@ -373,7 +378,7 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 category: m.category.clone(),
                 biz_opaque_callback_data: m.payload.get("biz_opaque_callback_data").cloned(),
             };
-            due.push((facts, m.message_id.clone(), destination));
+            due.push((Box::new(facts), m.message_id.clone(), destination));
         }
     }
     for (facts, message_id, destination) in due {
@@ -391,7 +396,7 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
             wamid: Some(facts.wamid.clone()),
             destination,
             time_ms: facts.at,
-            value: events::EventValue::Status(Box::new(facts)),
+            value: events::EventValue::Status(facts),
         };
         events::publish(state, draft);
     }
