@@ -24,7 +24,8 @@
 //! - [`config`]: run-time settings.
 //!
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
-//! listener; [`Emulator::start`] does both on a port for tests and embedders.
+//! listener, with AWS API requests handed straight to the pipeline ([`Application`]);
+//! [`Emulator::start`] does both on a port for tests and embedders.
 
 pub mod auth;
 pub mod clock;
@@ -225,8 +226,8 @@ pub(crate) fn panic_response(
         .into_response_for(&uuid::Uuid::new_v4().to_string())
 }
 
-/// Serves [`Application::new`]`(state)` on `listener` until `shutdown` completes, then drains connections (see
-/// [`server`] for the connection limit and timeouts).
+/// Serves [`Application::new`]`(state)` on `listener` until `shutdown` completes, then drains
+/// connections (see [`server`] for the connection limit and timeouts).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
