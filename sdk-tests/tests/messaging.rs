@@ -74,6 +74,34 @@ async fn a_customer_writes_in_and_the_reply_is_sent_delivered_and_read() {
 }
 
 #[tokio::test]
+async fn statuses_echo_the_biz_opaque_callback_data_of_their_message() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    control.customer_says(PHONE_1, CUSTOMER, "hello").await;
+    let tagged = message_blob(json!({
+        "messaging_product": "whatsapp",
+        "to": CUSTOMER,
+        "type": "text",
+        "text": { "body": "Your order shipped" },
+        "biz_opaque_callback_data": "order-42 \"quoted\"",
+    }));
+    let tagged_id = send(&client, PHONE_1, tagged).await;
+    // The data's name in the text is not the member: no echo.
+    let plain_id = send(&client, PHONE_1, text_to(CUSTOMER, "biz_opaque_callback_data")).await;
+    for (message_id, expected) in [(&tagged_id, Some("order-42 \"quoted\"")), (&plain_id, None)] {
+        let events = control.wait_events(&format!("kind=status&messageId={message_id}"), 3).await;
+        assert_eq!(statuses(&events), vec!["sent", "delivered", "read"]);
+        for event in &events {
+            let status = &entry(event)["changes"][0]["value"]["statuses"][0];
+            assert_eq!(status.get("biz_opaque_callback_data").and_then(Value::as_str), expected);
+        }
+    }
+    // The log keeps the payload as sent.
+    let log = control.call("GET", &format!("/messages?messageId={tagged_id}"), None).await;
+    assert_eq!(log["messages"][0]["payload"]["biz_opaque_callback_data"], "order-42 \"quoted\"");
+}
+
+#[tokio::test]
 async fn the_status_event_matches_the_snapshot() {
     let emu = emulator().await;
     let (client, control) = (client(&emu), Control::new(&emu));

@@ -33,10 +33,12 @@ pub struct MetaState {
 }
 
 /// A map that keeps insertion order and forgets its oldest entry beyond a capacity, so that
-/// message logs stay bounded however long the emulator runs.
+/// message logs stay bounded however long the emulator runs. Values are boxed: the table stays
+/// small (a full log of 10,000 inline messages was megabytes of buckets, most of them cold, that
+/// every insert and eviction probed).
 #[derive(Debug)]
 pub struct BoundedLog<V> {
-    map: hashbrown::HashMap<String, V>,
+    map: hashbrown::HashMap<String, Box<V>>,
     order: VecDeque<String>,
 }
 
@@ -57,7 +59,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for BoundedLog<V> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut log = BoundedLog::default();
         for (key, value) in Vec::<(String, V)>::deserialize(d)? {
-            if log.map.insert(key.clone(), value).is_none() {
+            if log.map.insert(key.clone(), Box::new(value)).is_none() {
                 log.order.push_back(key);
             }
         }
@@ -68,7 +70,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for BoundedLog<V> {
 impl<V> BoundedLog<V> {
     /// Inserts, first evicting the oldest entries down to `capacity`; returns what was evicted
     /// (so that a caller holding a lock can free it after unlocking).
-    pub fn insert(&mut self, key: String, value: V, capacity: usize) -> Vec<V> {
+    pub fn insert(&mut self, key: String, value: V, capacity: usize) -> Vec<Box<V>> {
         let mut evicted = Vec::new();
         while self.map.len() >= capacity.max(1) {
             match self.order.pop_front() {
@@ -76,20 +78,20 @@ impl<V> BoundedLog<V> {
                 None => break,
             }
         }
-        if self.map.insert(key.clone(), value).is_none() {
+        if self.map.insert(key.clone(), Box::new(value)).is_none() {
             self.order.push_back(key);
         }
         evicted
     }
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.map.get(key)
+        self.map.get(key).map(|v| &**v)
     }
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.map.get_mut(key)
+        self.map.get_mut(key).map(|v| &mut **v)
     }
     /// Oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &V> {
-        self.order.iter().filter_map(|k| self.map.get(k))
+        self.order.iter().filter_map(|k| self.get(k))
     }
     pub fn len(&self) -> usize {
         self.map.len()
@@ -111,8 +113,9 @@ pub struct OutboundMessage {
     #[serde(rename = "type")]
     pub message_type: String,
     pub meta_api_version: String,
-    /// The decoded message object as sent.
-    pub payload: Value,
+    /// The decoded message object as sent, kept serialized (one allocation, not a tree: the log
+    /// holds thousands of messages).
+    pub payload: crate::events::RawJson,
     pub accepted_ms: i64,
     /// Pricing category: `service`, `utility`, `marketing`, `authentication`.
     pub category: String,

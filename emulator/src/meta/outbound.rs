@@ -110,6 +110,7 @@ pub fn send(
         Shape::MarkRead { .. } => String::new(),
     };
     let meta_api_version = api_version.to_string();
+    let stored_payload = events::RawJson::of(&payload);
 
     let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
@@ -229,7 +230,7 @@ pub fn send(
             to: to.into_id(),
             message_type,
             meta_api_version,
-            payload,
+            payload: stored_payload,
             accepted_ms: now,
             category,
             in_window,
@@ -376,7 +377,7 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 origin: m.origin.clone(),
                 free: is_free(m),
                 category: m.category.clone(),
-                biz_opaque_callback_data: m.payload.get("biz_opaque_callback_data").cloned(),
+                biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
             };
             due.push((Box::new(facts), m.message_id.clone(), destination));
         }
@@ -400,6 +401,19 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
         };
         events::publish(state, draft);
     }
+}
+
+/// The message's `biz_opaque_callback_data`, which Meta echoes in its statuses.
+fn biz_opaque_callback_data(payload: &events::RawJson) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Opaque {
+        biz_opaque_callback_data: Option<Value>,
+    }
+    let json = payload.get();
+    if !json.contains("biz_opaque_callback_data") {
+        return None;
+    }
+    serde_json::from_str::<Opaque>(json).ok()?.biz_opaque_callback_data
 }
 
 /// What a status event's `value` says, kept until the event is read (see
