@@ -191,12 +191,12 @@ pub async fn respond(state: AppState, request: Request) -> Response {
             path => path.chars().take(256).collect(),
         },
         operation: op.map(Operation::name),
-        account: ctx.account.clone(),
-        region: ctx.region.clone(),
+        account: ctx.account,
+        region: ctx.region,
         status: (!dropped).then(|| response.status().as_u16()),
         error,
         latency_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        request_id: ctx.request_id.clone(),
+        request_id: ctx.request_id,
         fault: ctx.fault_rule,
     });
     response
