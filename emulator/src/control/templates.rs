@@ -58,7 +58,7 @@ fn with_template(
     account: Option<String>,
     region: Option<String>,
     template_id: &str,
-    f: impl FnOnce(&mut Template, &str) -> Result<Option<(String, Value)>, ControlError>,
+    f: impl FnOnce(&mut Template, &str) -> Result<Option<(&'static str, Value)>, ControlError>,
 ) -> Result<Value, ControlError> {
     let account = account.unwrap_or_else(|| state.config.default_account.clone());
     let region = region.unwrap_or_else(|| state.config.default_region.clone());
@@ -85,10 +85,10 @@ fn with_template(
         (event, waba.clone(), t)
     };
     match event {
-        Some((field, extra)) if field == "message_template_status_update" => {
+        Some(("message_template_status_update", extra)) => {
             status_event(state, &account, &region, &waba, &t, extra);
         }
-        Some((field, value)) => publish_waba_event(state, &account, &region, &waba, &field, value),
+        Some((field, value)) => publish_waba_event(state, &account, &region, &waba, field, value),
         None => {}
     }
     Ok(view(&t))
@@ -174,7 +174,7 @@ pub async fn review(
                     )));
                 }
             };
-            Ok(Some(("message_template_status_update".to_string(), extra)))
+            Ok(Some(("message_template_status_update", extra)))
         },
     )?;
     if let Some((due, waba_hex)) = unpause_at {
@@ -199,7 +199,7 @@ pub fn unpause(state: &AppState, account: &str, region: &str, _waba_hex: &str, t
         }
         t.status = "APPROVED".into();
         Ok(Some((
-            "message_template_status_update".to_string(),
+            "message_template_status_update",
             json!({ "other_info": { "title": "UNPAUSE", "description": "Your WhatsApp message template has been unpaused." } }),
         )))
     });
@@ -224,7 +224,7 @@ pub async fn quality(
         }
         t.quality_score = Some(q.quality_score.clone());
         Ok(Some((
-            "message_template_quality_update".to_string(),
+            "message_template_quality_update",
             json!({
                 "previous_quality_score": previous,
                 "new_quality_score": q.quality_score,

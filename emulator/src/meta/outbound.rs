@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::errors::{MetaError, StatusError};
@@ -180,10 +181,7 @@ pub fn send(
         }
 
         // Throughput: at most `throughput` messages per second per number (130429).
-        if !p.meta.traffic.contains_key(&origin.phone_hex) {
-            p.meta.traffic.insert(origin.phone_hex.clone(), Default::default());
-        }
-        let traffic = p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above");
+        let traffic = entry(&mut p.meta.traffic, &origin.phone_hex, Default::default);
         while traffic.recent_sends.front().is_some_and(|t| *t <= now - 1000) {
             traffic.recent_sends.pop_front();
         }
@@ -197,7 +195,6 @@ pub fn send(
 
         let window_key = (origin.phone_hex.clone(), to.id().to_string());
         let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
-        let traffic = p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above");
         let plan = if let Some(error) = &ctx.meta_fault {
             vec![failed(delays, error.clone())]
         } else if let Some(plan) = magic_plan(to.id(), delays) {
@@ -316,6 +313,15 @@ fn business_initiated_allowed(
     true
 }
 
+/// `map[key]`, inserted with `new()` first if absent; unlike `entry`, the key is copied only
+/// when it is inserted (these lookups are on every send).
+fn entry<'a, V>(map: &'a mut BTreeMap<String, V>, key: &str, new: impl FnOnce() -> V) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), new());
+    }
+    map.get_mut(key).expect("present or inserted above")
+}
+
 /// Buckets kept per number before full ones are dropped (a full bucket is the same as none).
 const PAIR_BUCKETS_KEPT: usize = 1024;
 
@@ -328,10 +334,7 @@ fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
         };
         t.pair_buckets.retain(|_, bucket| !full(bucket));
     }
-    if !t.pair_buckets.contains_key(wa_id) {
-        t.pair_buckets.insert(wa_id.to_string(), (PAIR_BURST, now));
-    }
-    let (tokens, last) = t.pair_buckets.get_mut(wa_id).expect("inserted above");
+    let (tokens, last) = entry(&mut t.pair_buckets, wa_id, || (PAIR_BURST, now));
     *tokens = (*tokens + (now - *last) as f64 / PAIR_REFILL_MS).min(PAIR_BURST);
     *last = now;
     if *tokens >= 1.0 {

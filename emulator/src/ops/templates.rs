@@ -96,7 +96,7 @@ pub fn publish_waba_event(
     account: &str,
     region: &str,
     waba: &Waba,
-    field: &str,
+    field: &'static str,
     value: Value,
 ) {
     events::publish(
@@ -107,8 +107,8 @@ pub fn publish_waba_event(
             waba_hex: waba.hex.clone(),
             meta_waba_id: waba.meta_waba_id.clone(),
             phone: None,
-            field: field.to_string().into(),
-            kind: field.to_string().into(),
+            field: field.into(),
+            kind: field.into(),
             status: None,
             message_id: None,
             wamid: None,
