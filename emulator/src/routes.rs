@@ -6,7 +6,6 @@
 //! validate against the model → handler → JSON response, recorded in the request log. Any failure
 //! on the way is an [`ApiError`] in its restJson1 form; an unknown path or method gets one too.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use axum::body::{Body, Bytes};
@@ -21,8 +20,8 @@ use crate::auth::sigv4;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::limits::{self, Refusal};
-use crate::model::Model;
 use crate::model::validate::{Leniency, decode_input_with, parse_query};
+use crate::model::{Model, OperationFacts};
 use crate::ops;
 use crate::reqlog::RequestRecord;
 
@@ -89,8 +88,8 @@ operations! {
 
 /// (method, path) → operation, built from the model facts.
 pub struct RouteTable {
-    routes: HashMap<(Method, String), Operation>,
-    paths: HashMap<String, Vec<Method>>,
+    /// Path → the methods it accepts, each with its operation and the operation's facts.
+    paths: hashbrown::HashMap<String, Vec<(Method, Operation, &'static OperationFacts)>>,
 }
 
 impl RouteTable {
@@ -99,28 +98,32 @@ impl RouteTable {
         TABLE.get_or_init(|| RouteTable::from_model(Model::get()))
     }
 
-    fn from_model(model: &Model) -> RouteTable {
-        let mut routes = HashMap::new();
-        let mut paths: HashMap<String, Vec<Method>> = HashMap::new();
+    fn from_model(model: &'static Model) -> RouteTable {
+        let mut paths: hashbrown::HashMap<String, Vec<_>> = hashbrown::HashMap::new();
         for facts in model.operations.values() {
             let op = Operation::from_name(&facts.name)
                 .unwrap_or_else(|| panic!("model operation {} has no handler", facts.name));
             let method = Method::from_bytes(facts.method.as_bytes()).expect("valid method");
-            routes.insert((method.clone(), facts.uri.clone()), op);
-            paths.entry(facts.uri.clone()).or_default().push(method);
+            paths.entry(facts.uri.clone()).or_default().push((method, op, facts));
         }
-        RouteTable { routes, paths }
+        RouteTable { paths }
     }
 
-    pub fn route(&self, method: &Method, path: &str) -> Result<Operation, ApiError> {
+    /// The operation at `method path`, with its model facts.
+    pub fn route(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Result<(Operation, &'static OperationFacts), ApiError> {
         // Tolerate one trailing slash, as API Gateway-fronted services do.
         let path = if path.len() > 1 { path.strip_suffix('/').unwrap_or(path) } else { path };
-        if let Some(op) = self.routes.get(&(method.clone(), path.to_string())) {
-            return Ok(*op);
+        let methods = self.paths.get(path);
+        if let Some((_, op, facts)) = methods.into_iter().flatten().find(|(m, ..)| m == method) {
+            return Ok((*op, facts));
         }
-        let message = match self.paths.get(path) {
+        let message = match methods {
             Some(methods) => {
-                let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                let allowed: Vec<&str> = methods.iter().map(|(m, ..)| m.as_str()).collect();
                 format!(
                     "No operation matches {method} {path}; this path accepts {}",
                     allowed.join(", ")
@@ -144,13 +147,12 @@ pub async fn respond(state: AppState, request: Request) -> Response {
     let mut ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
-    let op = route.as_ref().ok().copied();
+    let op = route.as_ref().ok().map(|(op, _)| *op);
     let result = match route {
         Err(e) => Err(Refusal::Error(e)),
-        Ok(op) => {
-            let declared = &Model::get().operation(op.name()).errors;
-            serve(&state, &mut ctx, op, &parts, body).await.map_err(|r| match r {
-                Refusal::Error(e) => Refusal::Error(e.declared_for(declared)),
+        Ok((op, facts)) => {
+            serve(&state, &mut ctx, op, facts, &parts, body).await.map_err(|r| match r {
+                Refusal::Error(e) => Refusal::Error(e.declared_for(&facts.errors)),
                 drop => drop,
             })
         }
@@ -208,6 +210,7 @@ async fn serve(
     state: &AppState,
     ctx: &mut RequestContext,
     op: Operation,
+    facts: &OperationFacts,
     parts: &Parts,
     body: Body,
 ) -> Result<ops::Output, Refusal> {
@@ -223,19 +226,24 @@ async fn serve(
     }
     let query = parse_query(parts.uri.query())?;
     limits::gate(state, ctx, op, &query, &body).await?;
-    Ok(run(state, ctx, op, &query, &body).await?)
+    Ok(run(state, ctx, op, facts, &query, &body).await?)
 }
 
 async fn run(
     state: &AppState,
     ctx: &RequestContext,
     op: Operation,
+    facts: &OperationFacts,
     query: &[(String, String)],
     body: &Bytes,
 ) -> Result<ops::Output, ApiError> {
-    let model = Model::get();
+    if op == Operation::SendWhatsAppMessage
+        && let Some(answer) = ops::messaging::fast_send_whatsapp_message(state, ctx, body)
+    {
+        return answer;
+    }
     let leniency = Leniency::from_config(&state.config);
-    let input = decode_input_with(model, model.operation(op.name()), query, body, leniency)?;
+    let input = decode_input_with(Model::get(), facts, query, body, leniency)?;
     ops::dispatch(state, ctx, op, input).await
 }
 

@@ -295,6 +295,13 @@ pub async fn update_phone_number(
             n.throughput_per_second = t;
         }
         let display: String = n.phone_number.chars().filter(char::is_ascii_digit).collect();
+        let origin = std::sync::Arc::new(crate::meta::Origin {
+            waba_hex,
+            meta_waba_id,
+            phone_hex: n.hex.clone(),
+            meta_phone_id: n.meta_phone_number_id.clone(),
+            display_digits: display.clone(),
+        });
         let drafts: Vec<EventDraft> = changes
             .into_iter()
             .map(|mut value| {
@@ -302,9 +309,8 @@ pub async fn update_phone_number(
                 EventDraft {
                     account: account.clone(),
                     region: region.clone(),
-                    waba_hex: waba_hex.clone(),
-                    meta_waba_id: meta_waba_id.clone(),
-                    phone: Some((n.hex.clone(), n.meta_phone_number_id.clone())),
+                    origin: origin.clone(),
+                    about_phone: true,
                     field: "phone_number_quality_update".into(),
                     kind: "phone_number_quality_update".into(),
                     status: None,

@@ -13,9 +13,10 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::AppState;
+use crate::meta::Origin;
 
 /// One published event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Event {
     /// Position in the log (1, 2, …), never reused.
@@ -41,29 +42,72 @@ pub struct Event {
     pub destination: Option<String>,
     /// Virtual time of the event, epoch ms.
     pub time_ms: i64,
-    /// The AWS envelope exactly as published (`Message` of the SNS notification).
-    pub envelope: Envelope,
+    /// The AWS envelope exactly as published (`Message` of the SNS notification): see
+    /// [`Event::envelope`].
+    envelope: Envelope,
 }
 
-/// The AWS envelope of an event, built on first use (an SNS delivery, the control API, an
-/// export) from what its producer knew: most events of a busy emulator are never read.
+impl Event {
+    /// The AWS envelope, built on first use (an SNS delivery, the control API, an export) from
+    /// the event and what its producer knew: most events of a busy emulator are never read.
+    pub fn envelope(&self) -> &RawJson {
+        self.envelope.built.get_or_init(|| match &self.envelope.source {
+            Some(source) => envelope(self, source),
+            None => RawJson::of(&Value::Null),
+        })
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Exported<'a> {
+            seq: u64,
+            account: &'a str,
+            region: &'a str,
+            waba_id: &'a str,
+            phone_number_id: Option<&'a str>,
+            field: &'a str,
+            kind: &'a str,
+            status: Option<&'a str>,
+            message_id: Option<&'a str>,
+            wamid: Option<&'a str>,
+            destination: Option<&'a str>,
+            time_ms: i64,
+            envelope: &'a RawJson,
+        }
+        Exported {
+            seq: self.seq,
+            account: &self.account,
+            region: &self.region,
+            waba_id: &self.waba_id,
+            phone_number_id: self.phone_number_id.as_deref(),
+            field: &self.field,
+            kind: &self.kind,
+            status: self.status.as_deref(),
+            message_id: self.message_id.as_deref(),
+            wamid: self.wamid.as_deref(),
+            destination: self.destination.as_deref(),
+            time_ms: self.time_ms,
+            envelope: self.envelope(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// An event's envelope: built (imported, or read once), or still to build from its source.
 #[derive(Debug, Clone)]
-pub struct Envelope {
+struct Envelope {
     built: std::sync::OnceLock<RawJson>,
     source: Option<Box<EnvelopeSource>>,
 }
 
-/// What the envelope is built from.
+/// What the envelope is built from besides the event's own fields.
 #[derive(Debug, Clone)]
 struct EnvelopeSource {
-    account: String,
-    region: String,
-    waba_hex: String,
-    meta_waba_id: String,
-    phone: Option<(String, String)>,
-    field: Cow<'static, str>,
-    message_id: Option<String>,
-    time_ms: i64,
+    origin: Arc<Origin>,
+    about_phone: bool,
     value: EventValue,
 }
 
@@ -92,22 +136,6 @@ impl Serialize for EventValue {
             EventValue::Json(json) => json.serialize(serializer),
             EventValue::Status(facts) => facts.serialize(serializer),
         }
-    }
-}
-
-impl Envelope {
-    /// The envelope as JSON.
-    pub fn json(&self) -> &RawJson {
-        self.built.get_or_init(|| match &self.source {
-            Some(source) => envelope(source),
-            None => RawJson::of(&Value::Null),
-        })
-    }
-}
-
-impl Serialize for Envelope {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json().serialize(serializer)
     }
 }
 
@@ -155,10 +183,11 @@ impl<'de> Deserialize<'de> for RawJson {
 pub struct EventDraft {
     pub account: String,
     pub region: String,
-    pub waba_hex: String,
-    pub meta_waba_id: String,
-    /// (hex id, Meta phone number id) for phone-level events.
-    pub phone: Option<(String, String)>,
+    /// The WABA the event is about, and the number for phone-level events (WABA-level events
+    /// leave its phone fields empty).
+    pub origin: Arc<Origin>,
+    /// Whether the event is about the number (`phone_number_id`, `metaPhoneNumberIds`).
+    pub about_phone: bool,
     pub field: Cow<'static, str>,
     pub kind: Cow<'static, str>,
     pub status: Option<Cow<'static, str>>,
@@ -338,19 +367,11 @@ impl EventLog {
 /// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it to the
 /// log and hands it to the SNS subscribers of its destination.
 pub fn publish(state: &AppState, draft: EventDraft) -> Arc<Event> {
-    let waba_id = crate::state::ids::waba_id(&draft.waba_hex);
-    let phone_number_id = draft.phone.as_ref().map(|(hex, _)| crate::state::ids::phone_id(hex));
-    let source = EnvelopeSource {
-        account: draft.account.clone(),
-        region: draft.region.clone(),
-        waba_hex: draft.waba_hex,
-        meta_waba_id: draft.meta_waba_id,
-        phone: draft.phone,
-        field: draft.field.clone(),
-        message_id: draft.message_id.clone(),
-        time_ms: draft.time_ms,
-        value: draft.value,
-    };
+    let waba_id = crate::state::ids::waba_id(&draft.origin.waba_hex);
+    let phone_number_id =
+        draft.about_phone.then(|| crate::state::ids::phone_id(&draft.origin.phone_hex));
+    let source =
+        EnvelopeSource { origin: draft.origin, about_phone: draft.about_phone, value: draft.value };
     let envelope = Envelope { built: std::sync::OnceLock::new(), source: Some(Box::new(source)) };
     let event = state.events.push(|seq| Event {
         seq,
@@ -375,7 +396,7 @@ pub fn publish(state: &AppState, draft: EventDraft) -> Arc<Event> {
 /// The AWS envelope: `context`, `whatsAppWebhookEntry` (one Meta `entry` as compact JSON with
 /// non-ASCII escaped, as AWS sends it), `aws_account_id`, `message_timestamp`, and `messageId` on
 /// status events of our sends.
-fn envelope(d: &EnvelopeSource) -> RawJson {
+fn envelope(event: &Event, source: &EnvelopeSource) -> RawJson {
     #[derive(Serialize)]
     struct Envelope<'a> {
         context: Context<'a>,
@@ -415,27 +436,30 @@ fn envelope(d: &EnvelopeSource) -> RawJson {
         field: &'a str,
     }
 
-    let entry =
-        Entry { id: &d.meta_waba_id, changes: [Change { value: &d.value, field: &d.field }] };
+    let (o, account, region) = (&*source.origin, &*event.account, &*event.region);
+    let entry = Entry {
+        id: &o.meta_waba_id,
+        changes: [Change { value: &source.value, field: &event.field }],
+    };
     RawJson::of(&Envelope {
         context: Context {
             meta_waba_ids: [WabaRef {
-                waba_id: &d.meta_waba_id,
-                arn: crate::state::ids::waba_arn(&d.account, &d.region, &d.waba_hex),
+                waba_id: &o.meta_waba_id,
+                arn: crate::state::ids::waba_arn(account, region, &o.waba_hex),
             }],
-            meta_phone_number_ids: d
-                .phone
-                .iter()
-                .map(|(hex, meta)| PhoneRef {
-                    meta_phone_number_id: meta,
-                    arn: crate::state::ids::phone_arn(&d.account, &d.region, hex),
+            meta_phone_number_ids: source
+                .about_phone
+                .then(|| PhoneRef {
+                    meta_phone_number_id: &o.meta_phone_id,
+                    arn: crate::state::ids::phone_arn(account, region, &o.phone_hex),
                 })
+                .into_iter()
                 .collect(),
         },
         entry: ascii_json(&entry),
-        aws_account_id: &d.account,
-        message_timestamp: rfc3339_nanos(d.time_ms),
-        message_id: d.message_id.as_deref(),
+        aws_account_id: account,
+        message_timestamp: rfc3339_nanos(event.time_ms),
+        message_id: event.message_id.as_deref(),
     })
 }
 

@@ -468,7 +468,7 @@ pub fn route(state: &AppState, event: &Event) {
             // Nobody listens on this topic: no delivery, no serialized message.
             return;
         }
-        let message = event.envelope.json().get().to_string();
+        let message = event.envelope().get().to_string();
         let timestamp = super::rfc3339_millis(event.time_ms);
         for (target, arn) in targets {
             inner.next_id += 1;

@@ -254,10 +254,10 @@ impl Rule {
             }
             let mut error = MetaError::new(m.code);
             if let Some(title) = &m.title {
-                error.title = title.clone();
+                error.title = title.clone().into();
             }
             if let Some(details) = &m.details {
-                error.details = details.clone();
+                error.details = details.clone().into();
             }
             Some(Outcome::Meta(error))
         } else if drop {

@@ -209,9 +209,14 @@ impl Hook<'_> {
         EventDraft {
             account: o.account.clone(),
             region: o.region.clone(),
-            waba_hex: o.waba_hex.clone(),
-            meta_waba_id: o.meta_waba_id.clone(),
-            phone: Some((o.phone_hex.clone(), o.meta_phone_id.clone())),
+            origin: std::sync::Arc::new(crate::meta::Origin {
+                waba_hex: o.waba_hex.clone(),
+                meta_waba_id: o.meta_waba_id.clone(),
+                phone_hex: o.phone_hex.clone(),
+                meta_phone_id: o.meta_phone_id.clone(),
+                display_digits: o.display_digits.clone(),
+            }),
+            about_phone: true,
             field: FIELD.into(),
             kind: KIND.into(),
             status: Some(status.to_string().into()),

@@ -1,12 +1,15 @@
 //! Meta's Cloud API error codes, with their titles and details as Meta sends them (status
 //! `errors[]` and synchronous error messages `(#code) title: details`).
 
+use std::borrow::Cow;
+
 /// A Meta error: code, title (also the `message`), details.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MetaError {
     pub code: u32,
-    pub title: String,
-    pub details: String,
+    /// Meta's title (static for the codes in the table, as are most details).
+    pub title: Cow<'static, str>,
+    pub details: Cow<'static, str>,
 }
 
 const TABLE: &[(u32, &str, &str)] = &[
@@ -137,18 +140,18 @@ impl MetaError {
     pub fn new(code: u32) -> MetaError {
         match TABLE.iter().find(|(c, _, _)| *c == code) {
             Some((_, title, details)) => {
-                MetaError { code, title: (*title).to_string(), details: (*details).to_string() }
+                MetaError { code, title: Cow::Borrowed(title), details: Cow::Borrowed(details) }
             }
             None => MetaError {
                 code,
-                title: "Message failed to send".to_string(),
-                details: format!("Message failed to send with error code {code}."),
+                title: "Message failed to send".into(),
+                details: format!("Message failed to send with error code {code}.").into(),
             },
         }
     }
 
     /// The same error with request-specific details.
-    pub fn with_details(code: u32, details: impl Into<String>) -> MetaError {
+    pub fn with_details(code: u32, details: impl Into<Cow<'static, str>>) -> MetaError {
         MetaError { details: details.into(), ..MetaError::new(code) }
     }
 
@@ -168,7 +171,7 @@ impl MetaError {
             title: self.title.clone(),
             message: self.title.clone(),
             error_data: ErrorData { details: self.details.clone() },
-            href: ERROR_CODES_HREF.to_string(),
+            href: ERROR_CODES_HREF.into(),
         }
     }
 }
@@ -181,15 +184,15 @@ pub const ERROR_CODES_HREF: &str =
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusError {
     pub code: u32,
-    pub title: String,
-    pub message: String,
+    pub title: Cow<'static, str>,
+    pub message: Cow<'static, str>,
     pub error_data: ErrorData,
-    pub href: String,
+    pub href: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorData {
-    pub details: String,
+    pub details: Cow<'static, str>,
 }
 
 #[cfg(test)]
@@ -202,7 +205,7 @@ mod tests {
         assert_eq!(e.title, "Re-engagement message");
         let status_error = serde_json::to_value(e.status_error()).unwrap();
         assert_eq!(status_error["message"], "Re-engagement message");
-        assert_eq!(status_error["error_data"]["details"], e.details);
+        assert_eq!(status_error["error_data"]["details"], e.details.as_ref());
         assert!(!MetaError::is_known(999_999));
         assert_eq!(MetaError::new(999_999).code, 999_999);
         assert!(MetaError::with_details(131009, "x").sync_message().starts_with("(#131009) "));

@@ -167,9 +167,8 @@ pub fn receive(
         let draft = EventDraft {
             account: account.clone(),
             region: region.clone(),
-            waba_hex: waba.hex.clone(),
-            meta_waba_id: waba.meta_waba_id.clone(),
-            phone: Some((phone.hex.clone(), phone.meta_phone_number_id.clone())),
+            origin: phone.origin(waba),
+            about_phone: true,
             field: "messages".into(),
             kind: "inbound".into(),
             status: None,

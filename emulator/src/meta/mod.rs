@@ -118,7 +118,7 @@ pub struct OutboundMessage {
     pub payload: crate::events::RawJson,
     pub accepted_ms: i64,
     /// Pricing category: `service`, `utility`, `marketing`, `authentication`.
-    pub category: String,
+    pub category: std::borrow::Cow<'static, str>,
     /// Whether the customer service window was open when it was sent.
     pub in_window: bool,
     /// Statuses reached so far.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -115,13 +116,7 @@ pub fn send(
 
     let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
-        let origin = Origin {
-            waba_hex: waba.hex.clone(),
-            meta_waba_id: waba.meta_waba_id.clone(),
-            phone_hex: phone.hex.clone(),
-            meta_phone_id: phone.meta_phone_number_id.clone(),
-            display_digits: phone.phone_number.chars().filter(char::is_ascii_digit).collect(),
-        };
+        let origin = phone.origin(waba);
         let (tier, throughput) = (phone.messaging_limit_tier.clone(), phone.throughput_per_second);
 
         let (message_type, to) = match shape {
@@ -166,11 +161,11 @@ pub fn send(
         }
 
         // Templates are checked against the WABA's templates at once, as Meta does.
-        let mut category = "service".to_string();
+        let mut category = Cow::Borrowed("service");
         if message_type == "template" {
             let template = super::templates::check_send(waba, &payload["template"])
                 .map_err(meta_invalid)?;
-            category = template.category.to_ascii_lowercase();
+            category = pricing_category(&template.category);
         }
 
         // Media by id must be this number's, of the message's kind (Meta 100 / 131053).
@@ -238,7 +233,7 @@ pub fn send(
                 statuses
             },
             plan,
-            origin: Arc::new(origin),
+            origin,
         };
         let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
         Ok((dues, evicted))
@@ -386,13 +381,11 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
         }
     }
     for (facts, message_id, destination) in due {
-        let o = &facts.origin;
         let draft = EventDraft {
             account: account.to_string(),
             region: region.to_string(),
-            waba_hex: o.waba_hex.clone(),
-            meta_waba_id: o.meta_waba_id.clone(),
-            phone: Some((o.phone_hex.clone(), o.meta_phone_id.clone())),
+            origin: facts.origin.clone(),
+            about_phone: true,
             field: "messages".into(),
             kind: "status".into(),
             status: Some(facts.status.clone()),
@@ -424,13 +417,13 @@ fn biz_opaque_callback_data(payload: &events::RawJson) -> Option<Value> {
 #[derive(Debug, Clone)]
 pub struct StatusFacts {
     at: i64,
-    status: std::borrow::Cow<'static, str>,
+    status: Cow<'static, str>,
     error: Option<Arc<StatusError>>,
     wamid: String,
     to: String,
     origin: Arc<Origin>,
     free: bool,
-    category: String,
+    category: Cow<'static, str>,
     biz_opaque_callback_data: Option<Value>,
 }
 
@@ -505,6 +498,15 @@ impl Pricing<'_> {
     fn of(free: bool, category: &str) -> Pricing<'_> {
         let kind = if free { "free_customer_service" } else { "regular" };
         Pricing { billable: !free, pricing_model: "PMP", kind, category }
+    }
+}
+
+/// The pricing category of a template category (`MARKETING` → `marketing`).
+fn pricing_category(template_category: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 4] = ["service", "utility", "marketing", "authentication"];
+    match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(template_category)) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(template_category.to_ascii_lowercase()),
     }
 }
 

@@ -31,7 +31,7 @@ pub const REJECTION_REASONS: &[&str] = &[
     "TAG_CONTENT_MISMATCH",
 ];
 
-fn invalid(details: impl Into<String>) -> MetaError {
+fn invalid(details: impl Into<std::borrow::Cow<'static, str>>) -> MetaError {
     MetaError::with_details(100, details)
 }
 

@@ -4,7 +4,7 @@
 
 pub mod validate;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -116,7 +116,7 @@ pub struct OperationFacts {
 #[derive(Debug)]
 pub struct Model {
     pub operations: BTreeMap<String, OperationFacts>,
-    pub shapes: HashMap<String, Shape>,
+    pub shapes: hashbrown::HashMap<String, Shape>,
     /// Error shape name → modeled HTTP status.
     pub error_statuses: BTreeMap<String, u16>,
 }
@@ -130,7 +130,7 @@ impl Model {
 
     pub fn parse(text: &str) -> Result<Model, String> {
         let raw: RawModel = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let mut shapes = HashMap::new();
+        let mut shapes = hashbrown::HashMap::new();
         for (name, s) in raw.shapes {
             let kind = match s.kind.as_str() {
                 "structure" => ShapeKind::Structure {

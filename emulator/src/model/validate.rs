@@ -4,7 +4,7 @@
 //! Failures are reported the way AWS words them:
 //! `2 validation errors detected: Value 'x' at 'id' failed to satisfy constraint: …; …`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -167,6 +167,24 @@ pub fn decode_input_with(
         return Err(validation_error(&errors));
     }
     Ok(Input { value, blobs })
+}
+
+/// Whether `s` meets every constraint of string shape `shape` (length in code points, enum,
+/// pattern) — for fast paths, which hand anything that fails to [`decode_input`] to be worded.
+pub fn string_satisfies(shape: &Shape, s: &str) -> bool {
+    within(shape, s.chars().count())
+        && shape.enum_values.as_ref().is_none_or(|values| values.iter().any(|e| e == s))
+        && shape.pattern.as_ref().is_none_or(|(_, re)| re.is_match(s))
+}
+
+/// The bytes of blob shape `shape` written as `base64`, if they decode and meet its length.
+pub fn blob_satisfies(shape: &Shape, base64: &str) -> Option<Vec<u8>> {
+    BASE64.decode(base64).ok().filter(|bytes| within(shape, bytes.len()))
+}
+
+fn within(shape: &Shape, len: usize) -> bool {
+    let len = len as i64;
+    shape.min.is_none_or(|m| len >= m) && shape.max.is_none_or(|m| len <= m)
 }
 
 /// `N validation error(s) detected: a; b`.

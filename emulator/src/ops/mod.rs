@@ -138,8 +138,8 @@ pub async fn dispatch(
 pub fn meta_error(code: u32, title: &str, detail: impl std::fmt::Display) -> ApiError {
     let error = crate::meta::errors::MetaError {
         code,
-        title: title.to_string(),
-        details: detail.to_string(),
+        title: title.to_string().into(),
+        details: detail.to_string().into(),
     };
     ApiError::invalid_parameters(error.sync_message())
 }

@@ -150,6 +150,7 @@ fn pending_phone(
         throughput_per_second: crate::state::default_throughput(),
         business_public_key: None,
         calling: Default::default(),
+        origin: Default::default(),
     }
 }
 

@@ -104,9 +104,12 @@ pub fn publish_waba_event(
         EventDraft {
             account: account.to_string(),
             region: region.to_string(),
-            waba_hex: waba.hex.clone(),
-            meta_waba_id: waba.meta_waba_id.clone(),
-            phone: None,
+            origin: std::sync::Arc::new(crate::meta::Origin {
+                waba_hex: waba.hex.clone(),
+                meta_waba_id: waba.meta_waba_id.clone(),
+                ..Default::default()
+            }),
+            about_phone: false,
             field: field.into(),
             kind: field.into(),
             status: None,
@@ -208,7 +211,8 @@ pub fn create_whatsapp_message_template(
                 title: "Message Template Limit Exceeded".into(),
                 details: format!(
                     "this WhatsApp Business Account already has {TEMPLATE_LIMIT} message templates"
-                ),
+                )
+                .into(),
             }));
         }
         if def.get("parameter_format").is_none() {

@@ -81,6 +81,26 @@ pub struct PhoneNumber {
     /// Customers' call permissions and the call log.
     #[serde(default)]
     pub calling: calling::PhoneCalling,
+    /// The identities events about this number's messages carry, made once and shared by them
+    /// all (none of them changes in a number's life).
+    #[serde(skip)]
+    pub origin: std::sync::OnceLock<std::sync::Arc<crate::meta::Origin>>,
+}
+
+impl PhoneNumber {
+    /// The identities of messages sent from this number of `waba`.
+    pub fn origin(&self, waba: &Waba) -> std::sync::Arc<crate::meta::Origin> {
+        let origin = self.origin.get_or_init(|| {
+            std::sync::Arc::new(crate::meta::Origin {
+                waba_hex: waba.hex.clone(),
+                meta_waba_id: waba.meta_waba_id.clone(),
+                phone_hex: self.hex.clone(),
+                meta_phone_id: self.meta_phone_number_id.clone(),
+                display_digits: self.phone_number.chars().filter(char::is_ascii_digit).collect(),
+            })
+        });
+        origin.clone()
+    }
 }
 
 pub fn default_tier() -> String {

@@ -292,6 +292,7 @@ impl SeedWaba {
                     throughput_per_second: p.throughput_per_second,
                     business_public_key: None,
                     calling: Default::default(),
+                    origin: Default::default(),
                 })
                 .collect(),
             templates,
