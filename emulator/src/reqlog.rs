@@ -14,7 +14,7 @@ pub struct RequestRecord {
     /// When it arrived, on the emulator's (virtual) clock (RFC 3339, formatted when listed).
     pub time: Rfc3339,
     pub time_ms: i64,
-    pub method: String,
+    pub method: std::borrow::Cow<'static, str>,
     pub path: String,
     /// None for a path or method no operation has.
     pub operation: Option<&'static str>,

@@ -187,7 +187,7 @@ pub async fn respond(state: AppState, request: Request) -> Response {
         seq: 0,
         time: crate::reqlog::Rfc3339(arrived_ms),
         time_ms: arrived_ms,
-        method: parts.method.to_string(),
+        method: method_name(&parts.method),
         path: match parts.uri.path() {
             path if path.len() <= 256 => path.to_string(),
             path => path.chars().take(256).collect(),
@@ -202,6 +202,22 @@ pub async fn respond(state: AppState, request: Request) -> Response {
         fault: ctx.fault_rule,
     });
     response
+}
+
+/// The method's name; the usual ones without a copy.
+fn method_name(method: &Method) -> std::borrow::Cow<'static, str> {
+    let usual = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::HEAD, "HEAD"),
+    ];
+    match usual.into_iter().find(|(m, _)| m == method) {
+        Some((_, name)) => name.into(),
+        None => method.to_string().into(),
+    }
 }
 
 /// Reads the body, checks the signature (`--verify-sigv4`), then fault rules and the rate limit,
@@ -265,11 +281,11 @@ async fn read_body(body: Body, config: &crate::Config) -> Result<Bytes, ApiError
 }
 
 /// Whether reading the body failed because the client stopped sending it (the server's
-/// `TimeoutBody`, somewhere in the error's chain).
+/// [`crate::server::BodyTimedOut`], somewhere in the error's chain).
 fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(e);
     while let Some(e) = current {
-        if e.is::<tower_http::timeout::TimeoutError>() {
+        if e.is::<crate::server::BodyTimedOut>() {
             return true;
         }
         current = e.source();

@@ -7,8 +7,9 @@
 //! - **Header timeout:** from the first byte of a request (or from the connection's start, for
 //!   its first request) to the end of its headers (slowloris); the connection is closed when it
 //!   passes.
-//! - **Body timeout:** the longest pause while a handler reads the request body (tower-http's
-//!   `TimeoutBody`); the AWS API answers `408` with a modeled error and the connection is closed.
+//! - **Body timeout:** the longest pause while a handler reads the request body
+//!   ([`BodyWithTimeout`]); the AWS API answers `408` with a modeled error and the connection is
+//!   closed.
 //! - **Idle timeout:** a keep-alive connection with no request in flight and no byte received is
 //!   closed after it.
 //!
@@ -180,6 +181,58 @@ impl Drop for InFlight {
     }
 }
 
+/// The request body with the body timeout: the longest pause while the handler reads it. The
+/// timer starts only when no data is ready, so a body that came with its headers (nearly every
+/// AWS API request) never touches the timer wheel — tower-http's `TimeoutBody` arms and disarms
+/// a timer on every read.
+struct BodyWithTimeout {
+    body: Incoming,
+    timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+/// The error of a request body that stalled for longer than the body timeout.
+#[derive(Debug)]
+pub struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body stalled")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl HttpBody for BodyWithTimeout {
+    type Data = axum::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            this.sleep = None;
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let timeout = this.timeout;
+        let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimedOut)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// The response body, holding its request's [`InFlight`] until hyper has written it.
 struct TrackedBody {
     inner: Body,
@@ -270,7 +323,7 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_flight = service_activity.start_request();
         let request = request.map(|body| {
-            Body::new(tower_http::timeout::TimeoutBody::new(limits.body_timeout, body))
+            Body::new(BodyWithTimeout { body, timeout: limits.body_timeout, sleep: None })
         });
         let app = app.clone();
         async move {

@@ -159,6 +159,12 @@ impl RawJson {
         RawJson(Arc::from(raw))
     }
 
+    /// `text` kept as it is (surrounding whitespace aside), if it is one JSON value.
+    pub fn parse(text: &str) -> Option<RawJson> {
+        let raw: &RawValue = serde_json::from_str(text).ok()?;
+        Some(RawJson(Arc::from(raw.to_owned())))
+    }
+
     /// The JSON text.
     pub fn get(&self) -> &str {
         self.0.get()

@@ -102,6 +102,13 @@ pub fn send(
 ) -> ApiResult<String> {
     check_api_version(api_version)?;
     let messages::Outbound { payload, shape } = messages::parse(bytes).map_err(meta_invalid)?;
+    // The message as sent (valid JSON: it was just parsed).
+    let stored_payload = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(events::RawJson::parse)
+        .unwrap_or_else(|| events::RawJson::of(&payload));
+    // A plain text message has no tree: nothing below looks into its members.
+    let payload = payload.unwrap_or(Value::Null);
     let now = state.clock.now_ms();
     let delays = state.config.status_delays;
     let capacity = state.config.message_log_capacity;
@@ -112,7 +119,6 @@ pub fn send(
         Shape::MarkRead { .. } => String::new(),
     };
     let meta_api_version = api_version.to_string();
-    let stored_payload = events::RawJson::of(&payload);
 
     let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
