@@ -50,9 +50,7 @@ impl RequestContext {
             }
             None => (config.default_account.as_str(), config.default_region.as_str()),
         };
-        let mut ctx = RequestContext::new(account, region);
-        ctx.request_id = ids.uuid().to_string();
-        ctx.host = headers
+        let host = headers
             .get("host")
             .and_then(|v| v.to_str().ok())
             .filter(|h| {
@@ -61,7 +59,14 @@ impl RequestContext {
                     && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
             })
             .map(str::to_string);
-        ctx
+        RequestContext {
+            account: account.to_string(),
+            region: region.to_string(),
+            request_id: ids.uuid().to_string(),
+            host,
+            meta_fault: None,
+            fault_rule: None,
+        }
     }
 
     /// `http://HOST` of this emulator as the client reached it.

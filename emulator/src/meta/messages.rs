@@ -42,7 +42,7 @@ pub struct Outbound {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shape {
     /// A message to a customer: its type and the recipient's WhatsApp id (digits) or BSUID.
-    Message { message_type: String, to: Recipient },
+    Message { message_type: &'static str, to: Recipient },
     /// `{"status": "read", "message_id": …}`: marks an inbound message as read.
     MarkRead { message_id: String },
 }
@@ -80,7 +80,7 @@ fn validator() -> &'static jsonschema::Validator {
 /// Decodes and validates a message blob.
 pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
     if let Some(to) = plain_text(bytes) {
-        let shape = Shape::Message { message_type: "text".into(), to: Recipient::WaId(to) };
+        let shape = Shape::Message { message_type: "text", to: Recipient::WaId(to) };
         return Ok(Outbound { payload: None, shape });
     }
     let payload: Value = serde_json::from_slice(bytes).map_err(|e| {
@@ -139,7 +139,9 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
                 .to_string(),
         }
     } else {
-        let message_type = obj.get("type").and_then(Value::as_str).unwrap_or("text").to_string();
+        let named = obj.get("type").and_then(Value::as_str).unwrap_or("text");
+        // One of TYPES: anything else was refused above.
+        let message_type = TYPES.iter().copied().find(|t| *t == named).unwrap_or("text");
         let to = match obj.get("to").and_then(Value::as_str) {
             Some(to) => {
                 let digits: String = to.chars().filter(char::is_ascii_digit).collect();
@@ -360,10 +362,7 @@ mod tests {
         let out = run(json!({"messaging_product":"whatsapp","to":"+1 (555) 013-1026","type":"text","text":{"body":"hi"}})).unwrap();
         assert_eq!(
             out.shape,
-            Shape::Message {
-                message_type: "text".into(),
-                to: Recipient::WaId("15550131026".into())
-            }
+            Shape::Message { message_type: "text", to: Recipient::WaId("15550131026".into()) }
         );
     }
 

@@ -111,7 +111,7 @@ pub struct OutboundMessage {
     pub phone_number_id: String,
     pub to: String,
     #[serde(rename = "type")]
-    pub message_type: String,
+    pub message_type: std::borrow::Cow<'static, str>,
     pub meta_api_version: String,
     /// The decoded message object as sent, kept serialized (one allocation, not a tree: the log
     /// holds thousands of messages).

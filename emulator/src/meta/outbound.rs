@@ -175,7 +175,7 @@ pub fn send(
         }
 
         // Media by id must be this number's, of the message's kind (Meta 100 / 131053).
-        for (kind, path, id) in media_references(&message_type, &payload) {
+        for (kind, path, id) in media_references(message_type, &payload) {
             p.media
                 .check_for_send(&origin.phone_hex, &id, kind, &path, now)
                 .map_err(|e| e.to_api_error())?;
@@ -202,7 +202,7 @@ pub fn send(
             plan
         } else if message_type != "template" && !in_window {
             vec![failed(delays, MetaError::new(131047))]
-        } else if !business_initiated_allowed(traffic, &tier, to.id(), in_window, &message_type, now) {
+        } else if !business_initiated_allowed(traffic, &tier, to.id(), in_window, message_type, now) {
             vec![failed(
                 delays,
                 MetaError::with_details(
@@ -226,7 +226,7 @@ pub fn send(
             waba_id: ids::waba_id(&origin.waba_hex),
             phone_number_id: ids::phone_id(&origin.phone_hex),
             to: to.into_id(),
-            message_type,
+            message_type: message_type.into(),
             meta_api_version,
             payload: stored_payload,
             accepted_ms: now,
