@@ -29,34 +29,6 @@ pub enum Job {
     TemplateUnpause { account: String, region: String, waba_hex: String, meta_template_id: String },
 }
 
-/// A job in the queue: ordered by due time, then by when it was scheduled.
-#[derive(Debug)]
-struct Waiting {
-    due_ms: i64,
-    id: u64,
-    job: Job,
-}
-
-impl PartialEq for Waiting {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due_ms, self.id) == (other.due_ms, other.id)
-    }
-}
-
-impl Eq for Waiting {}
-
-impl PartialOrd for Waiting {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Waiting {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.due_ms, self.id).cmp(&(other.due_ms, other.id))
-    }
-}
-
 /// A waiting job as exported.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -73,8 +45,8 @@ pub struct Scheduler {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// Waiting jobs, earliest (then first scheduled) on top.
-    heap: BinaryHeap<Reverse<Waiting>>,
+    heap: BinaryHeap<Reverse<(i64, u64)>>,
+    jobs: hashbrown::HashMap<u64, Job>,
     next: u64,
     /// Popped but not yet finished (so `pending` never reports 0 while a job is running).
     running: usize,
@@ -92,10 +64,11 @@ impl Scheduler {
             let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let mut earliest = false;
             for (due_ms, job) in jobs {
-                earliest |= inner.heap.peek().is_none_or(|Reverse(w)| due_ms < w.due_ms);
+                earliest |= inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
                 inner.next += 1;
                 let id = inner.next;
-                inner.heap.push(Reverse(Waiting { due_ms, id, job }));
+                inner.heap.push(Reverse((due_ms, id)));
+                inner.jobs.insert(id, job);
             }
             earliest
         };
@@ -108,9 +81,14 @@ impl Scheduler {
     fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let mut due = Vec::new();
-        while due.len() < max && inner.heap.peek().is_some_and(|Reverse(w)| w.due_ms <= now) {
-            if let Some(Reverse(w)) = inner.heap.pop() {
-                due.push((w.due_ms, w.job));
+        while due.len() < max {
+            let Some(&Reverse((at, id))) = inner.heap.peek() else { break };
+            if at > now {
+                break;
+            }
+            inner.heap.pop();
+            if let Some(job) = inner.jobs.remove(&id) {
+                due.push((at, job));
             }
         }
         inner.running += due.len();
@@ -125,7 +103,7 @@ impl Scheduler {
     /// When the earliest waiting job falls due.
     pub fn next_due(&self) -> Option<i64> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.heap.peek().map(|Reverse(w)| w.due_ms)
+        inner.heap.peek().map(|Reverse((due, _))| *due)
     }
 
     /// Jobs popped and still running.
@@ -136,19 +114,22 @@ impl Scheduler {
     /// Jobs waiting or running.
     pub fn pending(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.heap.len() + inner.running
+        inner.jobs.len() + inner.running
     }
 
     /// The waiting jobs in due order, without SNS delivery attempts (the deliveries themselves
     /// are exported, and their attempts are scheduled again on import).
     pub fn snapshot(&self) -> Vec<ScheduledJob> {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut order: Vec<&Waiting> = inner.heap.iter().map(|Reverse(w)| w).collect();
+        let mut order: Vec<(i64, u64)> = inner.heap.iter().map(|Reverse(k)| *k).collect();
         order.sort_unstable();
         order
             .into_iter()
-            .filter(|w| !matches!(w.job, Job::SnsDelivery { .. }))
-            .map(|w| ScheduledJob { due_ms: w.due_ms, job: w.job.clone() })
+            .filter_map(|(due_ms, id)| {
+                let job = inner.jobs.get(&id)?;
+                (!matches!(job, Job::SnsDelivery { .. }))
+                    .then(|| ScheduledJob { due_ms, job: job.clone() })
+            })
             .collect()
     }
 
@@ -164,6 +145,7 @@ impl Scheduler {
     pub fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.heap.clear();
+        inner.jobs.clear();
     }
 }
 
