@@ -270,8 +270,10 @@ pub async fn update_phone_number(
             return Err(ControlError::not_found(format!("phone number {id} does not exist")));
         };
         let destination = waba.event_destinations.first().map(|d| d.event_destination_arn.clone());
-        let (waba_hex, meta_waba_id) = (waba.hex.clone(), waba.meta_waba_id.clone());
-        let Some(n) = waba.phone_numbers.iter_mut().find(|n| n.hex == hex) else {
+        let origin = waba.phone_numbers.iter().find(|n| n.hex == hex).map(|n| n.origin(waba));
+        let (Some(origin), Some(n)) =
+            (origin, waba.phone_numbers.iter_mut().find(|n| n.hex == hex))
+        else {
             return Err(ControlError::not_found(format!("phone number {id} does not exist")));
         };
         let mut changes = Vec::new();
@@ -294,18 +296,10 @@ pub async fn update_phone_number(
         if let Some(t) = update.throughput_per_second {
             n.throughput_per_second = t;
         }
-        let display: String = n.phone_number.chars().filter(char::is_ascii_digit).collect();
-        let origin = std::sync::Arc::new(crate::meta::Origin {
-            waba_hex,
-            meta_waba_id,
-            phone_hex: n.hex.clone(),
-            meta_phone_id: n.meta_phone_number_id.clone(),
-            display_digits: display.clone(),
-        });
         let drafts: Vec<EventDraft> = changes
             .into_iter()
             .map(|mut value| {
-                value["display_phone_number"] = json!(display);
+                value["display_phone_number"] = json!(origin.display_digits);
                 EventDraft {
                     account: account.clone(),
                     region: region.clone(),

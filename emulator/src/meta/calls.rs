@@ -33,12 +33,8 @@ pub const DEFAULT_ANSWER: &str = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 
 pub struct CallOrigin {
     pub account: String,
     pub region: String,
-    pub waba_hex: String,
-    pub meta_waba_id: String,
-    pub phone_hex: String,
-    pub meta_phone_id: String,
-    /// The business number's digits, as `display_phone_number` and `from`/`to` carry them.
-    pub display_digits: String,
+    /// The number's identities (its `display_digits` are what `from`/`to` carry).
+    pub ids: std::sync::Arc<crate::meta::Origin>,
     pub destination: Option<String>,
 }
 
@@ -47,11 +43,7 @@ impl CallOrigin {
         CallOrigin {
             account: p.account.clone(),
             region: p.region.clone(),
-            waba_hex: waba.hex.clone(),
-            meta_waba_id: waba.meta_waba_id.clone(),
-            phone_hex: phone.hex.clone(),
-            meta_phone_id: phone.meta_phone_number_id.clone(),
-            display_digits: phone.phone_number.chars().filter(char::is_ascii_digit).collect(),
+            ids: phone.origin(waba),
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
         }
     }
@@ -118,7 +110,7 @@ impl Hook<'_> {
 
     /// (`from`, `to`): caller first.
     fn parties(&self) -> (String, String) {
-        let (business, customer) = (self.origin.display_digits.clone(), self.customer_digits());
+        let (business, customer) = (self.origin.ids.display_digits.clone(), self.customer_digits());
         if self.call.direction == USER_INITIATED {
             (customer, business)
         } else {
@@ -199,8 +191,8 @@ impl Hook<'_> {
         let mut value = json!({
             "messaging_product": "whatsapp",
             "metadata": {
-                "display_phone_number": o.display_digits,
-                "phone_number_id": o.meta_phone_id,
+                "display_phone_number": o.ids.display_digits,
+                "phone_number_id": o.ids.meta_phone_id,
             },
         });
         if let (Some(value), Value::Object(body)) = (value.as_object_mut(), body) {
@@ -209,13 +201,7 @@ impl Hook<'_> {
         EventDraft {
             account: o.account.clone(),
             region: o.region.clone(),
-            origin: std::sync::Arc::new(crate::meta::Origin {
-                waba_hex: o.waba_hex.clone(),
-                meta_waba_id: o.meta_waba_id.clone(),
-                phone_hex: o.phone_hex.clone(),
-                meta_phone_id: o.meta_phone_id.clone(),
-                display_digits: o.display_digits.clone(),
-            }),
+            origin: o.ids.clone(),
             about_phone: true,
             field: FIELD.into(),
             kind: KIND.into(),
@@ -238,11 +224,13 @@ mod tests {
         CallOrigin {
             account: "111122223333".into(),
             region: "us-east-1".into(),
-            waba_hex: "ab".into(),
-            meta_waba_id: "390".into(),
-            phone_hex: "cd".into(),
-            meta_phone_id: "101".into(),
-            display_digits: "15550001111".into(),
+            ids: std::sync::Arc::new(crate::meta::Origin {
+                waba_hex: "ab".into(),
+                meta_waba_id: "390".into(),
+                phone_hex: "cd".into(),
+                meta_phone_id: "101".into(),
+                display_digits: "15550001111".into(),
+            }),
             destination: None,
         }
     }

@@ -143,16 +143,15 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
         // One of TYPES: anything else was refused above.
         let message_type = TYPES.iter().copied().find(|t| *t == named).unwrap_or("text");
         let to = match obj.get("to").and_then(Value::as_str) {
-            Some(to) => {
-                let digits: String = to.chars().filter(char::is_ascii_digit).collect();
-                if !(5..=15).contains(&digits.len()) {
+            Some(to) => match wa_id(to) {
+                Some(digits) => Recipient::WaId(digits),
+                None => {
                     return Err(MetaError::with_details(
                         131009,
                         format!("Parameter to is invalid: '{to}' is not a phone number"),
                     ));
                 }
-                Recipient::WaId(digits)
-            }
+            },
             None => Recipient::Bsuid(
                 obj.get("recipient").and_then(Value::as_str).unwrap_or_default().to_string(),
             ),
@@ -201,7 +200,6 @@ fn plain_text(bytes: &[u8]) -> Option<String> {
     }
 
     let m: PlainText = serde_json::from_slice(bytes).ok()?;
-    let within = |s: &str, min: usize, max: usize| (min..=max).contains(&s.chars().count());
     let valid = m.messaging_product == "whatsapp"
         && within(&m.to, 1, 30)
         && is_phone_number(&m.to)
@@ -209,16 +207,24 @@ fn plain_text(bytes: &[u8]) -> Option<String> {
         && m.kind.as_ref().is_none_or(|t| t == "text")
         && m.recipient_type.as_ref().is_none_or(|r| r == "individual" || r == "group")
         && m.biz_opaque_callback_data.as_ref().is_none_or(|d| within(d, 0, 512));
-    let digits: String = m.to.chars().filter(char::is_ascii_digit).collect();
-    (valid && (5..=15).contains(&digits.len())).then_some(digits)
+    wa_id(&m.to).filter(|_| valid)
+}
+
+/// The customer's WhatsApp id: the digits of `to`, if there are 5 to 15.
+fn wa_id(to: &str) -> Option<String> {
+    let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+    (5..=15).contains(&digits.len()).then_some(digits)
+}
+
+/// Whether `s` has `min` to `max` characters (JSON Schema lengths count characters).
+fn within(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.chars().count())
 }
 
 /// Whether `obj` is a text message the schema accepts, checked directly (the most common
 /// message, and the hot path). False only means "not known valid here": the schema decides then,
 /// and names what is wrong. Members outside the plain text message's always take the schema.
 fn plain_text_valid(obj: &Map<String, Value>) -> bool {
-    // JSON Schema lengths count characters.
-    let within = |s: &str, min: usize, max: usize| (min..=max).contains(&s.chars().count());
     let mut has = (false, false, false);
     for (key, value) in obj {
         let ok = match key.as_str() {
