@@ -53,6 +53,9 @@ pub struct Config {
     pub sigv4_credentials: Option<std::sync::Arc<crate::auth::Credentials>>,
     /// `--control-token`: the control API (but its open paths) requires this token.
     pub control_token: Option<String>,
+    /// `--console-dir`: serve the web console's files from this directory, read at every request
+    /// (console development), instead of the copies built into the binary.
+    pub console_dir: Option<PathBuf>,
     /// Connections served at once; more wait until one closes.
     pub max_connections: usize,
     /// From a request's first byte to the end of its headers, else the connection is closed.
@@ -109,6 +112,7 @@ impl Default for Config {
             allow_any_presigned_url: false,
             sigv4_credentials: None,
             control_token: None,
+            console_dir: None,
             max_connections: 1024,
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,

@@ -235,6 +235,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let timers = tokio::spawn(scheduler::run(state.clone()));
     let limits = server::Limits::from_config(&state.config);
+    // Live streams never end by themselves: they are told to, so that connections drain.
+    let events = state.events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        events.close_streams();
+    };
     let served = server::run(listener, Application::new(state), limits, shutdown).await;
     timers.abort();
     served

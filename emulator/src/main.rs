@@ -92,6 +92,10 @@ struct Args {
     /// --host is not a loopback address. The subcommands send it too.
     #[arg(long, env = "EUM_SOCIAL_CONTROL_TOKEN", global = true, hide_env_values = true)]
     control_token: Option<String>,
+    /// Serve the web console's files from this directory, read at every request (for working
+    /// on the console), instead of the copies built into the binary.
+    #[arg(long, env = "EUM_SOCIAL_CONSOLE_DIR")]
+    console_dir: Option<PathBuf>,
     /// Connections served at once; further ones wait until one closes.
     #[arg(long, default_value_t = 1024, env = "EUM_SOCIAL_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
@@ -378,6 +382,7 @@ async fn main() -> ExitCode {
         allow_any_presigned_url: args.allow_any_presigned_url,
         sigv4_credentials,
         control_token,
+        console_dir: args.console_dir.clone(),
         max_connections: args.max_connections as usize,
         header_timeout_ms: args.header_timeout_ms,
         body_timeout_ms: args.body_timeout_ms,
@@ -427,6 +432,7 @@ async fn main() -> ExitCode {
         });
     }
     let shutdown = shutdown_signal();
+    eprintln!("Console: http://{addr}/_emulator/ui/");
     eprintln!("READY http://{addr}");
     match serve(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -142,6 +142,9 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 
 /// Answers an AWS API request (the server calls it directly, without the router).
 pub async fn respond(state: AppState, request: Request) -> Response {
+    if crate::control::ui::is_browser_root(&request) {
+        return crate::control::ui::to_console();
+    }
     let started = std::time::Instant::now();
     let arrived_ms = state.clock.now_ms();
     let mut ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);

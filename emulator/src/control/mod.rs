@@ -5,6 +5,7 @@
 //! errors are `{"message": …}` with a 4xx status.
 
 mod calling;
+mod console;
 mod conversions;
 mod faults;
 mod flows;
@@ -13,6 +14,7 @@ mod public_keys;
 mod scope;
 mod sns;
 pub mod templates;
+pub mod ui;
 
 use std::collections::HashMap;
 
@@ -38,7 +40,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/clock", get(clock).post(set_clock))
         .route("/clock/advance", post(advance_clock))
-        .route("/inbound", post(messaging::inbound))
+        .route(
+            "/inbound",
+            post(messaging::inbound)
+                .layer(axum::extract::DefaultBodyLimit::max(INBOUND_BODY_LIMIT)),
+        )
         .route("/messages", get(messaging::messages))
         .route("/events", get(messaging::events))
         .route(
@@ -59,7 +65,12 @@ pub fn router() -> Router<AppState> {
         .merge(calling::router())
         .merge(public_keys::router())
         .merge(faults::router())
+        .merge(console::router())
+        .merge(ui::router())
 }
+
+/// The largest `POST /_emulator/inbound` (a customer's file, base64 in JSON: a 16 MB video).
+const INBOUND_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// A control API failure: a status and a message.
 pub struct ControlError(StatusCode, String);

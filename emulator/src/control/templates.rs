@@ -256,6 +256,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Json<Value> 
             w.templates.iter().map(move |t| {
                 let mut v = view(t);
                 v["wabaId"] = json!(crate::state::ids::waba_id(&w.hex));
+                v["definition"] = t.definition.clone();
                 v
             })
         })

@@ -212,6 +212,22 @@ pub struct EventLog {
     capacity: usize,
     /// Bumped on every publish, so waiters wake without polling.
     published: tokio::sync::watch::Sender<u64>,
+    /// Sends SendWhatsAppMessage accepted (consoles show a message before its first status).
+    accepted: std::sync::atomic::AtomicU64,
+    /// Bumped when the log is cleared or replaced: live streams resynchronise.
+    generation: std::sync::atomic::AtomicU64,
+    /// Set when the server stops, so that live streams end and connections can drain.
+    closed: tokio::sync::watch::Sender<bool>,
+}
+
+/// What [`EventLog::tail`] finds after a seq.
+#[derive(Debug)]
+pub enum Tail {
+    /// Every event after it (possibly none), oldest first, and the last seq handed out.
+    Events(Vec<Arc<Event>>, u64),
+    /// More than the reader asked for, or some were evicted before it read them: it must
+    /// resynchronise from the last seq handed out.
+    Lagged(u64),
 }
 
 /// The event log as exported: events oldest first, seqs increasing, at most `nextSeq`.
@@ -287,7 +303,61 @@ impl EventLog {
             inner: Mutex::default(),
             capacity: capacity.max(1),
             published: tokio::sync::watch::Sender::new(0),
+            accepted: Default::default(),
+            generation: Default::default(),
+            closed: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// A receiver that sees every publish.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
+    }
+
+    /// Counts an accepted send (one relaxed add: the send path pays nothing more).
+    pub fn note_accepted(&self) {
+        self.accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sends accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Bumped when the log is cleared or replaced.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Ends every live stream (the server is stopping).
+    pub fn close_streams(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// A receiver that turns true when the server stops.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    /// The last seq handed out (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).next_seq
+    }
+
+    /// The events after seq `after`, at most `max` of them (else [`Tail::Lagged`], without
+    /// copying anything: a reader far behind costs the log nothing).
+    pub fn tail(&self, after: u64, max: usize) -> Tail {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = inner.next_seq;
+        if next <= after {
+            return Tail::Events(Vec::new(), next);
+        }
+        let first = inner.events.front().map_or(next + 1, |e| e.seq);
+        if next - after > max as u64 || first > after + 1 {
+            return Tail::Lagged(next);
+        }
+        let skip = (after + 1 - first) as usize;
+        Tail::Events(inner.events.iter().skip(skip).cloned().collect(), next)
     }
 
     fn push(&self, build: impl FnOnce(u64) -> Event) -> Arc<Event> {
@@ -362,11 +432,14 @@ impl EventLog {
         }
         *self.inner.lock().unwrap_or_else(PoisonError::into_inner) =
             LogInner { events, next_seq: state.next_seq };
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.published.send_modify(|n| *n += 1);
     }
 
     pub fn clear(&self) {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner).events.clear();
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.published.send_modify(|n| *n += 1);
     }
 }
 
@@ -520,6 +593,50 @@ mod tests {
     fn non_ascii_is_escaped_like_aws() {
         let v = json!({ "name": "Francesco\u{1F4BB}", "t": "é" });
         assert_eq!(ascii_json(&v), r#"{"name":"Francesco\ud83d\udcbb","t":"\u00e9"}"#);
+    }
+
+    fn push(log: &EventLog) {
+        log.push(|seq| Event {
+            seq,
+            account: "a".into(),
+            region: "r".into(),
+            waba_id: "w".into(),
+            phone_number_id: None,
+            field: "messages".into(),
+            kind: "inbound".into(),
+            status: None,
+            message_id: None,
+            wamid: None,
+            destination: None,
+            time_ms: 0,
+            envelope: Envelope { built: std::sync::OnceLock::new(), source: None },
+        });
+    }
+
+    #[test]
+    fn a_tail_lists_what_follows_or_says_the_reader_lagged() {
+        let log = EventLog::new(5);
+        assert!(matches!(log.tail(0, 10), Tail::Events(ref e, 0) if e.is_empty()));
+        for _ in 0..3 {
+            push(&log);
+        }
+        match log.tail(1, 10) {
+            Tail::Events(e, 3) => assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]),
+            other => panic!("{other:?}"),
+        }
+        // More than the reader takes at once.
+        assert!(matches!(log.tail(0, 2), Tail::Lagged(3)));
+        // Evicted before it read them (capacity 5: seqs 4..=8 are kept).
+        for _ in 0..5 {
+            push(&log);
+        }
+        assert!(matches!(log.tail(2, 100), Tail::Lagged(8)));
+        assert!(matches!(log.tail(3, 100), Tail::Events(ref e, 8) if e.len() == 5));
+        assert!(matches!(log.tail(8, 100), Tail::Events(ref e, 8) if e.is_empty()));
+        let generation = log.generation();
+        log.clear();
+        assert_eq!(log.generation(), generation + 1);
+        assert_eq!(log.last_seq(), 8);
     }
 
     #[test]

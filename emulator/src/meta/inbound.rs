@@ -196,8 +196,12 @@ pub fn receive(
             time_ms: now,
             message,
             read: false,
+            profile_name: req.profile_name.clone(),
+            order: 0,
         };
         let phone_hex = phone.hex.clone();
+        let mut inbound = inbound;
+        inbound.order = p.meta.next_order();
         p.meta.windows.insert((phone_hex, from.clone()), now);
         p.meta.inbound.insert(wamid, inbound.clone(), capacity);
         (inbound, draft)

@@ -30,6 +30,17 @@ pub struct MetaState {
     pub windows: BTreeMap<(String, String), i64>,
     /// Per phone number: throughput, business-initiated conversations, pair rates.
     pub traffic: BTreeMap<String, PhoneTraffic>,
+    /// Messages recorded so far, in and out: orders a conversation's messages of one instant.
+    #[serde(default)]
+    pub recorded: u64,
+}
+
+impl MetaState {
+    /// The position of the next message recorded (1, 2, …).
+    pub fn next_order(&mut self) -> u64 {
+        self.recorded += 1;
+        self.recorded
+    }
 }
 
 /// A map that keeps insertion order and forgets its oldest entry beyond a capacity, so that
@@ -128,6 +139,9 @@ pub struct OutboundMessage {
     pub plan: Vec<PlannedStatus>,
     /// Shared by the message's status events.
     pub origin: std::sync::Arc<Origin>,
+    /// Its place among the partition's messages, in and out ([`MetaState::next_order`]).
+    #[serde(default)]
+    pub order: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +183,12 @@ pub struct InboundMessage {
     pub time_ms: i64,
     pub message: Value,
     pub read: bool,
+    /// The customer's WhatsApp profile name, as the inbound event carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+    /// Its place among the partition's messages, in and out ([`MetaState::next_order`]).
+    #[serde(default)]
+    pub order: u64,
 }
 
 /// Traffic of one phone number.

@@ -240,12 +240,14 @@ pub fn send(
             },
             plan,
             origin,
+            order: p.meta.next_order(),
         };
         let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
         Ok((dues, evicted))
     })?;
     // The oldest messages the log let go are freed outside the partition's lock.
     drop(evicted);
+    state.events.note_accepted();
     state.scheduler.at_all(scheduled.into_iter().enumerate().map(|(step, due)| {
         let (account, region) = (ctx.account.clone(), ctx.region.clone());
         (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })

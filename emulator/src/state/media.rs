@@ -114,6 +114,11 @@ impl MediaFiles {
         self.files.get(media_id).filter(|f| f.phone_hex == phone_hex && f.expires_ms > now_ms)
     }
 
+    /// The live file `media_id`, whichever number owns it (the control API's media view).
+    pub fn find(&self, media_id: &str, now_ms: i64) -> Option<&MediaFile> {
+        self.files.get(media_id).filter(|f| f.expires_ms > now_ms)
+    }
+
     /// As [`get`](Self::get), or the ResourceNotFoundException GetWhatsAppMessageMedia and
     /// DeleteWhatsAppMessageMedia answer (`phone_id` is the id as the caller wrote it).
     pub fn lookup(

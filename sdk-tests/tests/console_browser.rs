@@ -1,0 +1,661 @@
+//! The web console in a real browser: headless Chromium driven through chromedriver (Debian's
+//! `chromium` and `chromium-driver`; `.ci/run` installs them). The app is the real SDK; the
+//! person is the browser. These tests fail, never skip, when the browser cannot start.
+//!
+//! With `EUM_SOCIAL_SCREENSHOTS=DIR` they also save the README's screenshots in DIR.
+
+use std::time::Duration;
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use sdk_tests::*;
+use serde_json::{Value, json};
+
+const CUSTOMER: &str = "14255550150";
+
+/// At most two browsers at once (a 2-core CI machine).
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// One chromedriver with one headless Chromium session; both end when dropped.
+struct Session {
+    browser: Browser,
+    _driver: Driver,
+    _permit: tokio::sync::SemaphorePermit<'static>,
+}
+
+/// A chromedriver process, killed with its browser when dropped.
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // chromedriver runs in its own process group: the group (driver and browser) goes.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn program(env: &str, candidates: &[&str]) -> String {
+    if let Ok(path) = std::env::var(env) {
+        return path;
+    }
+    for c in candidates {
+        if std::path::Path::new(c).exists() {
+            return c.to_string();
+        }
+    }
+    panic!(
+        "{} not found (set {env}); install Debian's chromium and chromium-driver (.ci/run does)",
+        candidates.join(" or ")
+    );
+}
+
+async fn session() -> Session {
+    use std::os::unix::process::CommandExt;
+    let permit = BROWSERS.acquire().await.expect("semaphore open");
+    let driver_path =
+        program("CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+    let chromium = program("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Driver(
+        std::process::Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_path}: {e}")),
+    );
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--lang=en-US", "--no-first-run",
+                     "--disable-extensions", "--disable-background-networking"],
+        },
+    }))
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let browser = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+            Ok(browser) => break browser,
+            Err(e) if tokio::time::Instant::now() > deadline => {
+                panic!("headless Chromium did not start through {driver_path}: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    Session { browser, _driver: driver, _permit: permit }
+}
+
+/// Polls a JavaScript expression until it is truthy (10 s), then returns its value.
+async fn until(browser: &Browser, what: &str, expression: &str) -> Value {
+    let script = format!("try {{ return ({expression}); }} catch (e) {{ return null; }}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = browser.execute(&script, vec![]).await.expect("script runs");
+        let truthy = match &value {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            _ => true,
+        };
+        if truthy {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let body = browser
+                .execute(
+                    "return document.body ? document.body.innerText.slice(0, 3000) : ''",
+                    vec![],
+                )
+                .await
+                .unwrap_or_default();
+            panic!("timed out waiting for {what} ({expression}); page text:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) {
+    let element = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    element.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let element = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+    element.clear().await.ok();
+    element.send_keys(text).await.unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+}
+
+/// Counts Content-Security-Policy violations and calls of alert/confirm/prompt from now on.
+async fn watch_page(browser: &Browser) {
+    browser
+        .execute(
+            "window.__violations = window.__violations || [];
+             window.__alerts = window.__alerts || 0;
+             document.addEventListener('securitypolicyviolation',
+                 e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+             window.alert = window.confirm = window.prompt = () => { window.__alerts++; return true; };",
+            vec![],
+        )
+        .await
+        .unwrap();
+}
+
+async fn assert_page_clean(browser: &Browser) {
+    let report = browser
+        .execute(
+            "return {violations: window.__violations || [], alerts: window.__alerts || 0}",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report["violations"], json!([]), "CSP violations: {report}");
+    assert_eq!(report["alerts"], 0, "a script ran: {report}");
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    let Ok(dir) = std::env::var("EUM_SOCIAL_SCREENSHOTS") else { return };
+    let png = browser.screenshot().await.expect("screenshot");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(std::path::Path::new(&dir).join(name), png).unwrap();
+}
+
+/// Opens the console at `#/route`.
+async fn open(browser: &Browser, emulator: &Emulator, route: &str) {
+    browser.goto(&format!("{}/_emulator/ui/#/{route}", emulator.url())).await.unwrap();
+    watch_page(browser).await;
+}
+
+fn bubble(wamid: &str) -> String {
+    format!("#thread .bubble[data-wamid=\"{wamid}\"]")
+}
+
+async fn wamid_of(control: &Control, message_id: &str) -> String {
+    let out = control.call("GET", &format!("/messages?messageId={message_id}"), None).await;
+    out["messages"][0]["wamid"].as_str().expect("wamid").to_string()
+}
+
+async fn order_template(client: &aws_sdk_socialmessaging::Client, control: &Control) {
+    let definition = json!({
+        "name": "order_update", "language": "en_US", "category": "UTILITY",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["A-1"]}},
+            {"type": "BODY", "text": "Hello {{1}}, your order is *ready* for pickup today.",
+             "example": {"body_text": [["Ana"]]}},
+            {"type": "FOOTER", "text": "Reply to choose"},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Pick up now"},
+                {"type": "QUICK_REPLY", "text": "Deliver it"}]}
+        ]
+    });
+    let created = client
+        .create_whats_app_message_template()
+        .id(WABA_1)
+        .template_definition(aws_smithy_types::Blob::new(definition.to_string()))
+        .send()
+        .await
+        .expect("template created");
+    let id = created.meta_template_id().unwrap().to_string();
+    control
+        .call("POST", &format!("/templates/{id}/review"), Some(json!({"decision": "APPROVE"})))
+        .await;
+}
+
+#[tokio::test]
+async fn a_template_with_quick_replies_renders_and_a_tap_reaches_the_app() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    order_template(&client, &control).await;
+    let message_id = send(
+        &client,
+        PHONE_1,
+        message_blob(json!({
+            "messaging_product": "whatsapp", "to": CUSTOMER, "type": "template",
+            "template": {"name": "order_update", "language": {"code": "en_US"}, "components": [
+                {"type": "header", "parameters": [{"type": "text", "text": "B-77"}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "Diego"}]},
+                {"type": "button", "sub_type": "quick_reply", "index": "0",
+                 "parameters": [{"type": "payload", "payload": "PICKUP-B77"}]},
+                {"type": "button", "sub_type": "quick_reply", "index": "1",
+                 "parameters": [{"type": "payload", "payload": "DELIVER-B77"}]}
+            ]}
+        })),
+    )
+    .await;
+    let wamid = wamid_of(&control, &message_id).await;
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let text = until(
+        &s.browser,
+        "the template bubble",
+        &format!("document.querySelector('{}').innerText", bubble(&wamid).replace('\'', "\\'")),
+    )
+    .await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Order B-77"), "header substituted: {text}");
+    assert!(text.contains("Hello Diego, your order is ready for pickup today."), "body: {text}");
+    assert!(text.contains("Reply to choose"), "footer: {text}");
+    let bold = until(
+        &s.browser,
+        "bold",
+        &format!(
+            "document.querySelector('{} strong').textContent",
+            bubble(&wamid).replace('\'', "\\'")
+        ),
+    )
+    .await;
+    assert_eq!(bold, "ready");
+    let buttons = until(&s.browser, "two quick replies", &format!(
+        "[...document.querySelectorAll('{} .tpl-button[data-kind=\"quick_reply\"]')].map(b => b.textContent)",
+        bubble(&wamid).replace('\'', "\\'"))).await;
+    let buttons: Vec<String> = serde_json::from_value(buttons).unwrap();
+    assert_eq!(buttons.len(), 2, "{buttons:?}");
+    assert!(buttons[0].contains("Pick up now") && buttons[1].contains("Deliver it"), "{buttons:?}");
+    screenshot(&s.browser, "console-chat.png").await;
+
+    s.browser
+        .execute(
+            &format!(
+                "document.querySelectorAll('{} .tpl-button[data-kind=\"quick_reply\"]')[1].click()",
+                bubble(&wamid).replace('\'', "\\'")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 1).await;
+    let message = &entry(&events[0])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["type"], "button");
+    assert_eq!(message["button"]["payload"], "DELIVER-B77");
+    assert_eq!(message["button"]["text"], "Deliver it");
+    assert_eq!(message["context"]["id"], wamid.as_str());
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn a_customer_writes_in_the_window_opens_then_closes_with_the_clock() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}")).await;
+    type_into(&s.browser, "#new-customer", "+1 425 555 0150").await;
+    type_into(&s.browser, "#new-profile", "Diego").await;
+    type_into(&s.browser, "#new-text", "Hi, is my order ready?").await;
+    s.browser
+        .execute("document.querySelector('#new-conversation').requestSubmit()", vec![])
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 1).await;
+    assert_schema("event-envelope.schema.json", &events[0]["envelope"]);
+    let value = &entry(&events[0])["changes"][0]["value"];
+    assert_eq!(value["messages"][0]["text"]["body"], "Hi, is my order ready?");
+    assert_eq!(value["contacts"][0]["profile"]["name"], "Diego");
+    assert_eq!(value["contacts"][0]["wa_id"], CUSTOMER);
+
+    // The composer: typed text, Enter sends.
+    type_into(&s.browser, "#composer-text", "Second message\u{E007}").await;
+    control.wait_events("kind=inbound", 2).await;
+    until(&s.browser, "the window chip open", &format!(
+        "document.querySelector('.conversation-row[data-customer=\"{CUSTOMER}\"] .window-chip[data-open=\"true\"]')"
+    )).await;
+    screenshot(&s.browser, "console-window.png").await;
+
+    // 25 hours later, advanced in the browser: closed.
+    open(&s.browser, &emulator, "clock").await;
+    click(&s.browser, "button[data-advance=\"86400\"]").await;
+    until(&s.browser, "a day advanced", "document.querySelector('#clock-now').textContent").await;
+    click(&s.browser, "button[data-advance=\"3600\"]").await;
+    let clock = control.call("GET", "/clock", None).await;
+    assert!(clock["nowMs"].as_i64().unwrap() > chrono_like_now() + 24 * 3_600_000);
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    until(&s.browser, "the window chip closed", &format!(
+        "document.querySelector('.conversation-row[data-customer=\"{CUSTOMER}\"] .window-chip[data-open=\"false\"]')"
+    )).await;
+
+    // A free-form send now fails with 131047, visibly.
+    let message_id = send(&client, PHONE_1, text_to(CUSTOMER, "Are you there?")).await;
+    let wamid = wamid_of(&control, &message_id).await;
+    let failure = until(
+        &s.browser,
+        "the 131047 failure",
+        &format!(
+            "document.querySelector('{} .tick-failed').textContent",
+            bubble(&wamid).replace('\'', "\\'")
+        ),
+    )
+    .await;
+    assert!(failure.as_str().unwrap().contains("131047"), "{failure}");
+    assert_page_clean(&s.browser).await;
+}
+
+/// Wall time now (ms): the emulator's clock starts there.
+fn chrono_like_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn ticks_move_with_the_clock_and_a_magic_failure_shows_its_code() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    control.freeze(true).await;
+    control.customer_says(PHONE_1, CUSTOMER, "hello").await;
+    let message_id = send(&client, PHONE_1, text_to(CUSTOMER, "Your order shipped")).await;
+    let wamid = wamid_of(&control, &message_id).await;
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let tick = |status: &str| {
+        format!(
+            "document.querySelector('{} .tick[data-status=\"{status}\"], {} [data-status=\"{status}\"] .tick')",
+            bubble(&wamid).replace('\'', "\\'"),
+            bubble(&wamid).replace('\'', "\\'")
+        )
+    };
+    until(&s.browser, "the pending clock", &tick("accepted")).await;
+    // Default delays: sent at 200 ms, delivered at 700 ms, read at 2 s (virtual).
+    control.advance_seconds(0.3).await;
+    until(&s.browser, "✓ sent", &tick("sent")).await;
+    control.advance_seconds(0.5).await;
+    until(&s.browser, "✓✓ delivered", &tick("delivered")).await;
+    control.advance_seconds(2.0).await;
+    let read = until(
+        &s.browser,
+        "blue ✓✓ read",
+        &format!(
+            "(() => {{ const t = {}; return t && getComputedStyle(t).color; }})()",
+            tick("read")
+        ),
+    )
+    .await;
+    assert_ne!(read, "rgb(0, 0, 0)");
+
+    // A magic recipient fails with its code.
+    let message_id = send(&client, PHONE_1, hello_world_to("15550131026")).await;
+    let failed = wamid_of(&control, &message_id).await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/15550131026")).await;
+    click(&s.browser, "button[data-advance=\"60\"]").await;
+    let text = until(
+        &s.browser,
+        "the 131026 failure",
+        &format!(
+            "document.querySelector('{} .tick-failed').textContent",
+            bubble(&failed).replace('\'', "\\'")
+        ),
+    )
+    .await;
+    assert!(text.as_str().unwrap().contains("131026"), "{text}");
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn an_image_the_customer_uploads_is_fetchable_by_the_app() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    control.customer_says(PHONE_1, CUSTOMER, "sending a photo").await;
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let path = format!("{}/../fixtures/media/sample.png", env!("CARGO_MANIFEST_DIR"));
+    let path = std::fs::canonicalize(path).unwrap();
+    let input = s
+        .browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input[type=file][data-kind=\"image\"]"))
+        .await
+        .expect("an image file input");
+    input.send_keys(path.to_str().unwrap()).await.expect("file chosen");
+    let events = control.wait_events("kind=inbound", 2).await;
+    let message = &entry(&events[1])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["type"], "image");
+    let media_id = message["image"]["id"].as_str().unwrap();
+    let media = client
+        .get_whats_app_message_media()
+        .media_id(media_id)
+        .origination_phone_number_id(PHONE_1)
+        .metadata_only(true)
+        .send()
+        .await
+        .expect("the app fetches the customer's image");
+    assert_eq!(media.mime_type(), Some("image/png"));
+    let size = std::fs::metadata(&path).unwrap().len() as i64;
+    assert_eq!(media.file_size(), Some(size));
+    // The console shows it, from the emulator's copy.
+    until(&s.browser, "the image shown", "(() => { const i = document.querySelector('#thread .bubble[data-type=\"image\"] img'); return i && i.complete && i.naturalWidth; })()").await;
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn hostile_content_renders_inert() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    let hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+    control.customer_says(PHONE_1, CUSTOMER, hostile).await;
+    let long_word = "W".repeat(4000);
+    let text_id =
+        send(&client, PHONE_1, text_to(CUSTOMER, &format!("{hostile} {long_word}"))).await;
+    let cta_id = send(
+        &client,
+        PHONE_1,
+        message_blob(json!({
+            "messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive",
+            "interactive": {"type": "cta_url", "body": {"text": "Tap <b>here</b>"},
+                "action": {"name": "cta_url", "parameters": {
+                    "display_text": "Open", "url": "https://example.com/cta-target"}}}
+        })),
+    )
+    .await;
+    // Meta refuses a `javascript:` CTA URL at send; one can still reach the console through a
+    // state document (PUT /_emulator/state), which is how this one gets there.
+    let state = control.call("GET", "/state", None).await.to_string();
+    assert!(state.contains("https://example.com/cta-target"));
+    let state: Value = serde_json::from_str(
+        &state.replace("https://example.com/cta-target", "javascript:alert(3)"),
+    )
+    .unwrap();
+    control.call("PUT", "/state", Some(state)).await;
+    let (text_wamid, cta_wamid) =
+        (wamid_of(&control, &text_id).await, wamid_of(&control, &cta_id).await);
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let shown = until(
+        &s.browser,
+        "the hostile text as text",
+        &format!(
+            "document.querySelector('{}').textContent",
+            bubble(&text_wamid).replace('\'', "\\'")
+        ),
+    )
+    .await;
+    assert!(shown.as_str().unwrap().contains(hostile), "{shown}");
+    let cta = until(
+        &s.browser,
+        "the CTA",
+        &format!("document.querySelector('{}')", bubble(&cta_wamid).replace('\'', "\\'")),
+    )
+    .await;
+    assert!(!cta.is_null());
+    let report = s
+        .browser
+        .execute(
+            &format!(
+                "const cta = document.querySelector('{cta}');
+                 return {{
+                   injected: document.querySelectorAll('#thread img[src=\"x\"], #thread script, #thread b').length,
+                   hrefs: [...cta.querySelectorAll('a')].map(a => a.getAttribute('href')),
+                   ctaText: cta.textContent,
+                   pageWidth: document.documentElement.scrollWidth,
+                   viewport: window.innerWidth,
+                 }}",
+                cta = bubble(&cta_wamid).replace('\'', "\\'")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report["injected"], 0, "{report}");
+    assert!(
+        report["hrefs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| !h.as_str().unwrap_or("").starts_with("javascript")),
+        "{report}"
+    );
+    assert!(report["ctaText"].as_str().unwrap().contains("javascript:alert(3)"), "{report}");
+    assert!(
+        report["pageWidth"].as_i64().unwrap() <= report["viewport"].as_i64().unwrap(),
+        "a long word widened the page: {report}"
+    );
+    // Clicking the CTA runs nothing.
+    s.browser
+        .execute(
+            &format!(
+                "document.querySelector('{} .cta-url').click()",
+                bubble(&cta_wamid).replace('\'', "\\'")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn with_a_control_token_the_console_shows_nothing_until_it_is_given() {
+    let config = eum_social_emulator::Config {
+        control_token: Some("open-sesame".into()),
+        ..Default::default()
+    };
+    let emulator =
+        Emulator::start_with(config, eum_social_emulator::Seed::default_seed()).await.unwrap();
+    let control = Control::with_token(&emulator, "open-sesame");
+    control.customer_says(PHONE_1, CUSTOMER, "secret order 42").await;
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    until(&s.browser, "the token form", "document.querySelector('#token-form')").await;
+    let leaked = s
+        .browser
+        .execute(
+            "return {text: document.body.innerText, numbers: document.querySelectorAll('.number-item').length}",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(leaked["numbers"], 0, "{leaked}");
+    let text = leaked["text"].as_str().unwrap();
+    assert!(!text.contains("secret order") && !text.contains("WECARE"), "{text}");
+
+    type_into(&s.browser, "#token-input", "open-sesame").await;
+    s.browser
+        .execute("document.querySelector('#token-form').requestSubmit()", vec![])
+        .await
+        .unwrap();
+    until(
+        &s.browser,
+        "the thread after the token",
+        "document.querySelector('#thread').textContent.includes('secret order 42')",
+    )
+    .await;
+    until(&s.browser, "the numbers", "document.querySelectorAll('.number-item').length >= 2").await;
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn events_and_templates_pages_show_envelopes_and_decide_reviews() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    control.customer_says(PHONE_1, CUSTOMER, "events please").await;
+    order_template(&client, &control).await;
+    let s = session().await;
+    open(&s.browser, &emulator, "events").await;
+    until(
+        &s.browser,
+        "an inbound event row",
+        "document.querySelector('.event-row[data-kind=\"inbound\"]')",
+    )
+    .await;
+    click(&s.browser, ".event-row[data-kind=\"inbound\"]").await;
+    let shown = until(
+        &s.browser,
+        "the decoded entry",
+        "[...document.querySelectorAll('pre')].map(p => p.textContent).join('\\n')",
+    )
+    .await;
+    let shown = shown.as_str().unwrap();
+    assert!(shown.contains("\"whatsAppWebhookEntry\""), "{shown}");
+    assert!(shown.contains("\"body\": \"events please\""), "decoded and pretty: {shown}");
+    screenshot(&s.browser, "console-events.png").await;
+
+    open(&s.browser, &emulator, "templates").await;
+    let templates = control.call("GET", "/templates", None).await;
+    let id = templates["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "order_update")
+        .unwrap()["metaTemplateId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let row = format!(".template-row[data-template-id=\"{id}\"]");
+    until(
+        &s.browser,
+        "the template row",
+        &format!("document.querySelector('{}')", row.replace('\'', "\\'")),
+    )
+    .await;
+    s.browser
+        .execute(
+            &format!(
+                "document.querySelector('{} button[data-decision=\"PAUSE\"]').click()",
+                row.replace('\'', "\\'")
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = control.call("GET", "/templates", None).await;
+        let status = t["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["metaTemplateId"] == id.as_str())
+            .unwrap()["status"]
+            .clone();
+        if status == "PAUSED" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not paused: {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    until(
+        &s.browser,
+        "the row shows PAUSED",
+        &format!(
+            "document.querySelector('{}').textContent.includes('PAUSED')",
+            row.replace('\'', "\\'")
+        ),
+    )
+    .await;
+    screenshot(&s.browser, "console-templates.png").await;
+    assert_page_clean(&s.browser).await;
+}
