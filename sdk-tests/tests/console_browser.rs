@@ -268,7 +268,6 @@ async fn a_template_with_quick_replies_renders_and_a_tap_reaches_the_app() {
     let buttons: Vec<String> = serde_json::from_value(buttons).unwrap();
     assert_eq!(buttons.len(), 2, "{buttons:?}");
     assert!(buttons[0].contains("Pick up now") && buttons[1].contains("Deliver it"), "{buttons:?}");
-    screenshot(&s.browser, "console-chat.png").await;
 
     s.browser
         .execute(
@@ -315,7 +314,6 @@ async fn a_customer_writes_in_the_window_opens_then_closes_with_the_clock() {
     until(&s.browser, "the window chip open", &format!(
         "document.querySelector('.conversation-row[data-customer=\"{CUSTOMER}\"] .window-chip[data-open=\"true\"]')"
     )).await;
-    screenshot(&s.browser, "console-window.png").await;
 
     // 25 hours later, advanced in the browser: closed.
     open(&s.browser, &emulator, "clock").await;
@@ -656,6 +654,236 @@ async fn events_and_templates_pages_show_envelopes_and_decide_reviews() {
         ),
     )
     .await;
-    screenshot(&s.browser, "console-templates.png").await;
+    assert_page_clean(&s.browser).await;
+}
+
+/// What the business sends in the rich conversation, after the customer's "hello".
+fn rich_messages(hello: &str) -> Vec<Value> {
+    let m = |body: Value| {
+        let mut message = json!({"messaging_product": "whatsapp", "to": CUSTOMER});
+        message.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        message
+    };
+    vec![
+        m(json!({"type": "text", "context": {"message_id": hello},
+                 "text": {"body": "Hi Diego! _Welcome_ to ~old~ *WECARE*: ```code 42```"}})),
+        m(json!({"type": "reaction", "reaction": {"message_id": hello, "emoji": "👍"}})),
+        m(json!({"type": "interactive", "interactive": {"type": "button",
+            "body": {"text": "How should we deliver?"},
+            "action": {"buttons": [
+                {"type": "reply", "reply": {"id": "ship-home", "title": "Home"}},
+                {"type": "reply", "reply": {"id": "ship-store", "title": "Store"}}]}}})),
+        m(json!({"type": "interactive", "interactive": {"type": "list",
+            "header": {"type": "text", "text": "Menu"}, "body": {"text": "Pick a slot"},
+            "footer": {"text": "Times are local"},
+            "action": {"button": "See slots", "sections": [
+                {"title": "Morning", "rows": [{"id": "slot-9", "title": "9:00", "description": "Early bird"}]},
+                {"title": "Evening", "rows": [{"id": "slot-18", "title": "18:00"}]}]}}})),
+        m(json!({"type": "location", "location": {"latitude": 22.5726, "longitude": 88.3639,
+            "name": "WECARE store", "address": "Park Street, Kolkata"}})),
+        m(
+            json!({"type": "contacts", "contacts": [{"name": {"formatted_name": "Ana Support", "first_name": "Ana"},
+            "phones": [{"phone": "+91 93309 94400", "type": "WORK"}]}]}),
+        ),
+        m(json!({"type": "document", "document": {"link": "https://example.com/invoice.pdf",
+            "filename": "invoice.pdf", "caption": "Your invoice"}})),
+    ]
+}
+
+#[tokio::test]
+async fn every_kind_renders_and_taps_send_the_customers_replies() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    let hello = control.customer_says(PHONE_1, CUSTOMER, "hello, can I order?").await;
+    let mut wamids = Vec::new();
+    for message in rich_messages(&hello) {
+        let id = send(&client, PHONE_1, message_blob(message)).await;
+        wamids.push(wamid_of(&control, &id).await);
+    }
+    control.advance_seconds(5.0).await;
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let q = |wamid: &str, inner: &str| {
+        format!("document.querySelector('{} {inner}')", bubble(wamid).replace('\'', "\\'"))
+    };
+
+    // A reply quotes the customer's message; formatting; the business's reaction on it.
+    let quote = until(
+        &s.browser,
+        "the quoted message",
+        &format!("{}.textContent", q(&wamids[0], ".bubble-quote")),
+    )
+    .await;
+    assert!(quote.as_str().unwrap().contains("hello, can I order?"), "{quote}");
+    for (tag, text) in [("em", "Welcome"), ("s", "old"), ("strong", "WECARE"), ("code", "code 42")]
+    {
+        let got = until(&s.browser, tag, &format!("{}.textContent", q(&wamids[0], tag))).await;
+        assert_eq!(got, text);
+    }
+    let reaction = until(
+        &s.browser,
+        "the business's reaction",
+        &format!("{}.textContent", q(&hello, ".reactions")),
+    )
+    .await;
+    assert!(reaction.as_str().unwrap().contains('👍'), "{reaction}");
+    // Location and contact cards, the document by its name (a link is never fetched).
+    let location = until(
+        &s.browser,
+        "the location card",
+        &format!("{}.textContent", q(&wamids[4], ".bubble-location")),
+    )
+    .await;
+    let location = location.as_str().unwrap();
+    assert!(
+        location.contains("WECARE store")
+            && location.contains("Park Street")
+            && location.contains("22.572600"),
+        "{location}"
+    );
+    let contact = until(
+        &s.browser,
+        "the contact card",
+        &format!("{}.textContent", q(&wamids[5], ".bubble-contact")),
+    )
+    .await;
+    assert!(contact.as_str().unwrap().contains("Ana Support"), "{contact}");
+    let document =
+        until(&s.browser, "the document", &format!("{}.textContent", bubble_text(&wamids[6])))
+            .await;
+    assert!(
+        document.as_str().unwrap().contains("invoice.pdf")
+            && document.as_str().unwrap().contains("Your invoice")
+    );
+    screenshot(&s.browser, "console-chat.png").await;
+
+    // Tapping a reply button.
+    s.browser
+        .execute(
+            &format!("{}.click()", q(&wamids[2], ".reply-button[data-id=\"ship-store\"]")),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 2).await;
+    let message = &entry(&events[1])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["interactive"]["type"], "button_reply");
+    assert_eq!(
+        message["interactive"]["button_reply"],
+        json!({"id": "ship-store", "title": "Store"})
+    );
+    assert_eq!(message["context"]["id"], wamids[2].as_str());
+
+    // Opening the list and choosing a row.
+    s.browser.execute(&format!("{}.click()", q(&wamids[3], ".list-open")), vec![]).await.unwrap();
+    until(
+        &s.browser,
+        "the list sheet",
+        "document.querySelector('.list-sheet[open] .list-row[data-id=\"slot-9\"]')",
+    )
+    .await;
+    click(&s.browser, ".list-sheet[open] .list-row[data-id=\"slot-9\"]").await;
+    let events = control.wait_events("kind=inbound", 3).await;
+    let message = &entry(&events[2])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["interactive"]["list_reply"]["id"], "slot-9");
+    assert_eq!(message["interactive"]["list_reply"]["title"], "9:00");
+    assert_eq!(message["context"]["id"], wamids[3].as_str());
+
+    // Reacting to the business's location, then replying to its contact card with text.
+    let row = |wamid: &str| format!(".msg-row[data-wamid=\"{wamid}\"]");
+    click(&s.browser, &format!("{} .bubble-react", row(&wamids[4]))).await;
+    click(&s.browser, ".react-option[data-emoji=\"❤️\"]").await;
+    let events = control.wait_events("kind=inbound", 4).await;
+    let message = &entry(&events[3])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["reaction"], json!({"message_id": wamids[4], "emoji": "❤️"}));
+    click(&s.browser, &format!("{} .bubble-reply", row(&wamids[5]))).await;
+    until(&s.browser, "the reply chip", "!document.querySelector('#reply-chip').hidden").await;
+    type_into(&s.browser, "#composer-text", "Thanks, I will call Ana\u{E007}").await;
+    let events = control.wait_events("kind=inbound", 5).await;
+    let message = &entry(&events[4])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["text"]["body"], "Thanks, I will call Ana");
+    assert_eq!(message["context"]["id"], wamids[5].as_str());
+
+    // At phone width the page does not scroll sideways.
+    s.browser.set_window_size(390, 844).await.unwrap();
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    until(
+        &s.browser,
+        "the thread at phone width",
+        &format!("document.querySelector('{}')", bubble(&wamids[0]).replace('\'', "\\'")),
+    )
+    .await;
+    let widths = s
+        .browser
+        .execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![])
+        .await
+        .unwrap();
+    assert!(widths[0].as_i64() <= widths[1].as_i64(), "{widths}");
+    screenshot(&s.browser, "console-phone.png").await;
+    assert_page_clean(&s.browser).await;
+}
+
+fn bubble_text(wamid: &str) -> String {
+    format!("document.querySelector('{}')", bubble(wamid).replace('\'', "\\'"))
+}
+
+#[tokio::test]
+async fn a_thread_of_ten_thousand_messages_opens_on_its_newest_page() {
+    let emulator = emulator().await;
+    let control = Control::new(&emulator);
+    control.customer_says(PHONE_1, CUSTOMER, "message 0").await;
+    // 10,000 messages through a state document (the fast way to make them).
+    let mut state = control.call("GET", "/state", None).await;
+    let partition = state["partitions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["account"] == ACCOUNT)
+        .unwrap();
+    let log = partition["meta"]["inbound"].as_array_mut().unwrap();
+    let template = log[0][1].clone();
+    let start = template["timeMs"].as_i64().unwrap();
+    log.clear();
+    for i in 0..10_000i64 {
+        let wamid = format!("wamid.bulk{i:05}");
+        let mut m = template.clone();
+        m["wamid"] = json!(wamid);
+        m["timeMs"] = json!(start + i);
+        m["order"] = json!(i + 1);
+        m["message"]["id"] = json!(wamid);
+        m["message"]["text"]["body"] = json!(format!("message {i}"));
+        log.push(json!([wamid, m]));
+    }
+    partition["meta"]["recorded"] = json!(10_000);
+    control.call("PUT", "/state", Some(state)).await;
+
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    until(
+        &s.browser,
+        "the newest message",
+        &format!("document.querySelector('{}')", bubble("wamid.bulk09999")),
+    )
+    .await;
+    let shown = s
+        .browser
+        .execute("return document.querySelectorAll('#thread .bubble').length", vec![])
+        .await
+        .unwrap();
+    assert!(shown.as_i64().unwrap() <= 100, "only the newest page is in the page: {shown}");
+    // Older pages load on demand, and only them.
+    click(&s.browser, "#load-older").await;
+    until(
+        &s.browser,
+        "the second page",
+        &format!("document.querySelector('{}')", bubble("wamid.bulk09950")),
+    )
+    .await;
+    let shown = s
+        .browser
+        .execute("return document.querySelectorAll('#thread .bubble').length", vec![])
+        .await
+        .unwrap();
+    assert!(shown.as_i64().unwrap() <= 200, "{shown}");
     assert_page_clean(&s.browser).await;
 }
