@@ -887,3 +887,203 @@ async fn a_thread_of_ten_thousand_messages_opens_on_its_newest_page() {
     assert!(shown.as_i64().unwrap() <= 200, "{shown}");
     assert_page_clean(&s.browser).await;
 }
+
+/// Sets a form control's value and fires `change`, as a person choosing an option does.
+async fn choose(browser: &Browser, css: &str, value: &str) {
+    let script = format!(
+        "const el = document.querySelector({css}); el.value = {value}; \
+         el.dispatchEvent(new Event('input', {{bubbles: true}})); \
+         el.dispatchEvent(new Event('change', {{bubbles: true}})); return el.value;",
+        css = json!(css),
+        value = json!(value)
+    );
+    until(browser, css, &format!("document.querySelector({})", json!(css))).await;
+    let set = browser.execute(&script, vec![]).await.unwrap();
+    assert_eq!(set, value, "{css}");
+}
+
+#[tokio::test]
+async fn faults_numbers_requests_sns_and_the_composers_forms_drive_the_emulator() {
+    use aws_sdk_socialmessaging::operation::send_whats_app_message::SendWhatsAppMessageError;
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    control.customer_says(PHONE_1, CUSTOMER, "hi").await;
+    let s = session().await;
+
+    // A fault rule from the form: the app's next send fails with it.
+    open(&s.browser, &emulator, "faults").await;
+    choose(&s.browser, "#fault-operation", "SendWhatsAppMessage").await;
+    type_into(&s.browser, "#fault-first", "1").await;
+    choose(&s.browser, "#fault-error-type", "DependencyException").await;
+    type_into(&s.browser, "#fault-message", "Meta is down (console)").await;
+    click(&s.browser, "#fault-add").await;
+    until(
+        &s.browser,
+        "the armed badge",
+        "document.querySelector('#faults-badge').textContent.includes('1 fault rule')",
+    )
+    .await;
+    let err = send_refused(&client, PHONE_1, text_to(CUSTOMER, "hello")).await;
+    assert!(matches!(err, SendWhatsAppMessageError::DependencyException(_)), "{err:?}");
+    assert_eq!(err.meta().message(), Some("Meta is down (console)"));
+    until(
+        &s.browser,
+        "the rule fired once",
+        "document.querySelector('.fault-row[data-fired=\"1\"]')",
+    )
+    .await;
+
+    // The request log shows that call and its error.
+    open(&s.browser, &emulator, "requests").await;
+    until(&s.browser, "the failed send", "document.querySelector('.request-row[data-operation=\"SendWhatsAppMessage\"][data-error=\"DependencyException\"]')").await;
+
+    // A number's tier changed in the page: the emulator's number and Meta's event.
+    open(&s.browser, &emulator, "numbers").await;
+    choose(
+        &s.browser,
+        &format!(".number-row[data-phone-number-id=\"{PHONE_1}\"] .tier-select"),
+        "TIER_10K",
+    )
+    .await;
+    let events = control.wait_events("kind=phone_number_quality_update", 1).await;
+    let value = &entry(&events[0])["changes"][0]["value"];
+    assert_eq!(value["event"], "UPGRADE");
+    assert_eq!(value["current_limit"], "TIER_10K");
+    let phone = control.call("GET", &format!("/phone-numbers/{PHONE_1}"), None).await;
+    assert_eq!(phone["messagingLimitTier"], "TIER_10K");
+
+    // An SNS subscriber added from the form.
+    open(&s.browser, &emulator, "sns").await;
+    type_into(&s.browser, "#sns-endpoint", "http://127.0.0.1:9/sns-endpoint").await;
+    s.browser.execute("document.querySelector('#sns-form').requestSubmit()", vec![]).await.unwrap();
+    until(&s.browser, "the subscription row", "document.querySelector('.sns-subscription')").await;
+    let subs = control.call("GET", "/sns/subscriptions", None).await;
+    assert!(subs.to_string().contains("http://127.0.0.1:9/sns-endpoint"), "{subs}");
+
+    // The composer's location and contact forms.
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    click(&s.browser, "#attach-button").await;
+    click(&s.browser, ".attach-option[data-kind=\"location\"]").await;
+    type_into(&s.browser, "#location-latitude", "22.5726").await;
+    type_into(&s.browser, "#location-longitude", "88.3639").await;
+    type_into(&s.browser, "#location-name", "Home").await;
+    s.browser
+        .execute("document.querySelector('#location-form').requestSubmit()", vec![])
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 2).await;
+    let location = &entry(&events[1])["changes"][0]["value"]["messages"][0]["location"];
+    assert_eq!(location["latitude"], 22.5726);
+    assert_eq!(location["longitude"], 88.3639);
+    assert_eq!(location["name"], "Home");
+    click(&s.browser, "#attach-button").await;
+    click(&s.browser, ".attach-option[data-kind=\"contact\"]").await;
+    type_into(&s.browser, "#contact-name", "Ravi Kumar").await;
+    type_into(&s.browser, "#contact-phone", "+91 98300 00000").await;
+    s.browser
+        .execute("document.querySelector('#contact-form').requestSubmit()", vec![])
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 3).await;
+    let contact = &entry(&events[2])["changes"][0]["value"]["messages"][0]["contacts"][0];
+    assert_eq!(contact["name"]["formatted_name"], "Ravi Kumar");
+    assert_eq!(contact["phones"][0]["phone"], "+91 98300 00000");
+    assert_page_clean(&s.browser).await;
+}
+
+#[tokio::test]
+async fn template_url_phone_and_copy_code_buttons_and_a_location_request_render() {
+    let emulator = emulator().await;
+    let (client, control) = (client(&emulator), Control::new(&emulator));
+    let definition = json!({
+        "name": "spring_sale", "language": "en_US", "category": "MARKETING",
+        "components": [
+            {"type": "BODY", "text": "Hi {{1}}, take 20% off this week with your code.",
+             "example": {"body_text": [["Ana"]]}},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "URL", "text": "Track order", "url": "https://shop.example.com/o/{{1}}",
+                 "example": ["https://shop.example.com/o/A1"]},
+                {"type": "PHONE_NUMBER", "text": "Call us", "phone_number": "+919330994400"},
+                {"type": "COPY_CODE", "example": "SAVE20"}]}
+        ]
+    });
+    let created = client
+        .create_whats_app_message_template()
+        .id(WABA_1)
+        .template_definition(aws_smithy_types::Blob::new(definition.to_string()))
+        .send()
+        .await
+        .expect("template created");
+    let template_id = created.meta_template_id().unwrap().to_string();
+    control
+        .call(
+            "POST",
+            &format!("/templates/{template_id}/review"),
+            Some(json!({"decision": "APPROVE"})),
+        )
+        .await;
+    let sale = send(
+        &client,
+        PHONE_1,
+        message_blob(json!({
+            "messaging_product": "whatsapp", "to": CUSTOMER, "type": "template",
+            "template": {"name": "spring_sale", "language": {"code": "en_US"}, "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "Diego"}]},
+                {"type": "button", "sub_type": "url", "index": "0",
+                 "parameters": [{"type": "text", "text": "B77"}]},
+                {"type": "button", "sub_type": "copy_code", "index": "2",
+                 "parameters": [{"type": "coupon_code", "coupon_code": "SAVE20"}]}
+            ]}
+        })),
+    )
+    .await;
+    control.customer_says(PHONE_1, CUSTOMER, "where do I pick it up?").await;
+    let ask = send(
+        &client,
+        PHONE_1,
+        message_blob(json!({
+            "messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive",
+            "interactive": {"type": "location_request_message", "body": {"text": "Share your location"},
+                "action": {"name": "send_location"}}
+        })),
+    )
+    .await;
+    let (sale, ask) = (wamid_of(&control, &sale).await, wamid_of(&control, &ask).await);
+    let s = session().await;
+    open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
+    let buttons = until(
+        &s.browser,
+        "the template's buttons",
+        &format!(
+            "(b => b.length === 3 && b.map(b => ({{kind: b.dataset.kind, text: b.textContent, \
+             href: b.getAttribute('href')}})))([...document.querySelectorAll('{} .tpl-button')])",
+            bubble(&sale).replace('\'', "\\'")
+        ),
+    )
+    .await;
+    let buttons = buttons.as_array().unwrap();
+    assert_eq!(buttons.len(), 3, "{buttons:?}");
+    assert_eq!(buttons[0]["kind"], "url");
+    assert_eq!(buttons[0]["href"], "https://shop.example.com/o/B77");
+    assert!(buttons[0]["text"].as_str().unwrap().contains("Track order"));
+    assert_eq!(buttons[1]["kind"], "phone_number");
+    assert!(buttons[1]["text"].as_str().unwrap().contains("Call us"), "{buttons:?}");
+    assert_eq!(buttons[2]["kind"], "copy_code");
+    let text = until(&s.browser, "the sale", &format!("{}.textContent", bubble_text(&sale))).await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Hi Diego, take 20% off") && text.contains("SAVE20"), "{text}");
+
+    // "Send location" opens the customer's location form; its answer replies to the request.
+    click(&s.browser, &format!("{} .location-request", bubble(&ask))).await;
+    type_into(&s.browser, "#location-latitude", "12.5").await;
+    type_into(&s.browser, "#location-longitude", "77.25").await;
+    s.browser
+        .execute("document.querySelector('#location-form').requestSubmit()", vec![])
+        .await
+        .unwrap();
+    let events = control.wait_events("kind=inbound", 2).await;
+    let message = &entry(&events[1])["changes"][0]["value"]["messages"][0];
+    assert_eq!(message["location"]["latitude"], 12.5);
+    assert_eq!(message["context"]["id"], ask.as_str());
+    assert_page_clean(&s.browser).await;
+}
