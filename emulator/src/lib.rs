@@ -12,7 +12,9 @@
 //! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
 //!   SNS subscriptions, flow assets, conversion events,
-//!   call permissions and calls, public-key signature status).
+//!   call permissions and calls, public-key signature status), what the web console reads
+//!   (`control::console`: conversations, media bytes, the live stream) and its files
+//!   (`control::ui`, embedded from `console/` by `build.rs`).
 //! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed, media metadata.
 //! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
 //! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.

@@ -392,3 +392,20 @@ async fn with_a_control_token_the_files_are_open_and_the_data_is_not() {
     let with = Control::with_token(&emulator, "s3cret");
     assert_eq!(with.call("GET", "/wabas", None).await["wabas"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn an_open_stream_does_not_hold_up_a_graceful_stop() {
+    let emulator = emulator().await;
+    let mut res = http().get(format!("{}/_emulator/stream", emulator.url())).send().await.unwrap();
+    read_sse(&mut res, 1).await;
+    tokio::time::timeout(Duration::from_secs(10), emulator.stop())
+        .await
+        .expect("the server stops while a console is connected")
+        .expect("stopped cleanly");
+    // The stream ended with the server.
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = res.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream was closed");
+}
