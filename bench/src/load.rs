@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 
 /// A request that takes longer than this counts as a transport failure.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Latencies are recorded in microseconds, up to a minute.
 const MAX_US: u64 = 60_000_000;
 
@@ -211,12 +211,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, String> {
     if args.duration_ms == 0 && args.count == 0 {
         return Err("give --duration-ms or --count".into());
     }
-    let host = args
-        .url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{}: only http:// URLs", args.url))?
-        .trim_end_matches('/')
-        .to_string();
+    let host = host_of(&args.url)?;
     let spec = Arc::new(RequestSpec::new(&args, &host));
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -255,9 +250,16 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, String> {
     })
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+/// `HOST:PORT` of an `http://HOST:PORT` URL.
+pub fn host_of(url: &str) -> Result<String, String> {
+    let host = url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// URLs"))?;
+    Ok(host.trim_end_matches('/').to_string())
+}
 
-async fn connect(host: &str) -> Result<Sender, String> {
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// A keep-alive HTTP/1.1 connection to `host`; its connection task runs on its own.
+pub async fn connect(host: &str) -> Result<Sender, String> {
     let stream = TcpStream::connect(host).await.map_err(|e| format!("connect {host}: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

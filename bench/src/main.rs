@@ -10,9 +10,12 @@
 //! - `run`: the whole benchmark (default command): starts the processes, measures, writes reports
 //! - `bare`: the baseline server (`eum-social-bench bare --port 0`)
 //! - `load`: the load generator (`eum-social-bench load …`), one keep-alive connection per worker
+//! - `console`: a simulated web console (`eum-social-bench console …`): the live stream and the
+//!   refetches it triggers, as a browser tab on the chats page does
 //! - `report`: the report, the targets and their verdicts, the text and Markdown tables
 
 mod bare;
+mod console;
 mod load;
 mod report;
 mod run;
@@ -43,22 +46,24 @@ enum Command {
     },
     /// The load generator: drives one URL and prints its result as JSON on stdout.
     Load(load::LoadArgs),
+    /// A simulated web console: reads the live stream and refetches a number's chats page on
+    /// each message until `--duration-ms` or stdin closes, then prints its counts as JSON.
+    Console(console::ConsoleArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Bare { port }) => runtime().block_on(bare::serve(port)),
-        Some(Command::Load(args)) => match runtime().block_on(load::run(args)) {
-            Ok(result) => {
-                println!("{}", serde_json::to_string(&result).expect("a result serializes"));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Some(Command::Load(args)) => print_json(runtime().block_on(load::run(args))),
+        // One thread, as a browser tab's script: the console takes little CPU from the server.
+        Some(Command::Console(args)) => print_json(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+                .block_on(console::run(args)),
+        ),
         None => match run::run(cli.run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -66,6 +71,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Prints a subcommand's result as one line of JSON on stdout (the runner reads it).
+fn print_json<T: serde::Serialize>(result: Result<T, String>) -> ExitCode {
+    match result {
+        Ok(result) => {
+            println!("{}", serde_json::to_string(&result).expect("a result serializes"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

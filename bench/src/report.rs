@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::console::ConsoleResult;
 use crate::load::LoadResult;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -16,6 +17,13 @@ pub struct Report {
     pub throughput: Vec<Comparison>,
     pub ready_ms: Summary,
     pub memory: Memory,
+    /// SendWhatsAppMessage without and with web consoles connected (none in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consoles: Option<ConsoleCell>,
+    /// The targets with this run's figures and pass/fail, as the tables show them (filled when
+    /// the report is written; recomputed from the figures for the tables).
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -118,6 +126,72 @@ impl Summary {
     }
 }
 
+/// SendWhatsAppMessage at one concurrency on the emulator alone, in rounds of: without consoles,
+/// then with `consoles` simulated web consoles connected (each on a number's chats page: the
+/// live stream open, refetching on each message).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConsoleCell {
+    pub concurrency: usize,
+    pub consoles: usize,
+    /// Milliseconds without load before each load, so that the statuses of the sends before
+    /// have fired and both loads start from the same state.
+    pub settle_ms: u64,
+    pub rounds: Vec<ConsoleRound>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConsoleRound {
+    pub without: LoadResult,
+    pub with: LoadResult,
+    /// What each console read and did during the `with` load.
+    pub consoles: Vec<ConsoleResult>,
+}
+
+impl ConsoleRound {
+    /// Throughput with the consoles as a fraction of without.
+    pub fn ratio(&self) -> Option<f64> {
+        ratio(self.with.requests_per_s, self.without.requests_per_s)
+    }
+    /// Failed sends and failed console requests.
+    pub fn errors(&self) -> u64 {
+        self.without.errors() + self.with.errors() + self.console_errors()
+    }
+    pub fn console_errors(&self) -> u64 {
+        self.consoles.iter().map(|c| c.errors).sum()
+    }
+    pub fn messages(&self) -> u64 {
+        self.consoles.iter().map(|c| c.messages).sum()
+    }
+    pub fn resyncs(&self) -> u64 {
+        self.consoles.iter().map(|c| c.resyncs).sum()
+    }
+    pub fn refetches(&self) -> u64 {
+        self.consoles.iter().map(|c| c.refetches).sum()
+    }
+    /// Whether every console read the stream and refetched (else the round measured nothing).
+    pub fn consoles_worked(&self) -> bool {
+        !self.consoles.is_empty() && self.consoles.iter().all(|c| c.messages > 0 && c.refetches > 0)
+    }
+}
+
+impl ConsoleCell {
+    /// The round with the median ratio (the lower middle of an even count).
+    pub fn median_round(&self) -> Option<&ConsoleRound> {
+        let mut order: Vec<&ConsoleRound> = self.rounds.iter().collect();
+        order.sort_by(|a, b| a.ratio().unwrap_or(0.0).total_cmp(&b.ratio().unwrap_or(0.0)));
+        order.get(self.rounds.len().saturating_sub(1) / 2).copied()
+    }
+    pub fn errors(&self) -> u64 {
+        self.rounds.iter().map(ConsoleRound::errors).sum()
+    }
+    pub fn refetches(&self) -> u64 {
+        self.rounds.iter().map(ConsoleRound::refetches).sum()
+    }
+    pub fn consoles_worked(&self) -> bool {
+        !self.rounds.is_empty() && self.rounds.iter().all(ConsoleRound::consoles_worked)
+    }
+}
+
 /// Resident memory (kB, from /proc/PID/status) idle after start and after the sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
@@ -153,6 +227,8 @@ pub struct Verdict {
 pub const MIN_RATIO_AT_64: f64 = 0.5;
 pub const MAX_P99_US_AT_16: u64 = 2_000;
 pub const MAX_READY_MS: f64 = 20.0;
+/// SendWhatsAppMessage's throughput with two consoles connected, as a fraction of without.
+pub const MIN_RATIO_WITH_CONSOLES: f64 = 0.95;
 pub const MAX_IDLE_RSS_BYTES: u64 = 20_000_000;
 /// Memory counts as bounded when the second half of the sends grew RSS by at most this much, or
 /// by at most a tenth.
@@ -180,6 +256,9 @@ pub fn verdicts(r: &Report) -> Vec<Verdict> {
             measured: format!("{}{}", fmt_ms(c.emulator.p99_us), fmt_errors(c.emulator.errors())),
             pass: c.emulator.errors() == 0 && c.emulator.p99_us < MAX_P99_US_AT_16,
         });
+    }
+    if let Some(cell) = &r.consoles {
+        out.push(consoles_verdict(cell));
     }
     out.push(Verdict {
         target: format!("start to READY < 20 ms (median of {})", r.ready_ms.samples.len()),
@@ -211,6 +290,36 @@ pub fn verdicts(r: &Report) -> Vec<Verdict> {
         pass: m.errors() == 0 && m.after_rss_kb > 0 && bounded(m.half_rss_kb, m.after_rss_kb),
     });
     out
+}
+
+/// The median round's ratio, with the refetches that show the consoles did their part; errors
+/// anywhere, or a console that read or refetched nothing, fail it.
+fn consoles_verdict(cell: &ConsoleCell) -> Verdict {
+    let median = cell.median_round();
+    let ratio = median.and_then(ConsoleRound::ratio);
+    let measured = match median {
+        Some(m) => format!(
+            "{} ({} vs {} req/s; {} refetches by the consoles){}{}",
+            fmt_ratio(ratio),
+            fmt_rate(m.with.requests_per_s),
+            fmt_rate(m.without.requests_per_s),
+            fmt_count(cell.refetches()),
+            if cell.consoles_worked() { "" } else { " — A CONSOLE READ OR REFETCHED NOTHING" },
+            fmt_errors(cell.errors())
+        ),
+        None => "not measured".into(),
+    };
+    Verdict {
+        target: format!(
+            "SendWhatsAppMessage with {} consoles connected: ≥ 95% of the throughput without, at \
+             concurrency {} (median round)",
+            cell.consoles, cell.concurrency
+        ),
+        measured,
+        pass: cell.errors() == 0
+            && cell.consoles_worked()
+            && ratio.is_some_and(|x| x >= MIN_RATIO_WITH_CONSOLES),
+    }
 }
 
 /// Whether RSS stayed flat from `half` to `after` (kB).
@@ -273,6 +382,55 @@ fn fmt_rounds(c: &Comparison) -> String {
     if ratios.is_empty() { "-".into() } else { ratios.join(", ") }
 }
 
+const CONSOLE_COLUMNS: [&str; 11] = [
+    "round",
+    "without req/s",
+    "with req/s",
+    "ratio",
+    "without p99",
+    "with p99",
+    "without CPU/req",
+    "with CPU/req",
+    "stream messages (resync)",
+    "refetches",
+    "errors",
+];
+
+/// A round's row under [`CONSOLE_COLUMNS`]; `median` marks the round the target takes.
+fn console_row(number: usize, round: &ConsoleRound, median: bool) -> [String; 11] {
+    [
+        format!("{number}{}", if median { " (median)" } else { "" }),
+        fmt_rate(round.without.requests_per_s),
+        fmt_rate(round.with.requests_per_s),
+        fmt_ratio(round.ratio()),
+        fmt_ms(round.without.p99_us),
+        fmt_ms(round.with.p99_us),
+        fmt_cpu(round.without.server_cpu_us),
+        fmt_cpu(round.with.server_cpu_us),
+        format!("{} ({})", fmt_count(round.messages()), fmt_count(round.resyncs())),
+        fmt_count(round.refetches()),
+        fmt_count(round.errors()),
+    ]
+}
+
+/// Every round's row, the median one marked.
+fn console_rows(cell: &ConsoleCell) -> Vec<[String; 11]> {
+    let median = cell.median_round();
+    cell.rounds
+        .iter()
+        .enumerate()
+        .map(|(i, r)| console_row(i + 1, r, median.is_some_and(|m| std::ptr::eq(m, r))))
+        .collect()
+}
+
+/// The first failure of a console or of a load in the consoles' cell.
+fn console_error(cell: &ConsoleCell) -> Option<&String> {
+    cell.rounds.iter().find_map(|r| {
+        let consoles = r.consoles.iter().find_map(|c| c.first_error.as_ref());
+        consoles.or(r.without.first_error.as_ref()).or(r.with.first_error.as_ref())
+    })
+}
+
 /// The plain-text table printed at the end of a run.
 pub fn text(r: &Report) -> String {
     let mut s = String::new();
@@ -310,6 +468,23 @@ pub fn text(r: &Report) -> String {
             c.errors()
         );
     }
+    if let Some(cell) = &r.consoles {
+        let _ = writeln!(
+            s,
+            "\nSendWhatsAppMessage at concurrency {}, without and with {} consoles connected:",
+            cell.concurrency, cell.consoles
+        );
+        let rows: Vec<[String; 11]> =
+            std::iter::once(CONSOLE_COLUMNS.map(String::from)).chain(console_rows(cell)).collect();
+        // Columns as wide as their widest cell (characters, not bytes: `µs`, `×`).
+        let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..CONSOLE_COLUMNS.len()).map(width).collect();
+        for row in &rows {
+            let cells: Vec<String> =
+                row.iter().zip(&widths).map(|(c, &w)| format!("{c:>w$}")).collect();
+            let _ = writeln!(s, "{}", cells.join("  "));
+        }
+    }
     let _ = writeln!(s);
     for v in verdicts(r) {
         let _ =
@@ -325,10 +500,49 @@ pub fn text(r: &Report) -> String {
             sample.map_or("", |e| e)
         );
     }
+    if let Some(e) = r.consoles.as_ref().and_then(console_error) {
+        let _ = writeln!(s, "errors with the consoles: {e}");
+    }
     if let Some(e) = r.memory.sends.iter().find_map(|l| l.first_error.as_ref()) {
         let _ = writeln!(s, "errors in the sends: {e}");
     }
     s
+}
+
+/// The Markdown section of the consoles' cell.
+fn console_markdown(s: &mut String, cell: &ConsoleCell) {
+    let phones: Vec<&str> = cell
+        .rounds
+        .first()
+        .map_or(Vec::new(), |r| r.consoles.iter().map(|c| c.phone.as_str()).collect());
+    let _ = writeln!(s, "\n## With web consoles connected\n");
+    let _ = writeln!(
+        s,
+        "SendWhatsAppMessage at concurrency {} on the emulator alone (the same load as above), in \
+         {} round(s) of: the load without consoles, then the same load with {} simulated web \
+         consoles connected. A console (`eum-social-bench console`, a process of its own) does \
+         what a browser tab on the chats page of a number does: it keeps the live stream \
+         `GET /_emulator/stream` open and, on each stream message, refetches the number's \
+         conversations (`GET /_emulator/conversations`) and the open thread with the sends' \
+         recipient (`limit=50`), each at most every 250 ms (the console's refreshers). The \
+         consoles watched {}. Each load starts after {} ms without load, so that the statuses of \
+         the sends before have fired. Stream messages and refetches are the consoles' during the \
+         load with them; a `resync` means the stream fell behind the event log (the console \
+         refetches on it as on any message). The target takes the round with the median ratio.\n",
+        cell.concurrency,
+        cell.rounds.len(),
+        cell.consoles,
+        if phones.is_empty() { "no number".into() } else { format!("`{}`", phones.join("`, `")) },
+        fmt_count(cell.settle_ms)
+    );
+    let _ = writeln!(s, "| {} |", CONSOLE_COLUMNS.join(" | "));
+    let _ = writeln!(s, "|---|{}", "--:|".repeat(CONSOLE_COLUMNS.len() - 1));
+    for row in console_rows(cell) {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    if let Some(e) = console_error(cell) {
+        let _ = writeln!(s, "\nFirst error: `{e}`");
+    }
 }
 
 /// `docs/BENCHMARKS.md`.
@@ -404,6 +618,9 @@ pub fn markdown(r: &Report) -> String {
             fmt_ms(c.emulator.p99_us),
             cell_errors(c)
         );
+    }
+    if let Some(cell) = &r.consoles {
+        console_markdown(&mut s, cell);
     }
     let mem = &r.memory;
     let _ = writeln!(s, "\n## Start and memory\n");
@@ -567,6 +784,106 @@ mod tests {
         assert!(!p99.pass);
         assert!(p99.measured.ends_with("3 ERRORS"), "{}", p99.measured);
         assert!(markdown(&r).contains("| **3** |"));
+    }
+
+    fn console_round(without: f64, with: f64, refetches: u64) -> ConsoleRound {
+        let console = |phone: &str| ConsoleResult {
+            phone: phone.into(),
+            messages: 20,
+            resyncs: 15,
+            refetches,
+            ..Default::default()
+        };
+        ConsoleRound {
+            without: LoadResult { server_cpu_us: Some(33.0), ..load(without, 5_000, 0) },
+            with: LoadResult { server_cpu_us: Some(34.5), ..load(with, 5_400, 0) },
+            consoles: vec![console("phone-number-id-a"), console("phone-number-id-b")],
+        }
+    }
+
+    fn console_cell(rounds: Vec<ConsoleRound>) -> ConsoleCell {
+        ConsoleCell { concurrency: 64, consoles: 2, settle_ms: 3_000, rounds }
+    }
+
+    #[test]
+    fn the_consoles_verdict_takes_the_median_round() {
+        // Ratios 0.90, 0.97, 0.99: the second round is the median.
+        let cell = console_cell(vec![
+            console_round(30_000.0, 27_000.0, 16),
+            console_round(30_000.0, 29_100.0, 16),
+            console_round(30_000.0, 29_700.0, 16),
+        ]);
+        assert_eq!(cell.median_round().unwrap().with.requests_per_s, 29_100.0);
+        let v = consoles_verdict(&cell);
+        assert!(v.pass, "{v:?}");
+        assert_eq!(
+            v.target,
+            "SendWhatsAppMessage with 2 consoles connected: ≥ 95% of the throughput without, at \
+             concurrency 64 (median round)"
+        );
+        assert_eq!(v.measured, "0.97× (29,100 vs 30,000 req/s; 96 refetches by the consoles)");
+        // Two rounds: the lower one.
+        let cell = console_cell(vec![
+            console_round(30_000.0, 29_700.0, 16),
+            console_round(30_000.0, 27_000.0, 16),
+        ]);
+        assert!(!consoles_verdict(&cell).pass, "0.90 < 0.95");
+        assert_eq!(console_cell(Vec::new()).median_round().map(|r| r.with.requests_per_s), None);
+        assert!(!consoles_verdict(&console_cell(Vec::new())).pass);
+    }
+
+    #[test]
+    fn idle_or_failing_consoles_fail_the_consoles_verdict() {
+        let idle = console_cell(vec![console_round(30_000.0, 30_000.0, 0)]);
+        let v = consoles_verdict(&idle);
+        assert!(!v.pass);
+        assert!(v.measured.contains("A CONSOLE READ OR REFETCHED NOTHING"), "{}", v.measured);
+        let mut failing = console_cell(vec![console_round(30_000.0, 30_000.0, 16)]);
+        failing.rounds[0].consoles[1].errors = 2;
+        failing.rounds[0].consoles[1].first_error = Some("404 no such number".into());
+        let v = consoles_verdict(&failing);
+        assert!(!v.pass);
+        assert!(v.measured.ends_with("2 ERRORS"), "{}", v.measured);
+        let r = Report { consoles: Some(failing), ..report() };
+        assert!(text(&r).contains("errors with the consoles: 404 no such number"));
+        assert!(markdown(&r).contains("First error: `404 no such number`"));
+    }
+
+    #[test]
+    fn tables_show_the_consoles_rounds() {
+        let cell = console_cell(vec![
+            console_round(30_000.0, 29_100.0, 16),
+            console_round(30_000.0, 27_000.0, 16),
+        ]);
+        let r = Report { consoles: Some(cell), ..report() };
+        let md = markdown(&r);
+        assert!(md.contains("## With web consoles connected"), "{md}");
+        assert!(md.contains("`phone-number-id-a`, `phone-number-id-b`"), "{md}");
+        assert!(
+            md.contains(
+                "| 1 | 30,000 | 29,100 | 0.97× | 5.000 ms | 5.400 ms | 33.0 µs | 34.5 µs | 40 (30) | 32 | 0 |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| 2 (median) | 30,000 | 27,000 | 0.90× |"), "{md}");
+        assert!(md.contains("| SendWhatsAppMessage with 2 consoles connected: ≥ 95%"), "{md}");
+        let text = text(&r);
+        assert!(text.contains("without and with 2 consoles connected"), "{text}");
+        assert!(text.contains("2 (median)"), "{text}");
+        assert!(text.contains("[FAIL] SendWhatsAppMessage with 2 consoles connected"), "{text}");
+        let json = serde_json::to_string(&Report { verdicts: verdicts(&r), ..r }).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.consoles.unwrap().rounds[1].consoles[0].refetches, 16);
+        assert!(back.verdicts.iter().any(|v| v.target.contains("consoles connected") && !v.pass));
+    }
+
+    #[test]
+    fn older_reports_have_no_consoles_cell() {
+        let json = serde_json::to_string(&report()).unwrap();
+        assert!(!json.contains("\"consoles\""), "{json}");
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert!(back.consoles.is_none());
+        assert!(!verdicts(&back).iter().any(|v| v.target.contains("consoles")));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The whole benchmark: start-to-READY times, then the emulator (with a bench seed) and the bare
-//! server side by side under the same loads, then the sends whose memory footprint is measured.
+//! server side by side under the same loads, then the emulator's sends without and with simulated
+//! web consoles connected, then the sends whose memory footprint is measured.
 //! Writes `OUT/benchmarks.json` and `OUT/BENCHMARKS.md` and prints a table.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -11,8 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::console::ConsoleResult;
 use crate::load::{LoadResult, RequestKind};
-use crate::report::{self, Comparison, Machine, Memory, Report, Settings, Summary};
+use crate::report::{
+    self, Comparison, ConsoleCell, ConsoleRound, Machine, Memory, Report, Settings, Summary,
+};
 
 const BUILD: &str = "cargo build --release -p eum-social-emulator -p eum-social-bench";
 const DEFAULT_SEED: &str = include_str!("../../fixtures/seed/default.json");
@@ -23,6 +27,13 @@ const BENCH_REGION: &str = "us-west-2";
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Virtual time equals wall time unless moved: after this, every status of a send has fired.
 const STATUSES_SETTLE: Duration = Duration::from_secs(3);
+/// Web consoles connected in the consoles' cell (a requirement: two consoles cost the sends at
+/// most 5%), and the concurrency of its sends.
+const CONSOLES: usize = 2;
+const CONSOLES_CONCURRENCY: usize = 64;
+/// A console stops when its stdin closes (the runner closes it when the load ends); this cap
+/// beyond the load only ends one whose runner hangs.
+const CONSOLE_CAP_MS: u64 = 60_000;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -217,6 +228,26 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         }
     }
 
+    // After the throughput cells (their figures stay comparable with earlier runs), before the
+    // sends whose memory is measured.
+    let consoles: Vec<Vec<String>> = phones
+        .iter()
+        .cycle()
+        .take(CONSOLES)
+        .map(|phone| {
+            vec![
+                format!("--url={}", emulator.url),
+                format!("--phone={phone}"),
+                format!("--customer={}", args.recipient),
+                format!("--account={ACCOUNT}"),
+                format!("--region={BENCH_REGION}"),
+                format!("--duration-ms={}", args.duration_ms + CONSOLE_CAP_MS),
+            ]
+        })
+        .collect();
+    let load_args = send_args(0, args.duration_ms, CONSOLES_CONCURRENCY);
+    report.consoles = Some(ctx.consoles_cell(&emulator, &load_args, &consoles, args.rounds)?);
+
     eprintln!("{} sends at concurrency 64 …", report::fmt_count(args.sends));
     let half = args.sends / 2;
     for (i, count) in [half, args.sends - half].into_iter().enumerate() {
@@ -237,6 +268,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         }
     }
 
+    report.verdicts = report::verdicts(&report);
     report.settings.emulator_args = ctx.extra.clone();
     report.settings.notes = ctx.notes.clone();
     report.unix_time = std::time::SystemTime::now()
@@ -310,6 +342,79 @@ impl Ctx {
         }
         Ok(result)
     }
+
+    /// SendWhatsAppMessage on the emulator, `rounds` times: the load without consoles, then the
+    /// same load with a console (this executable, `console …`) per entry of `consoles`
+    /// connected. Each load starts after [`STATUSES_SETTLE`], so that neither pays for the
+    /// statuses of the sends before it.
+    fn consoles_cell(
+        &self,
+        emulator: &Server,
+        load_args: &[String],
+        consoles: &[Vec<String>],
+        rounds: u64,
+    ) -> Result<ConsoleCell, String> {
+        eprintln!(
+            "SendWhatsAppMessage c={CONSOLES_CONCURRENCY} with {CONSOLES} consoles connected …"
+        );
+        let mut cell = ConsoleCell {
+            concurrency: CONSOLES_CONCURRENCY,
+            consoles: consoles.len(),
+            settle_ms: STATUSES_SETTLE.as_millis() as u64,
+            rounds: Vec::new(),
+        };
+        for number in 1..=rounds {
+            std::thread::sleep(STATUSES_SETTLE);
+            let without = self.load(emulator, load_args)?;
+            std::thread::sleep(STATUSES_SETTLE);
+            let started: Vec<Server> =
+                consoles.iter().map(|args| self.start_console(args)).collect::<Result<_, _>>()?;
+            let with = self.load(emulator, load_args);
+            // Stopped even when the load failed, so that no console outlives the run.
+            let consoles: Vec<ConsoleResult> =
+                started.into_iter().map(stop_console).collect::<Result<_, _>>()?;
+            let round = ConsoleRound { without, with: with?, consoles };
+            eprintln!(
+                "  round {number}: {} req/s without, {} with ({}), p99 {} / {}, server CPU per \
+                 request {} / {}; consoles: {} stream messages ({} resync), {} refetches; errors {}",
+                report::fmt_rate(round.without.requests_per_s),
+                report::fmt_rate(round.with.requests_per_s),
+                report::fmt_ratio(round.ratio()),
+                report::fmt_ms(round.without.p99_us),
+                report::fmt_ms(round.with.p99_us),
+                report::fmt_cpu(round.without.server_cpu_us),
+                report::fmt_cpu(round.with.server_cpu_us),
+                round.messages(),
+                round.resyncs(),
+                round.refetches(),
+                round.errors()
+            );
+            cell.rounds.push(round);
+        }
+        Ok(cell)
+    }
+
+    /// Starts a simulated console and waits until its stream said `hello` (its `READY` line).
+    fn start_console(&self, args: &[String]) -> Result<Server, String> {
+        let mut command = Command::new(&self.me);
+        command.arg("console").args(args).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let (console, _) = start_command(command)?;
+        Ok(console)
+    }
+}
+
+/// Closes a console's stdin, which stops it, and reads what it printed.
+fn stop_console(mut console: Server) -> Result<ConsoleResult, String> {
+    drop(console.child.stdin.take());
+    let mut output = String::new();
+    if let Some(mut stdout) = console.child.stdout.take() {
+        stdout.read_to_string(&mut output).map_err(|e| format!("console's output: {e}"))?;
+    }
+    let status = console.child.wait().map_err(|e| format!("console: {e}"))?;
+    if !status.success() {
+        return Err(format!("console failed: {status}"));
+    }
+    serde_json::from_str(&output).map_err(|e| format!("console's output: {e}"))
 }
 
 /// A started child process, killed when dropped.
@@ -328,11 +433,17 @@ impl Drop for Server {
 /// Starts `program` and waits for its `READY <url>` line on stderr; the error carries what it
 /// printed before it exited.
 fn start(program: &Path, args: &[String]) -> Result<(Server, Duration), String> {
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    start_command(command)
+}
+
+/// [`start`] of a command whose stdin and stdout are set up by the caller.
+fn start_command(mut command: Command) -> Result<(Server, Duration), String> {
     let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+    let program = PathBuf::from(command.get_program());
+    let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut child = command
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{}: {e}", program.display()))?;

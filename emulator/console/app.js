@@ -228,6 +228,8 @@ function fillScope(data) {
   sel.value = `${state.scope.account}|${state.scope.region}`;
 }
 
+let accountsLoadedAt = 0;
+
 async function refreshAccounts() {
   try {
     const data = await api('/accounts');
@@ -358,7 +360,11 @@ async function boot() {
     ui.live.dataset.state = live ? 'live' : 'reconnecting';
   });
   onStreamMessage((name, data) => {
-    if (name === 'hello' || name === 'resync') refreshAccounts();
+    // A busy emulator may resync every second: the account list is reloaded at most every 5 s.
+    if (name === 'hello' || (name === 'resync' && Date.now() - accountsLoadedAt > 5000)) {
+      accountsLoadedAt = Date.now();
+      refreshAccounts();
+    }
     if (current && current.view.onStream) {
       try {
         current.view.onStream(name, data);

@@ -975,13 +975,18 @@ export function mount(root, route) {
     return true;
   }
 
+  let wabasLoadedAt = 0;
   function onStream(name, data) {
     if (name === 'events') {
       const evs = (data && data.events) || [];
       const mine = evs.some((e) => !e.phoneNumberId || e.phoneNumberId === phone);
       if (!mine) return;
     }
-    if (name === 'resync' || name === 'hello') loadWabas();
+    // Numbers change rarely; a busy emulator may resync every second.
+    if (name === 'hello' || (name === 'resync' && Date.now() - wabasLoadedAt > 5000)) {
+      wabasLoadedAt = Date.now();
+      loadWabas();
+    }
     refreshConversations();
     if (customer) refreshThread();
   }

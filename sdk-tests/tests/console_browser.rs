@@ -123,13 +123,24 @@ async fn until(browser: &Browser, what: &str, expression: &str) -> Value {
 }
 
 async fn click(browser: &Browser, css: &str) {
-    let element = browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-    element.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    // A live page re-renders as events come: a found element may be replaced before the click
+    // lands (stale) or still be moving; find it again until it takes the click.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found =
+            browser.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await;
+        let error = match found {
+            Ok(element) => match element.click().await {
+                Ok(()) => return,
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() > deadline {
+            panic!("cannot click {css}: {error}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn type_into(browser: &Browser, css: &str, text: &str) {
@@ -316,12 +327,17 @@ async fn a_customer_writes_in_the_window_opens_then_closes_with_the_clock() {
     )).await;
 
     // 25 hours later, advanced in the browser: closed.
+    let before = control.call("GET", "/clock", None).await["nowMs"].as_i64().unwrap();
     open(&s.browser, &emulator, "clock").await;
     click(&s.browser, "button[data-advance=\"86400\"]").await;
-    until(&s.browser, "a day advanced", "document.querySelector('#clock-now').textContent").await;
     click(&s.browser, "button[data-advance=\"3600\"]").await;
-    let clock = control.call("GET", "/clock", None).await;
-    assert!(clock["nowMs"].as_i64().unwrap() > chrono_like_now() + 24 * 3_600_000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while control.call("GET", "/clock", None).await["nowMs"].as_i64().unwrap()
+        < before + 25 * 3_600_000
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the clock did not move 25 h");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
     until(&s.browser, "the window chip closed", &format!(
         "document.querySelector('.conversation-row[data-customer=\"{CUSTOMER}\"] .window-chip[data-open=\"false\"]')"
@@ -341,11 +357,6 @@ async fn a_customer_writes_in_the_window_opens_then_closes_with_the_clock() {
     .await;
     assert!(failure.as_str().unwrap().contains("131047"), "{failure}");
     assert_page_clean(&s.browser).await;
-}
-
-/// Wall time now (ms): the emulator's clock starts there.
-fn chrono_like_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 #[tokio::test]

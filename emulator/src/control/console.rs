@@ -5,7 +5,8 @@
 //! The live stream is bounded per subscriber without a queue: it sends what the event log holds
 //! after the subscriber's last seq, at most [`STREAM_BATCH`] events and ten messages a second; a
 //! subscriber that falls further behind (or stops reading while the log moves on) is told
-//! `resync` and reloads what it shows. Publishing never waits for a subscriber.
+//! `resync` (at most once a second) and reloads what it shows. Publishing never waits for a
+//! subscriber.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -386,6 +387,8 @@ async fn media(
 pub const STREAM_BATCH: usize = 200;
 /// The shortest time between two stream messages.
 const STREAM_INTERVAL: Duration = Duration::from_millis(100);
+/// The shortest time between two `resync` messages (each makes a console reload its view).
+const STREAM_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a stream looks for accepted sends (which publish no event of their own).
 const STREAM_POLL: Duration = Duration::from_millis(250);
 
@@ -429,6 +432,9 @@ struct Cursor {
     closing: tokio::sync::watch::Receiver<bool>,
     last_sent: Option<tokio::time::Instant>,
     hello: bool,
+    /// Events were skipped (lagged, or the log was replaced): a `resync` is due.
+    owes_resync: bool,
+    last_resync: Option<tokio::time::Instant>,
 }
 
 impl Cursor {
@@ -477,21 +483,18 @@ impl Cursor {
         let accepted = events.accepted();
         let sends = accepted != self.accepted;
         self.accepted = accepted;
-        let resync = |seq: u64, state: &AppState| {
-            let data = json!({ "seq": seq, "reason": "lagged", "clock": clock_json(state) });
-            SseEvent::default().event("resync").data(data.to_string())
-        };
         if generation != self.generation {
             self.generation = generation;
-            let next = events.last_seq();
-            self.seq = next;
-            return Some(resync(next, &self.state));
+            self.seq = events.last_seq();
+            self.owes_resync = true;
         }
         match events.tail(self.seq, STREAM_BATCH) {
             Tail::Lagged(next) => {
                 self.seq = next;
-                Some(resync(next, &self.state))
+                self.owes_resync = true;
             }
+            // Events a resync will cover are not listed.
+            Tail::Events(_, next) if self.owes_resync => self.seq = next,
             Tail::Events(list, next) => {
                 self.seq = next;
                 let mine: Vec<Value> = list
@@ -503,15 +506,26 @@ impl Cursor {
                 drop(list);
                 if !mine.is_empty() {
                     let data = json!({ "events": mine, "clock": clock_json(&self.state) });
-                    Some(SseEvent::default().event("events").data(data.to_string()))
-                } else if sends || clock_moved {
-                    let data = json!({ "messages": accepted, "clock": clock_json(&self.state) });
-                    Some(SseEvent::default().event("changed").data(data.to_string()))
-                } else {
-                    None
+                    return Some(SseEvent::default().event("events").data(data.to_string()));
                 }
             }
         }
+        if self.owes_resync {
+            // A subscriber behind a busy emulator reloads at most once a second.
+            let due = self.last_resync.is_none_or(|t| t.elapsed() >= STREAM_RESYNC_INTERVAL);
+            if !due {
+                return None;
+            }
+            self.owes_resync = false;
+            self.last_resync = Some(tokio::time::Instant::now());
+            let data =
+                json!({ "seq": self.seq, "reason": "lagged", "clock": clock_json(&self.state) });
+            return Some(SseEvent::default().event("resync").data(data.to_string()));
+        }
+        (sends || clock_moved).then(|| {
+            let data = json!({ "messages": accepted, "clock": clock_json(&self.state) });
+            SseEvent::default().event("changed").data(data.to_string())
+        })
     }
 }
 
@@ -533,6 +547,8 @@ async fn stream(State(state): State<AppState>, params: Params) -> Response {
         closing: state.events.closing(),
         last_sent: None,
         hello: false,
+        owes_resync: false,
+        last_resync: None,
         state,
     };
     let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
