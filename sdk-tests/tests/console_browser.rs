@@ -665,6 +665,20 @@ async fn events_and_templates_pages_show_envelopes_and_decide_reviews() {
         ),
     )
     .await;
+    // The row opens on a preview rendered from the definition with its examples.
+    click(&s.browser, &format!("{row} .template-toggle")).await;
+    let preview = until(
+        &s.browser,
+        "the template preview",
+        "document.querySelector('.template-detail .tpl-preview').textContent",
+    )
+    .await;
+    let preview = preview.as_str().unwrap();
+    assert!(
+        preview.contains("Order A-1") && preview.contains("Hello Ana, your order is"),
+        "{preview}"
+    );
+    assert!(preview.contains("Pick up now") && preview.contains("Deliver it"), "{preview}");
     assert_page_clean(&s.browser).await;
 }
 

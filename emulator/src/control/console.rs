@@ -385,7 +385,7 @@ async fn media(
 
 /// Events a stream message lists at most; beyond it the subscriber resynchronises.
 pub const STREAM_BATCH: usize = 200;
-/// The shortest time between two stream messages.
+/// The shortest time between two looks at the log (so between two stream messages).
 const STREAM_INTERVAL: Duration = Duration::from_millis(100);
 /// The shortest time between two `resync` messages (each makes a console reload its view).
 const STREAM_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
@@ -430,7 +430,8 @@ struct Cursor {
     published: tokio::sync::watch::Receiver<u64>,
     clock: tokio::sync::watch::Receiver<u64>,
     closing: tokio::sync::watch::Receiver<bool>,
-    last_sent: Option<tokio::time::Instant>,
+    /// When the stream last looked at the log.
+    last_poll: Option<tokio::time::Instant>,
     hello: bool,
     /// Events were skipped (lagged, or the log was replaced): a `resync` is due.
     owes_resync: bool,
@@ -450,7 +451,9 @@ impl Cursor {
             return Some(SseEvent::default().event("hello").data(data.to_string()));
         }
         loop {
-            if let Some(last) = self.last_sent {
+            // At most one look at the log per interval, whatever it found: while events flow the
+            // wake-ups come with every publish, and a subscriber must not spin on the log's lock.
+            if let Some(last) = self.last_poll {
                 tokio::select! {
                     () = tokio::time::sleep_until(last + STREAM_INTERVAL) => {}
                     _ = self.closing.changed() => return None,
@@ -463,8 +466,8 @@ impl Cursor {
             let clock_moved = jumps != self.clock_jumps;
             self.clock_jumps = jumps;
             self.published.mark_unchanged();
+            self.last_poll = Some(tokio::time::Instant::now());
             if let Some(message) = self.poll(clock_moved) {
-                self.last_sent = Some(tokio::time::Instant::now());
                 return Some(message);
             }
             tokio::select! {
@@ -545,7 +548,7 @@ async fn stream(State(state): State<AppState>, params: Params) -> Response {
         generation: state.events.generation(),
         published: state.events.subscribe(),
         closing: state.events.closing(),
-        last_sent: None,
+        last_poll: None,
         hello: false,
         owes_resync: false,
         last_resync: None,
