@@ -217,6 +217,28 @@ fn by_customer<'a>(
     groups
 }
 
+/// The messages of `phone` with one customer, oldest first (without grouping the whole log: the
+/// partition's lock is held while they are read).
+fn customer_items<'a>(p: &'a Partition, phone: &PhoneNumber, customer: &str) -> Vec<Item<'a>> {
+    let phone_id = ids::phone_id(&phone.hex);
+    let mut items: Vec<Item> = p
+        .meta
+        .outbound
+        .iter()
+        .filter(|m| m.to == customer && m.phone_number_id == phone_id)
+        .map(Item::Out)
+        .chain(
+            p.meta
+                .inbound
+                .iter()
+                .filter(|m| m.from == customer && m.phone_number_id == phone_id)
+                .map(Item::In),
+        )
+        .collect();
+    items.sort_by_key(|i| (i.time_ms(), i.order()));
+    items
+}
+
 /// The customer service window of (phone, customer) at `now`.
 fn window(p: &Partition, phone: &PhoneNumber, customer: &str, now: i64) -> Value {
     let last = p.meta.windows.get(&(phone.hex.clone(), customer.to_string()));
@@ -312,8 +334,7 @@ async fn thread(
     let (waba, phone) =
         find_phone(&p, &id).ok_or_else(|| phone_not_found(&id, &account, &region))?;
     let now = state.clock.now_ms();
-    let mut groups = by_customer(&p, phone);
-    let items = groups.remove(customer.as_str()).unwrap_or_default();
+    let items = customer_items(&p, phone, &customer);
     let end = match params.get("before") {
         None => items.len(),
         Some(before) => items.iter().position(|i| i.wamid() == before).ok_or_else(|| {
