@@ -58,16 +58,17 @@ async fn session() -> Session {
         program("CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
     let chromium = program("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let driver = Driver(
+    let mut driver = Driver(
         std::process::Command::new(&driver_path)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {driver_path}: {e}")),
     );
+    started(driver.0.stdout.take().expect("piped stdout"), &driver_path).await;
     let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -78,47 +79,67 @@ async fn session() -> Session {
         },
     }))
     .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let browser = loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
-            Ok(browser) => break browser,
-            Err(e) if tokio::time::Instant::now() > deadline => {
-                panic!("headless Chromium did not start through {driver_path}: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let browser = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|e| panic!("headless Chromium did not start through {driver_path}: {e}"));
     Session { browser, _driver: driver, _permit: permit }
 }
 
-/// Polls a JavaScript expression until it is truthy (10 s), then returns its value.
+/// Waits (20 s at most) until chromedriver says it listens, then keeps draining its output.
+async fn started(stdout: std::process::ChildStdout, driver_path: &str) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("started successfully")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(());
+            }
+        }
+    });
+    match tokio::time::timeout(Duration::from_secs(20), rx).await {
+        Ok(Ok(())) => {}
+        _ => panic!("{driver_path} did not start (no \"started successfully\" line in 20 s)"),
+    }
+}
+
+/// Waits until a JavaScript expression is truthy (10 s), then returns its value. The page
+/// itself re-checks it (on a timer in the page), so the test waits on the page, not on a sleep.
 async fn until(browser: &Browser, what: &str, expression: &str) -> Value {
-    let script = format!("try {{ return ({expression}); }} catch (e) {{ return null; }}");
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         const deadline = Date.now() + 10000;
+         const check = () => {{
+           let value = null;
+           try {{ value = ({expression}); }} catch (e) {{ value = null; }}
+           if (value) return done({{ok: true, value}});
+           if (Date.now() > deadline) {{
+             return done({{ok: false, text: document.body ? document.body.innerText.slice(0, 3000) : ''}});
+           }}
+           setTimeout(check, 50);
+         }};
+         check();"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let value = browser.execute(&script, vec![]).await.expect("script runs");
-        let truthy = match &value {
-            Value::Null | Value::Bool(false) => false,
-            Value::String(s) => !s.is_empty(),
-            Value::Number(n) => n.as_f64() != Some(0.0),
-            _ => true,
-        };
-        if truthy {
-            return value;
+        // A page that reloads (the token form does) ends the script: wait again on the new page.
+        match browser.execute_async(&script, vec![]).await {
+            Ok(result) if result["ok"] == true => return result["value"].clone(),
+            Ok(result) => panic!(
+                "timed out waiting for {what} ({expression}); page text:\n{}",
+                result["text"].as_str().unwrap_or_default()
+            ),
+            Err(e) if tokio::time::Instant::now() > deadline => {
+                panic!("waiting for {what} failed: {e}")
+            }
+            Err(_) => {}
         }
-        if tokio::time::Instant::now() > deadline {
-            let body = browser
-                .execute(
-                    "return document.body ? document.body.innerText.slice(0, 3000) : ''",
-                    vec![],
-                )
-                .await
-                .unwrap_or_default();
-            panic!("timed out waiting for {what} ({expression}); page text:\n{body}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -139,7 +160,6 @@ async fn click(browser: &Browser, css: &str) {
         if tokio::time::Instant::now() > deadline {
             panic!("cannot click {css}: {error}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -20,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{ControlError, Params};
+use super::messaging::partition_of;
+use super::{ControlError, Params, clock_json};
 use crate::AppState;
 use crate::events::{Event, Tail};
 use crate::meta::{DAY_MS, InboundMessage, OutboundMessage};
@@ -34,13 +35,6 @@ pub fn router() -> axum::Router<AppState> {
         .route("/conversations/{phone}/{customer}", get(thread))
         .route("/media/{id}", get(media))
         .route("/stream", get(stream))
-}
-
-fn scope(state: &AppState, params: &Params) -> (String, String) {
-    (
-        params.get("account").cloned().unwrap_or_else(|| state.config.default_account.clone()),
-        params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone()),
-    )
 }
 
 /// `GET /_emulator/accounts`: every (account, Region) that has state, with its counts.
@@ -84,7 +78,7 @@ fn phone_json(p: &Partition, n: &PhoneNumber) -> Value {
 
 /// `GET /_emulator/wabas?account=&region=`: the WABAs of a partition with their numbers.
 async fn wabas(State(state): State<AppState>, params: Params) -> Json<Value> {
-    let (account, region) = scope(&state, &params);
+    let (account, region) = partition_of(&state, &params);
     let Some(partition) = state.store.existing(&(account, region)) else {
         return Json(json!({ "wabas": [] }));
     };
@@ -111,16 +105,14 @@ async fn wabas(State(state): State<AppState>, params: Params) -> Json<Value> {
     Json(json!({ "wabas": list }))
 }
 
-/// The number `wanted` names (`phone-number-id-…`, its ARN, or Meta's id) in `p`.
-fn find_phone<'a>(p: &'a Partition, wanted: &str) -> Option<(&'a Waba, &'a PhoneNumber)> {
-    let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
-    let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
-    p.wabas.values().find_map(|w| {
-        w.phone_numbers
-            .iter()
-            .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
-            .map(|n| (w, n))
-    })
+/// The number `id` names (`phone-number-id-…` or its ARN) in `p`, as the AWS API resolves it.
+fn find_phone<'a>(
+    p: &'a Partition,
+    account: &str,
+    region: &str,
+    id: &str,
+) -> Option<(&'a Waba, &'a PhoneNumber)> {
+    p.phone(&crate::context::RequestContext::new(account, region), id).ok()
 }
 
 /// One message of a conversation, outbound (the app's) or inbound (the customer's).
@@ -265,7 +257,7 @@ async fn conversations(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<Value>, ControlError> {
-    let (account, region) = scope(&state, &params);
+    let (account, region) = partition_of(&state, &params);
     let id = params
         .get("phoneNumberId")
         .ok_or_else(|| ControlError::bad_request("phoneNumberId is required"))?;
@@ -274,7 +266,8 @@ async fn conversations(
         .existing(&(account.clone(), region.clone()))
         .ok_or_else(|| phone_not_found(id, &account, &region))?;
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (waba, phone) = find_phone(&p, id).ok_or_else(|| phone_not_found(id, &account, &region))?;
+    let (waba, phone) = find_phone(&p, &account, &region, id)
+        .ok_or_else(|| phone_not_found(id, &account, &region))?;
     let now = state.clock.now_ms();
     let mut list: Vec<(i64, Value)> = by_customer(&p, phone)
         .into_iter()
@@ -314,7 +307,7 @@ async fn thread(
     Path((id, customer)): Path<(String, String)>,
     params: Params,
 ) -> Result<Json<Value>, ControlError> {
-    let (account, region) = scope(&state, &params);
+    let (account, region) = partition_of(&state, &params);
     // `+1 425-555-0150` names the customer 14255550150 (a BSUID keeps its dots).
     let customer: String = customer.chars().filter(|c| !"+ -()".contains(*c)).collect();
     let limit = match params.get("limit") {
@@ -331,8 +324,8 @@ async fn thread(
         .existing(&(account.clone(), region.clone()))
         .ok_or_else(|| phone_not_found(&id, &account, &region))?;
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (waba, phone) =
-        find_phone(&p, &id).ok_or_else(|| phone_not_found(&id, &account, &region))?;
+    let (waba, phone) = find_phone(&p, &account, &region, &id)
+        .ok_or_else(|| phone_not_found(&id, &account, &region))?;
     let now = state.clock.now_ms();
     let items = customer_items(&p, phone, &customer);
     let end = match params.get("before") {
@@ -363,7 +356,7 @@ async fn media(
     Path(media_id): Path<String>,
     params: Params,
 ) -> Result<Response, ControlError> {
-    let (account, region) = scope(&state, &params);
+    let (account, region) = partition_of(&state, &params);
     let not_found = || {
         ControlError::not_found(format!(
             "media {media_id} does not exist in account {account}, Region {region} (unknown, \
@@ -377,7 +370,7 @@ async fn media(
         let now = state.clock.now_ms();
         let file = match params.get("phoneNumberId") {
             Some(phone) => {
-                let (_, n) = find_phone(&p, phone).ok_or_else(not_found)?;
+                let (_, n) = find_phone(&p, &account, &region, phone).ok_or_else(not_found)?;
                 p.media.get(&n.hex, &media_id, now)
             }
             None => p.media.find(&media_id, now),
@@ -412,15 +405,6 @@ const STREAM_INTERVAL: Duration = Duration::from_millis(100);
 const STREAM_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a stream looks for accepted sends (which publish no event of their own).
 const STREAM_POLL: Duration = Duration::from_millis(250);
-
-fn clock_json(state: &AppState) -> Value {
-    json!({
-        "nowMs": state.clock.now_ms(),
-        "frozen": state.clock.is_frozen(),
-        "pendingTimers": state.scheduler.pending(),
-        "nextDueMs": state.scheduler.next_due(),
-    })
-}
 
 fn summary(e: &Event) -> Value {
     json!({

@@ -98,7 +98,8 @@ async fn inbound_file(
     Ok((bytes::Bytes::from_static(placeholder), mime.unwrap_or_else(|| default_mime.to_string())))
 }
 
-fn partition_of(state: &AppState, params: &Params) -> (String, String) {
+/// The account and Region a control request's query names (the defaults when absent).
+pub(super) fn partition_of(state: &AppState, params: &Params) -> (String, String) {
     (
         params.get("account").cloned().unwrap_or_else(|| state.config.default_account.clone()),
         params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone()),

@@ -145,7 +145,8 @@ async fn import_state(
     Ok(Json(json!({ "imported": true })))
 }
 
-fn clock_json(state: &AppState) -> Value {
+/// The clock as the control API shows it (also in every live stream message).
+pub(crate) fn clock_json(state: &AppState) -> Value {
     let now = state.clock.now_ms();
     json!({
         "nowMs": now,
