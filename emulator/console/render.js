@@ -922,6 +922,26 @@ function otpCode(sendComps, sendBtn, opts) {
   return opts.preview ? '123456' : '';
 }
 
+/** The copy-code / autofill button of an authentication template (OTP). */
+function otpButton(otpType, text, sendComps, sendBtn, opts) {
+  const code = otpCode(sendComps, sendBtn, opts);
+  const label = text || (otpType === 'COPY_CODE' || !otpType ? 'Copy code' : 'Autofill');
+  const el = tplButton('otp', '⧉', label, code);
+  el.dataset.otpType = lc(otpType);
+  el.title = code ? `Copy ${code}` : 'Copy code';
+  if (!opts.preview) el.addEventListener('click', () => {
+    copyText(code);
+    flashCopied(el);
+  });
+  return el;
+}
+
+/** Meta stores an OTP button as a URL button to WhatsApp's OTP handler: its otp_type, or null. */
+function otpTypeOfUrl(url) {
+  const m = /^https:\/\/www\.whatsapp\.com\/otp\/code\/\?otp_type=([A-Z_]+)/.exec(toStr(url));
+  return m ? m[1] : null;
+}
+
 function renderTplButtons(buttons, sendComps, opts) {
   const box = h('div', 'bubble-buttons tpl-buttons');
   const { ctx, item, preview } = opts;
@@ -943,6 +963,11 @@ function renderTplButtons(buttons, sendComps, opts) {
         break;
       }
       case 'URL': {
+        const otpType = otpTypeOfUrl(b.url);
+        if (otpType) {
+          el = otpButton(otpType, text, sendComps, sb, opts);
+          break;
+        }
         const ex = arr(b.example).length ? arr(b.example)[0] : b.example;
         let url;
         if (preview && has(ex) && httpHref(ex) && /\{\{/.test(toStr(b.url))) url = toStr(ex);
@@ -981,19 +1006,9 @@ function renderTplButtons(buttons, sendComps, opts) {
         });
         break;
       }
-      case 'OTP': {
-        const otpType = uc(b.otp_type);
-        const code = otpCode(sendComps, sb, opts);
-        const label = text || (otpType === 'COPY_CODE' || !otpType ? 'Copy code' : 'Autofill');
-        el = tplButton('otp', '⧉', label, code);
-        el.dataset.otpType = lc(otpType);
-        el.title = code ? `Copy ${code}` : 'Copy code';
-        if (!preview) el.addEventListener('click', () => {
-          copyText(code);
-          flashCopied(el);
-        });
+      case 'OTP':
+        el = otpButton(uc(b.otp_type), text, sendComps, sb, opts);
         break;
-      }
       case 'FLOW': {
         const flowId = toStr(b.flow_id);
         el = tplButton('flow', '▤', text || 'Open', flowId ? `flow ${flowId}` : toStr(b.flow_name));

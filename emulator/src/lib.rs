@@ -7,7 +7,8 @@
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`auth`]: the credentials file, SigV4 verification (`--verify-sigv4`), the control token.
-//! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound.
+//! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound,
+//!   template rules, authentication (OTP) templates.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
 //! - [`scheduler`]: timers on the virtual clock (statuses, SNS delivery attempts).
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,

@@ -224,6 +224,26 @@ impl Control {
     }
 }
 
+/// Creates a template in `WABA_1` with the SDK and approves it through the control API at
+/// once; returns its Meta template id.
+pub async fn approved_template(
+    client: &Client,
+    control: &Control,
+    definition: &serde_json::Value,
+) -> String {
+    let created = client
+        .create_whats_app_message_template()
+        .id(WABA_1)
+        .template_definition(message_blob(definition.clone()))
+        .send()
+        .await
+        .expect("template created");
+    let id = created.meta_template_id().expect("metaTemplateId").to_string();
+    let decision = Some(serde_json::json!({ "decision": "APPROVE" }));
+    control.call("POST", &format!("/templates/{id}/review"), decision).await;
+    id
+}
+
 /// A Meta message object as the `message` blob of SendWhatsAppMessage.
 pub fn message_blob(message: serde_json::Value) -> aws_smithy_types::Blob {
     aws_smithy_types::Blob::new(message.to_string().into_bytes())
@@ -301,12 +321,15 @@ pub async fn send_refused(
 }
 
 /// A conformance context (client, endpoint, recorder) for the default seed's account and Region,
-/// with the SDK's default retry policy, as the conformance runner uses it.
+/// with the SDK's standard retry policy and 6 attempts (`AWS_MAX_ATTEMPTS=6` for the binary): the
+/// scenarios run back to back under AWS's request quotas (GetLinkedWhatsAppBusinessAccount: 10
+/// per second), and 3 attempts with jittered backoff can all land inside one throttled second.
 pub fn conformance_ctx(emulator: &Emulator) -> eum_social_conformance::Ctx {
     let config = Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(emulator.url())
         .region(Region::new(REGION))
+        .retry_config(RetryConfig::standard().with_max_attempts(6))
         .credentials_provider(Credentials::new(ACCOUNT, "secret", None, None, "conformance"));
     eum_social_conformance::Ctx::new(config, emulator.url())
 }

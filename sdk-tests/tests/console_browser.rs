@@ -236,17 +236,7 @@ async fn order_template(client: &aws_sdk_socialmessaging::Client, control: &Cont
                 {"type": "QUICK_REPLY", "text": "Deliver it"}]}
         ]
     });
-    let created = client
-        .create_whats_app_message_template()
-        .id(WABA_1)
-        .template_definition(aws_smithy_types::Blob::new(definition.to_string()))
-        .send()
-        .await
-        .expect("template created");
-    let id = created.meta_template_id().unwrap().to_string();
-    control
-        .call("POST", &format!("/templates/{id}/review"), Some(json!({"decision": "APPROVE"})))
-        .await;
+    approved_template(client, control, &definition).await;
 }
 
 #[tokio::test]
@@ -1041,21 +1031,7 @@ async fn template_url_phone_and_copy_code_buttons_and_a_location_request_render(
                 {"type": "COPY_CODE", "example": "SAVE20"}]}
         ]
     });
-    let created = client
-        .create_whats_app_message_template()
-        .id(WABA_1)
-        .template_definition(aws_smithy_types::Blob::new(definition.to_string()))
-        .send()
-        .await
-        .expect("template created");
-    let template_id = created.meta_template_id().unwrap().to_string();
-    control
-        .call(
-            "POST",
-            &format!("/templates/{template_id}/review"),
-            Some(json!({"decision": "APPROVE"})),
-        )
-        .await;
+    approved_template(&client, &control, &definition).await;
     let sale = send(
         &client,
         PHONE_1,
@@ -1067,6 +1043,29 @@ async fn template_url_phone_and_copy_code_buttons_and_a_location_request_render(
                  "parameters": [{"type": "text", "text": "B77"}]},
                 {"type": "button", "sub_type": "copy_code", "index": "2",
                  "parameters": [{"type": "coupon_code", "coupon_code": "SAVE20"}]}
+            ]}
+        })),
+    )
+    .await;
+    // An authentication template, created as Meta's page shows and sent with the code twice.
+    let otp_definition = json!({
+        "name": "login_code", "language": "en_US", "category": "AUTHENTICATION",
+        "components": [
+            {"type": "BODY", "add_security_recommendation": true},
+            {"type": "FOOTER", "code_expiration_minutes": 10},
+            {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}
+        ]
+    });
+    approved_template(&client, &control, &otp_definition).await;
+    let otp = send(
+        &client,
+        PHONE_1,
+        message_blob(json!({
+            "messaging_product": "whatsapp", "to": CUSTOMER, "type": "template",
+            "template": {"name": "login_code", "language": {"code": "en_US"}, "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+                {"type": "button", "sub_type": "url", "index": "0",
+                 "parameters": [{"type": "text", "text": "482913"}]}
             ]}
         })),
     )
@@ -1083,6 +1082,7 @@ async fn template_url_phone_and_copy_code_buttons_and_a_location_request_render(
     )
     .await;
     let (sale, ask) = (wamid_of(&control, &sale).await, wamid_of(&control, &ask).await);
+    let otp = wamid_of(&control, &otp).await;
     let s = session().await;
     open(&s.browser, &emulator, &format!("chats/{PHONE_1}/{CUSTOMER}")).await;
     let buttons = until(
@@ -1106,6 +1106,38 @@ async fn template_url_phone_and_copy_code_buttons_and_a_location_request_render(
     let text = until(&s.browser, "the sale", &format!("{}.textContent", bubble_text(&sale))).await;
     let text = text.as_str().unwrap();
     assert!(text.contains("Hi Diego, take 20% off") && text.contains("SAVE20"), "{text}");
+
+    // The code as the customer sees it: Meta's preset text in bold, the expiry, a copy button.
+    let code = until(
+        &s.browser,
+        "the one-time password",
+        &format!(
+            "(b => b && {{text: b.textContent, bold: [...b.querySelectorAll('strong')].map(e => e.textContent)}})({})",
+            bubble_text(&otp)
+        ),
+    )
+    .await;
+    let otp_text = code["text"].as_str().unwrap();
+    assert!(
+        otp_text.contains(
+            "482913 is your verification code. For your security, do not share this code."
+        ),
+        "{otp_text}"
+    );
+    assert_eq!(code["bold"], json!(["482913"]));
+    let otp_bubble = until(
+        &s.browser,
+        "the code's expiry and button",
+        &format!(
+            "(b => b && b.querySelector('.tpl-button') && {{text: b.textContent, kind: b.querySelector('.tpl-button').dataset.kind, \
+             title: b.querySelector('.tpl-button').title}})({})",
+            bubble_text(&otp)
+        ),
+    )
+    .await;
+    assert!(otp_bubble["text"].as_str().unwrap().contains("This code expires in 10 minutes."));
+    assert_eq!(otp_bubble["kind"], "otp");
+    assert_eq!(otp_bubble["title"], "Copy 482913");
 
     // "Send location" opens the customer's location form; its answer replies to the request.
     click(&s.browser, &format!("{} .location-request", bubble(&ask))).await;

@@ -205,7 +205,7 @@ fn plain_text(bytes: &[u8]) -> Option<String> {
         && is_phone_number(&m.to)
         && within(&m.text.body, 1, 4096)
         && m.kind.as_ref().is_none_or(|t| t == "text")
-        && m.recipient_type.as_ref().is_none_or(|r| r == "individual" || r == "group")
+        && m.recipient_type.as_ref().is_none_or(|r| r == "individual")
         && m.biz_opaque_callback_data.as_ref().is_none_or(|d| within(d, 0, 512));
     wa_id(&m.to).filter(|_| valid)
 }
@@ -247,7 +247,7 @@ fn plain_text_valid(obj: &Map<String, Value>) -> bool {
                 })
             }
             "type" => value == "text",
-            "recipient_type" => value == "individual" || value == "group",
+            "recipient_type" => value == "individual",
             "biz_opaque_callback_data" => value.as_str().is_some_and(|d| within(d, 0, 512)),
             _ => false,
         };
@@ -283,6 +283,24 @@ fn dotted(pointer: &str) -> String {
 
 /// Meta's rules across fields.
 fn check_rules(obj: &Map<String, Value>) -> Result<(), MetaError> {
+    // Groups (Meta's Groups API) are not emulated: a group is addressed by its group id, and a
+    // phone number is not one.
+    if obj.get("recipient_type").and_then(Value::as_str) == Some("group") {
+        return Err(MetaError::with_details(
+            131009,
+            "Parameter recipient_type is invalid: group messages need a group id in to, and groups are not emulated; use individual",
+        ));
+    }
+    // Audio and sticker messages have no caption: Meta answers `(#100) Unexpected key "caption"
+    // on param "audio".`
+    for kind in ["audio", "sticker"] {
+        if obj.get(kind).is_some_and(|m| m.get("caption").is_some()) {
+            return Err(MetaError::with_details(
+                100,
+                format!("Unexpected key \"caption\" on param \"{kind}\"."),
+            ));
+        }
+    }
     let Some(interactive) = obj.get("interactive") else { return Ok(()) };
     let action = &interactive["action"];
     match interactive["type"].as_str() {

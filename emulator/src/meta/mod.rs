@@ -2,6 +2,7 @@
 //! ([`messages`]), Meta's error codes ([`errors`]), template checks at send time ([`templates`]),
 //! sending, statuses, windows and limits ([`outbound`]), and customers writing in ([`inbound`]).
 
+pub mod authentication;
 pub mod calls;
 pub mod errors;
 pub mod inbound;

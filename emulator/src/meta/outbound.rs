@@ -168,10 +168,12 @@ pub fn send(
 
         // Templates are checked against the WABA's templates at once, as Meta does.
         let mut category = Cow::Borrowed("service");
+        let mut ttl_ms = DEFAULT_TTL_MS;
         if message_type == "template" {
-            let template = super::templates::check_send(waba, &payload["template"])
+            let template = super::templates::check_send(waba, &payload["template"], &meta_api_version)
                 .map_err(meta_invalid)?;
             category = pricing_category(&template.category);
+            ttl_ms = super::template_rules::ttl_ms(&template.definition);
         }
 
         // Media by id must be this number's, of the message's kind (Meta 100 / 131053).
@@ -196,7 +198,7 @@ pub fn send(
 
         let window_key = (origin.phone_hex.clone(), to.id().to_string());
         let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
-        let plan = if let Some(error) = &ctx.meta_fault {
+        let mut plan = if let Some(error) = &ctx.meta_fault {
             vec![failed(delays, error.clone())]
         } else if let Some(plan) = magic_plan(to.id(), delays) {
             plan
@@ -219,6 +221,16 @@ pub fn send(
                 PlannedStatus { delay_ms: delays.read_ms, status: "read".into(), error: None },
             ]
         };
+        let delivering = plan.iter().all(|s| s.error.is_none());
+        if message_type == "reaction" && delivering {
+            // Meta, "Reaction messages": a reaction triggers only `sent`, or fails with 131009.
+            plan = match reaction_target(p, &origin, to.id(), &payload["reaction"], now) {
+                Ok(()) => plan.into_iter().filter(|s| s.status == "sent").collect(),
+                Err(details) => vec![failed(delays, MetaError::with_details(131009, details))],
+            };
+        } else if delivering {
+            plan = expire(plan, ttl_ms);
+        }
         let dues = plan.iter().map(|s| now + s.delay_ms).collect();
         let message = OutboundMessage {
             message_id: message_id.clone(),
@@ -253,6 +265,101 @@ pub fn send(
         (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })
     }));
     Ok(message_id)
+}
+
+/// How long Meta keeps trying to deliver a message that is not a template with its own
+/// time-to-live: 30 days.
+const DEFAULT_TTL_MS: i64 = 30 * DAY_MS;
+
+/// A plan whose delivery comes after the message's time-to-live (or never) ends in `failed` at
+/// the TTL instead (Meta, "Configure message time-to-live": the message is dropped).
+fn expire(plan: Vec<PlannedStatus>, ttl_ms: i64) -> Vec<PlannedStatus> {
+    let delivered = plan.iter().find(|s| s.status == "delivered").map(|s| s.delay_ms);
+    if delivered.is_some_and(|at| at <= ttl_ms) {
+        return plan;
+    }
+    let mut kept: Vec<PlannedStatus> =
+        plan.into_iter().filter(|s| s.status == "sent" && s.delay_ms <= ttl_ms).collect();
+    kept.push(PlannedStatus {
+        delay_ms: ttl_ms,
+        status: "failed".into(),
+        error: Some(MetaError::with_details(
+            131026,
+            format!(
+                "Message failed to send because it was not delivered within its time-to-live ({} seconds).",
+                ttl_ms / 1000
+            ),
+        )),
+    });
+    kept
+}
+
+/// Why a reaction cannot be delivered, if it cannot: it must react to a message this customer
+/// sent to this number in the last 30 days, not itself a reaction, with one emoji (or `""`, which
+/// removes a reaction).
+fn reaction_target(
+    p: &crate::state::Partition,
+    origin: &Origin,
+    customer: &str,
+    reaction: &Value,
+    now: i64,
+) -> Result<(), String> {
+    let target = reaction["message_id"].as_str().unwrap_or_default();
+    let phone_number_id = ids::phone_id(&origin.phone_hex);
+    let Some(m) = p
+        .meta
+        .inbound
+        .get(target)
+        .filter(|m| m.phone_number_id == phone_number_id && m.from == customer)
+    else {
+        return Err(format!(
+            "Reaction to {target} was not delivered: it is not a message this customer sent to this phone number."
+        ));
+    };
+    if m.message["type"] == "reaction" {
+        return Err(format!("Reaction to {target} was not delivered: it is itself a reaction."));
+    }
+    if now - m.time_ms > 30 * DAY_MS {
+        return Err(format!(
+            "Reaction to {target} was not delivered: the message is more than 30 days old."
+        ));
+    }
+    let emoji = reaction["emoji"].as_str().unwrap_or_default();
+    if !emoji.is_empty() && !is_one_emoji(emoji) {
+        return Err(format!("Reaction emoji '{emoji}' is not an emoji."));
+    }
+    Ok(())
+}
+
+/// One emoji: pictographs with their modifiers and joiners, flags, or a keycap (`1️⃣`); no
+/// letters, digits (outside a keycap), spaces or punctuation.
+fn is_one_emoji(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() > 10 {
+        return false;
+    }
+    let keycap = chars.len() >= 2 && chars.last() == Some(&'\u{20E3}');
+    chars.iter().enumerate().all(|(i, c)| {
+        let u = *c as u32;
+        let joiner = matches!(u, 0x200D | 0xFE0F | 0x20E3) || (0x1F3FB..=0x1F3FF).contains(&u);
+        let pictograph = u >= 0x1F000
+            || (0x2190..=0x2BFF).contains(&u)
+            || matches!(
+                u,
+                0x00A9
+                    | 0x00AE
+                    | 0x203C
+                    | 0x2049
+                    | 0x2122
+                    | 0x2139
+                    | 0x3030
+                    | 0x303D
+                    | 0x3297
+                    | 0x3299
+            );
+        let keycap_base = keycap && i == 0 && (c.is_ascii_digit() || *c == '#' || *c == '*');
+        (joiner && i > 0) || pictograph || keycap_base
+    })
 }
 
 /// Every media object a message names by id: (kind, Meta's parameter path, media id) — the
@@ -572,6 +679,50 @@ mod tests {
         assert_eq!(plan[0].error.as_ref().unwrap().code, 131026);
         assert_eq!(magic_plan(NEVER_READ, d).unwrap().len(), 2);
         assert!(magic_plan("15551234567", d).is_none());
+    }
+
+    #[test]
+    fn emoji_or_not() {
+        for e in [
+            "👍",
+            "😀",
+            "\u{1F44D}\u{1F3FD}",
+            "👨\u{200D}👩\u{200D}👧",
+            "🇩🇪",
+            "1\u{FE0F}\u{20E3}",
+            "❤\u{FE0F}",
+        ] {
+            assert!(is_one_emoji(e), "{e}");
+        }
+        for e in ["ab", "a", "1", " ", "👍 ", ":)"] {
+            assert!(!is_one_emoji(e), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn ttl_cuts_a_late_delivery() {
+        let d = StatusDelays::default();
+        let ok = |delay_ms, status: &'static str| PlannedStatus {
+            delay_ms,
+            status: status.into(),
+            error: None,
+        };
+        let normal =
+            vec![ok(d.sent_ms, "sent"), ok(d.delivered_ms, "delivered"), ok(d.read_ms, "read")];
+        assert_eq!(expire(normal.clone(), 30_000).len(), 3);
+        let never = expire(vec![ok(d.sent_ms, "sent")], 60_000);
+        assert_eq!(never[1].status, "failed");
+        assert_eq!(never[1].delay_ms, 60_000);
+        assert_eq!(never[1].error.as_ref().unwrap().code, 131026);
+        let slow = expire(
+            vec![
+                ok(200, "sent"),
+                ok(SLOW_DELIVERY_MS, "delivered"),
+                ok(SLOW_DELIVERY_MS + 1, "read"),
+            ],
+            60_000,
+        );
+        assert_eq!(slow.iter().map(|s| s.status.as_ref()).collect::<Vec<_>>(), ["sent", "failed"]);
     }
 
     #[test]

@@ -35,6 +35,59 @@ fn invalid(details: impl Into<std::borrow::Cow<'static, str>>) -> MetaError {
     MetaError::with_details(100, details)
 }
 
+/// A definition as submitted → as Meta stores it, checked: the category in capitals (Meta takes
+/// `authentication` as well), an authentication template's preset text and OTP button
+/// ([`super::authentication::normalize`]), then [`check_definition`].
+pub fn prepare(def: &Value, handles: &HashSet<String>) -> Result<Value, MetaError> {
+    let mut def = def.clone();
+    if let Some(category) = def["category"].as_str().map(str::to_ascii_uppercase)
+        && CATEGORIES.contains(&category.as_str())
+    {
+        def["category"] = Value::String(category);
+    }
+    if super::authentication::is_authentication(&def) {
+        check_ttl(&def)?;
+        def = super::authentication::normalize(&def)?;
+    }
+    check_definition(&def, handles)?;
+    Ok(def)
+}
+
+/// `message_send_ttl_seconds` (Meta, "Configure message time-to-live"): authentication 30–900 s,
+/// utility 30–43,200 s, marketing 43,200–2,592,000 s; `-1` (30 days) for authentication and
+/// utility only.
+pub fn check_ttl(def: &Value) -> Result<(), MetaError> {
+    let Some(ttl) = def.get("message_send_ttl_seconds") else { return Ok(()) };
+    let category = def["category"].as_str().unwrap_or_default();
+    let range = match category {
+        "AUTHENTICATION" => 30..=900,
+        "UTILITY" => 30..=43_200,
+        _ => 43_200..=2_592_000,
+    };
+    match ttl.as_i64() {
+        Some(-1) if category != "MARKETING" => Ok(()),
+        Some(s) if range.contains(&s) => Ok(()),
+        _ => Err(invalid(format!(
+            "message_send_ttl_seconds {ttl} is invalid for a {category} template: use {} to {} seconds{}",
+            range.start(),
+            range.end(),
+            if category == "MARKETING" { "" } else { ", or -1 for 30 days" }
+        ))),
+    }
+}
+
+/// The time-to-live of a template's messages in milliseconds: its `message_send_ttl_seconds`,
+/// or Meta's default (authentication 10 minutes, otherwise 30 days; `-1` is 30 days).
+pub fn ttl_ms(def: &Value) -> i64 {
+    const THIRTY_DAYS: i64 = 30 * super::DAY_MS;
+    match def["message_send_ttl_seconds"].as_i64() {
+        Some(s) if s > 0 => s * 1000,
+        Some(_) => THIRTY_DAYS,
+        None if super::authentication::is_authentication(def) => 600_000,
+        None => THIRTY_DAYS,
+    }
+}
+
 /// Checks a template definition as Meta does at creation and edit. `handles` are the media
 /// header handles this WABA uploaded (CreateWhatsAppMessageTemplateMedia).
 pub fn check_definition(def: &Value, handles: &HashSet<String>) -> Result<(), MetaError> {
@@ -60,6 +113,7 @@ pub fn check_definition(def: &Value, handles: &HashSet<String>) -> Result<(), Me
             "category '{category}' is invalid: use MARKETING, UTILITY or AUTHENTICATION"
         )));
     }
+    check_ttl(def)?;
     let format = obj.get("parameter_format").and_then(Value::as_str).unwrap_or("POSITIONAL");
     if !["POSITIONAL", "NAMED"].contains(&format) {
         return Err(invalid(format!(
@@ -131,7 +185,7 @@ pub fn check_components(
                     return Err(invalid("FOOTER.text cannot contain parameters"));
                 }
             }
-            _ => check_buttons(c)?,
+            _ => check_buttons(c, category)?,
         }
     }
     if category != "AUTHENTICATION" && !seen.contains("BODY") {
@@ -241,7 +295,7 @@ fn check_params(
     Ok(())
 }
 
-fn check_buttons(c: &Value) -> Result<(), MetaError> {
+fn check_buttons(c: &Value, category: &str) -> Result<(), MetaError> {
     let buttons = c["buttons"].as_array().cloned().unwrap_or_default();
     if buttons.is_empty() || buttons.len() > 10 {
         return Err(invalid(format!(
@@ -273,8 +327,25 @@ fn check_buttons(c: &Value) -> Result<(), MetaError> {
         {
             return Err(invalid(format!("button {i}: type '{kind}' is invalid")));
         }
+        if kind == "OTP" && category != "AUTHENTICATION" {
+            return Err(invalid(format!(
+                "button {i}: OTP buttons are for AUTHENTICATION templates, this one is {category}"
+            )));
+        }
         if kind != "COPY_CODE" && kind != "OTP" && (text.is_empty() || text.chars().count() > 25) {
             return Err(invalid(format!("button {i}: text is required and at most 25 characters")));
+        }
+        if kind == "COPY_CODE" {
+            // Meta, "Coupon code templates": the example is the code, at most 15 characters.
+            let example = match &b["example"] {
+                Value::Array(items) => items.first().and_then(Value::as_str),
+                other => other.as_str(),
+            };
+            if example.is_none_or(|e| e.is_empty() || e.chars().count() > 15) {
+                return Err(invalid(format!(
+                    "button {i}: a COPY_CODE button needs an example code of 1 to 15 characters"
+                )));
+            }
         }
         if kind == "URL" {
             let url = b["url"].as_str().unwrap_or_default();
@@ -314,6 +385,10 @@ pub fn review(def: &Value) -> Result<(), (String, Option<Value>)> {
             REJECTION_REASONS.iter().find(|r| rest.starts_with(&r.to_ascii_lowercase()))
     {
         return Err(((*reason).to_string(), None));
+    }
+    if super::authentication::is_authentication(def) {
+        // Meta wrote the text: nothing in it to reject.
+        return Ok(());
     }
     let body = def["components"]
         .as_array()

@@ -17,8 +17,30 @@ pub fn placeholders(text: &str) -> Vec<String> {
     re.captures_iter(text).map(|c| c[1].to_string()).collect()
 }
 
-/// The template a send names, checked; returns it.
-pub fn check_send<'w>(waba: &'w Waba, message: &Value) -> Result<&'w Template, MetaError> {
+/// The error of a parameter Meta refuses for its content: `(#132018)` from Graph API v23 on,
+/// `(#100) Invalid parameter` before (both are what apps report seeing).
+fn parameter_error(api_major: u32, details: String) -> MetaError {
+    MetaError::with_details(if api_major >= 23 { 132018 } else { 100 }, details)
+}
+
+/// The major version of a `metaApiVersion` (`v23.0` → 23).
+pub fn api_major(version: &str) -> u32 {
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_default()
+}
+
+/// The template a send names, checked; returns it. `api_version` is the send's
+/// `metaApiVersion` (some errors changed code in v23).
+pub fn check_send<'w>(
+    waba: &'w Waba,
+    message: &Value,
+    api_version: &str,
+) -> Result<&'w Template, MetaError> {
+    let api = api_major(api_version);
     let name = message["name"].as_str().unwrap_or_default();
     let language = message["language"]["code"].as_str().unwrap_or_default();
     let Some(template) = waba.templates.iter().find(|t| t.name == name && t.language == language)
@@ -68,22 +90,31 @@ pub fn check_send<'w>(waba: &'w Waba, message: &Value) -> Result<&'w Template, M
                     continue;
                 }
                 let expected = placeholders(component["text"].as_str().unwrap_or_default());
-                check_parameters(name, &kind, &expected, &given, named)?;
+                check_parameters(name, &kind, &expected, &given, named, api)?;
+                if kind == "body" && super::authentication::is_authentication(&template.definition)
+                {
+                    check_code(name, &given, api)?;
+                }
             }
             "buttons" => {
                 for (index, button) in
                     component["buttons"].as_array().into_iter().flatten().enumerate()
                 {
-                    let expected = placeholders(button["url"].as_str().unwrap_or_default());
-                    if button["type"].as_str() != Some("URL") || expected.is_empty() {
-                        continue;
-                    }
                     let given: Vec<&Value> = sent_of("button")
                         .into_iter()
                         .filter(|c| index_of(c) == Some(index))
                         .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
                         .collect();
-                    check_parameters(name, &format!("button {index}"), &expected, &given, false)?;
+                    if button["type"].as_str() == Some("COPY_CODE") {
+                        check_coupon(name, index, &given, api)?;
+                        continue;
+                    }
+                    let expected = placeholders(button["url"].as_str().unwrap_or_default());
+                    if button["type"].as_str() != Some("URL") || expected.is_empty() {
+                        continue;
+                    }
+                    let at = format!("button {index}");
+                    check_parameters(name, &at, &expected, &given, false, api)?;
                 }
             }
             _ => {}
@@ -117,12 +148,76 @@ fn index_of(c: &Value) -> Option<usize> {
     }
 }
 
+/// An authentication template's code (its body parameter): at most 15 characters.
+fn check_code(name: &str, given: &[&Value], api: u32) -> Result<(), MetaError> {
+    let code = given.first().and_then(|p| p["text"].as_str()).unwrap_or_default();
+    let length = code.chars().count();
+    if length > super::authentication::CODE_MAX {
+        return Err(parameter_error(
+            api,
+            format!(
+                "template {name}: the one-time password has {length} characters; the limit is {}",
+                super::authentication::CODE_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A coupon code template's COPY_CODE button takes one `coupon_code` parameter of at most 15
+/// characters (Meta, "Coupon code templates").
+fn check_coupon(name: &str, index: usize, given: &[&Value], api: u32) -> Result<(), MetaError> {
+    let [p] = given else {
+        return Err(MetaError::with_details(
+            132000,
+            format!(
+                "template {name} button {index}: expected number of params (1) does not match received number of params ({}): a COPY_CODE button needs its coupon_code",
+                given.len()
+            ),
+        ));
+    };
+    if p["type"].as_str() != Some("coupon_code") {
+        return Err(MetaError::with_details(
+            132012,
+            format!(
+                "template {name} button {index}: expected a coupon_code parameter, got {}",
+                p["type"].as_str().unwrap_or("none")
+            ),
+        ));
+    }
+    let code = p["coupon_code"].as_str().unwrap_or_default();
+    if code.is_empty() {
+        return Err(MetaError::with_details(
+            131008,
+            format!(
+                "template {name} button {index}: Parameter of type coupon_code is missing coupon_code value"
+            ),
+        ));
+    }
+    if code.chars().count() > 15 {
+        return Err(parameter_error(
+            api,
+            format!(
+                "template {name} button {index}: coupon_code has {} characters; the limit is 15",
+                code.chars().count()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Meta refuses a text parameter with a new line, a tab or more than 4 consecutive spaces.
+fn layout_allowed(text: &str) -> bool {
+    !text.contains(['\n', '\r', '\t']) && !text.contains("     ")
+}
+
 fn check_parameters(
     name: &str,
     component: &str,
     expected: &[String],
     given: &[&Value],
     named: bool,
+    api: u32,
 ) -> Result<(), MetaError> {
     if given.len() != expected.len() {
         return Err(MetaError::with_details(
@@ -143,6 +238,25 @@ fn check_parameters(
                     "template {name} {component}: parameter of type {ty} where text is expected"
                 ),
             ));
+        }
+        if ty == "text" {
+            let text = p["text"].as_str().unwrap_or_default();
+            if text.trim().is_empty() {
+                return Err(MetaError::with_details(
+                    131008,
+                    format!(
+                        "template {name} {component}: Parameter of type text is missing text value"
+                    ),
+                ));
+            }
+            if !layout_allowed(text) {
+                return Err(parameter_error(
+                    api,
+                    format!(
+                        "template {name} {component}: Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+                    ),
+                ));
+            }
         }
         match (named, p.get("parameter_name").and_then(Value::as_str)) {
             (true, None) => {

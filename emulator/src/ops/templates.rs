@@ -17,7 +17,7 @@ use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, EventDraft};
 use crate::meta::errors::MetaError;
-use crate::meta::template_rules::{self, check_components, check_definition};
+use crate::meta::template_rules::{self, prepare};
 use crate::model::validate::Input;
 use crate::scheduler::Job;
 use crate::state::{Template, Waba};
@@ -40,6 +40,9 @@ fn template_object(t: &Template) -> Value {
         "category": t.category,
         "id": t.meta_template_id,
     });
+    if let Some(ttl) = t.definition.get("message_send_ttl_seconds") {
+        v["message_send_ttl_seconds"] = ttl.clone();
+    }
     if let Some(reason) = &t.rejected_reason {
         v["rejected_reason"] = json!(reason);
     }
@@ -191,10 +194,10 @@ pub fn create_whatsapp_message_template(
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
     let bytes = input.blobs.get("templateDefinition").map(Vec::as_slice).unwrap_or_default();
-    let mut def = decode_json(bytes, "templateDefinition")?;
+    let submitted = decode_json(bytes, "templateDefinition")?;
     let (t, waba_hex) = state.store.with(ctx, |p| -> ApiResult<(Template, String)> {
         let waba = p.waba_mut(ctx, id)?;
-        check_definition(&def, &handles(waba)).map_err(meta_invalid)?;
+        let mut def = prepare(&submitted, &handles(waba)).map_err(meta_invalid)?;
         let name = def["name"].as_str().unwrap_or_default().to_string();
         let language = def["language"].as_str().unwrap_or_default().to_string();
         if waba.templates.iter().any(|t| t.name == name && t.language == language) {
@@ -353,10 +356,21 @@ pub fn update_whatsapp_message_template(
         }
         let mut def = t.definition.clone();
         if let Some(c) = &category {
+            let c = c.to_ascii_uppercase();
             if !template_rules::CATEGORIES.contains(&c.as_str()) {
                 return Err(meta_invalid(MetaError::with_details(
                     100,
                     format!("category '{c}' is invalid"),
+                )));
+            }
+            // Meta, "Edit message templates": an approved template's category cannot change.
+            if t.status == "APPROVED" && c != t.category {
+                return Err(meta_invalid(MetaError::with_details(
+                    100,
+                    format!(
+                        "the category of template {} cannot be changed while it is APPROVED ({} → {c}); only a REJECTED or PAUSED template's category can be edited",
+                        t.name, t.category
+                    ),
                 )));
             }
             def["category"] = json!(c);
@@ -370,14 +384,13 @@ pub fn update_whatsapp_message_template(
         if let Some(opted_out) = tracking {
             def["cta_url_link_tracking_opted_out"] = json!(opted_out);
         }
-        check_definition(&def, &media).map_err(meta_invalid)?;
-        check_components(
-            &def["components"],
-            def["parameter_format"] == "NAMED",
-            def["category"].as_str().unwrap_or_default(),
-            &media,
-        )
-        .map_err(meta_invalid)?;
+        let def = if components.is_none() && crate::meta::authentication::is_authentication(&def) {
+            // The stored form already is Meta's: only the category or a flag changed.
+            template_rules::check_definition(&def, &media).map_err(meta_invalid)?;
+            def
+        } else {
+            prepare(&def, &media).map_err(meta_invalid)?
+        };
         if t.status == "APPROVED" {
             t.edits.push(now);
         }
@@ -506,10 +519,10 @@ pub fn create_whatsapp_message_template_from_library(
             source["templateCategory"].as_str().unwrap_or_default()
         )));
     }
-    let def = library_definition(source, &spec)?;
+    let submitted = library_definition(source, &spec)?;
     let (t, _) = state.store.with(ctx, |p| -> ApiResult<(Template, String)> {
         let waba = p.waba_mut(ctx, id)?;
-        check_definition(&def, &handles(waba)).map_err(meta_invalid)?;
+        let def = prepare(&submitted, &handles(waba)).map_err(meta_invalid)?;
         let name = def["name"].as_str().unwrap_or_default().to_string();
         if waba.templates.iter().any(|t| t.name == name && t.language == language) {
             return Err(meta_invalid(MetaError::with_details(
@@ -547,8 +560,12 @@ pub fn create_whatsapp_message_template_from_library(
 
 /// A template definition from a library template and the caller's inputs.
 fn library_definition(source: &Value, spec: &Value) -> ApiResult<Value> {
-    let mut body = source["templateBody"].as_str().unwrap_or_default().to_string();
     let inputs = &spec["libraryTemplateBodyInputs"];
+    if source["templateCategory"].as_str().is_some_and(|c| c.eq_ignore_ascii_case("AUTHENTICATION"))
+    {
+        return Ok(library_authentication(source, spec));
+    }
+    let mut body = source["templateBody"].as_str().unwrap_or_default().to_string();
     if inputs["addSecurityRecommendation"] == true {
         body.push_str(" For your security, do not share this code.");
     }
@@ -625,4 +642,42 @@ fn library_definition(source: &Value, spec: &Value) -> ApiResult<Value> {
         "library_template_name": source["templateName"],
         "components": components,
     }))
+}
+
+/// A library authentication template as Meta's creation request submits it (preset body, expiry
+/// footer, OTP button), for [`prepare`] to turn into Meta's stored form.
+fn library_authentication(source: &Value, spec: &Value) -> Value {
+    let inputs = &spec["libraryTemplateBodyInputs"];
+    let mut components = vec![json!({
+        "type": "BODY",
+        "add_security_recommendation": inputs["addSecurityRecommendation"] == true,
+    })];
+    if !inputs["codeExpirationMinutes"].is_null() {
+        components.push(
+            json!({ "type": "FOOTER", "code_expiration_minutes": inputs["codeExpirationMinutes"] }),
+        );
+    }
+    let given = spec["libraryTemplateButtonInputs"].as_array().and_then(|b| b.first());
+    let library = source["templateButtons"].as_array().and_then(|b| b.first());
+    let otp_type = given
+        .and_then(|g| g["otpType"].as_str())
+        .or(library.and_then(|b| b["otpType"].as_str()))
+        .unwrap_or("COPY_CODE");
+    let mut button = json!({ "type": "OTP", "otp_type": otp_type });
+    if let Some(g) = given {
+        if !g["supportedApps"].is_null() {
+            button["supported_apps"] = g["supportedApps"].clone();
+        }
+        if !g["zeroTapTermsAccepted"].is_null() {
+            button["zero_tap_terms_accepted"] = g["zeroTapTermsAccepted"].clone();
+        }
+    }
+    components.push(json!({ "type": "BUTTONS", "buttons": [button] }));
+    json!({
+        "name": spec["templateName"],
+        "language": spec["templateLanguage"],
+        "category": "AUTHENTICATION",
+        "library_template_name": source["templateName"],
+        "components": components,
+    })
 }

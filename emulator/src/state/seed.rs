@@ -246,13 +246,13 @@ impl SeedWaba {
                     category: t.category.clone(),
                     status: t.status.clone(),
                     quality_score: t.quality_score.clone(),
-                    definition: json!({
+                    definition: stored_definition(json!({
                         "name": t.name,
                         "language": t.language,
                         "category": t.category,
                         "parameter_format": t.parameter_format.as_deref().unwrap_or("POSITIONAL"),
                         "components": t.components,
-                    }),
+                    })),
                     ..Default::default()
                 })
                 .collect(),
@@ -304,6 +304,16 @@ impl SeedWaba {
     }
 }
 
+/// A seeded template as Meta stores it: an authentication template given as submitted (OTP
+/// button, no text) gets Meta's preset text and URL button; anything else is kept as given.
+fn stored_definition(def: Value) -> Value {
+    if crate::meta::authentication::is_authentication(&def) {
+        crate::meta::authentication::normalize(&def).unwrap_or(def)
+    } else {
+        def
+    }
+}
+
 /// Meta's sample template that every new WABA holds: `hello_world` (en_US, UTILITY, APPROVED).
 pub fn meta_sample_templates(meta_waba_id: &str) -> Vec<Template> {
     let definition = json!({
@@ -344,6 +354,18 @@ pub fn derived_meta_id(input: &str, digits: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seeded_authentication_template_is_stored_as_meta_stores_it() {
+        let submitted = json!({"name": "otp", "language": "en_US", "category": "AUTHENTICATION",
+            "components": [{"type": "BODY"},
+                           {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}]});
+        let stored = stored_definition(submitted);
+        assert_eq!(stored["components"][0]["text"], "*{{1}}* is your verification code.");
+        assert_eq!(stored["components"][1]["buttons"][0]["type"], "URL");
+        let utility = json!({"name": "u", "category": "UTILITY", "components": [{"type": "BODY", "text": "x"}]});
+        assert_eq!(stored_definition(utility.clone()), utility);
+    }
 
     #[test]
     fn the_default_seed_is_valid_and_complete() {
