@@ -333,10 +333,18 @@ async fn every_golden_recording_replays_against_a_fresh_emulator() {
     );
     let emu = emulator().await;
     let mut diffs = Vec::new();
+    let mut recorded_before = i64::MIN;
     for (i, name) in names.into_iter().enumerate() {
         let recording =
             recordings.remove(name).unwrap_or_else(|| panic!("no golden file for {name}"));
         assert!(recording.passed, "{name} was recorded from a failing run");
+        // The replay's clock only moves forward: a file recorded later than the scenarios after
+        // it would put their recorded times (a conversion event's event_time) in the past.
+        assert!(
+            recording.recorded_at_ms >= recorded_before,
+            "{name} was recorded after the scenarios that follow it: record the files in one run (scripts/record-golden.sh)"
+        );
+        recorded_before = recording.recorded_at_ms;
         assert!(!recording.exchanges.is_empty(), "{name} recorded nothing");
         diffs.extend(replay(&emu, &recording, i == 0).await);
     }

@@ -93,6 +93,11 @@ pub fn all() -> Vec<Scenario> {
         ),
         scenario!("template-create-get-delete", [NEEDS_LINKED_WABA], t::template_create_get_delete),
         scenario!("template-from-the-library", [NEEDS_LINKED_WABA], t::template_from_the_library),
+        scenario!(
+            "authentication-template-as-meta-stores-it",
+            [NEEDS_LINKED_WABA],
+            t::authentication_template_as_meta_stores_it
+        ),
         scenario!("flow-lifecycle", [NEEDS_LINKED_WABA], t::flow_lifecycle),
         scenario!("flow-delete-a-draft", [NEEDS_LINKED_WABA], t::flow_delete_a_draft),
         scenario!("business-public-key", [NEEDS_LINKED_WABA], m::business_public_key),
