@@ -122,13 +122,14 @@ async fn a_customer_who_granted_nothing_has_no_permission() {
     assert_eq!(limits, vec![("PT24H", 1, 0), ("P7D", 2, 0)]);
     assert_eq!(start.action_name(), "start_call");
     assert!(!start.can_perform_action());
-    assert_eq!(start.limits()[0].max_allowed(), 5);
+    // Meta, "Obtain user call permissions" (November 2025): 100 connected calls per 24 hours.
+    assert_eq!(start.limits()[0].max_allowed(), 100);
 }
 
 #[tokio::test]
 async fn the_permission_wire_body_matches_the_snapshot() {
     let emu = emulator().await;
-    grant(&emu, "temporary", json!({ "connectedCalls": 5, "permissionRequestsSent": 0 })).await;
+    grant(&emu, "temporary", json!({ "connectedCalls": 100, "permissionRequestsSent": 0 })).await;
     let body: Value = http()
         .post(format!("{}/v1/whatsapp/call/permission/get", emu.url()))
         .json(&json!({ "originationPhoneNumberId": PHONE_1, "destinationPhoneNumber": CUSTOMER }))
@@ -439,21 +440,69 @@ async fn four_unanswered_calls_revoke_the_permission() {
 }
 
 #[tokio::test]
-async fn five_connected_calls_a_day_is_the_limit() {
+async fn a_hundred_connected_calls_a_day_is_the_limit() {
     let emu = emulator().await;
     let client = client(&emu);
     enable_calling(&client, PHONE_1, false).await;
-    grant(&emu, "permanent", json!({ "connectedCalls": 4 })).await;
+    grant(&emu, "permanent", json!({ "connectedCalls": 99 })).await;
     let call_id = send_event(&client, connect_event()).await.unwrap();
     customer_does(&emu, &call_id, "accept").await;
     customer_does(&emu, &call_id, "terminate").await;
     let out = permission(&client).await;
     let start = &out.actions()[1];
     assert!(!start.can_perform_action());
-    assert_eq!(start.limits()[0].current_usage(), 5);
+    assert_eq!(start.limits()[0].current_usage(), 100);
+    assert_eq!(start.limits()[0].max_allowed(), 100);
     let err = send_event(&client, connect_event()).await.unwrap_err();
     assert!(err.is_invalid_parameters_exception(), "{err:?}");
     assert!(err.message().unwrap().starts_with("(#138012) Business initiated calls limit reached"));
+}
+
+#[tokio::test]
+async fn calling_limits_are_set_per_number_through_the_control_api_and_the_seed() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    enable_calling(&client, PHONE_1, false).await;
+    let control = Control::new(&emu);
+    let limits = json!({ "connectedCallsPer24h": 2, "permissionRequestsPer24h": 3,
+                         "permissionRequestsPer7d": 4 });
+    let out = control
+        .call("PUT", &format!("/phone-numbers/{PHONE_1}"), Some(json!({ "callingLimits": limits })))
+        .await;
+    assert_eq!(out["callingLimits"], limits);
+    grant(&emu, "permanent", json!({ "connectedCalls": 1 })).await;
+    let call_id = send_event(&client, connect_event()).await.unwrap();
+    customer_does(&emu, &call_id, "accept").await;
+    customer_does(&emu, &call_id, "terminate").await;
+    let out = permission(&client).await;
+    let maxima: Vec<i32> =
+        out.actions().iter().flat_map(|a| a.limits().iter().map(|l| l.max_allowed())).collect();
+    assert_eq!(maxima, vec![3, 4, 2]);
+    let err = send_event(&client, connect_event()).await.unwrap_err();
+    assert!(err.message().unwrap().starts_with("(#138012)"), "{err:?}");
+    let (status, body) = control
+        .try_call(
+            "PUT",
+            &format!("/phone-numbers/{PHONE_1}"),
+            Some(json!({ "callingLimits": { "connectedCallsPer24h": 0 } })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("connectedCallsPer24h"), "{body}");
+
+    // A seed sets them too.
+    let mut seed: Value =
+        serde_json::from_str(include_str!("../../fixtures/seed/default.json")).unwrap();
+    seed["wabas"][0]["phoneNumbers"][0]["callingLimits"] = json!({ "connectedCallsPer24h": 7 });
+    let seeded = eum_social_emulator::Emulator::start_with(
+        Default::default(),
+        eum_social_emulator::Seed::parse(&seed.to_string(), "test seed").expect("seed is valid"),
+    )
+    .await
+    .unwrap();
+    let out = Control::new(&seeded).call("GET", &format!("/phone-numbers/{PHONE_1}"), None).await;
+    assert_eq!(out["callingLimits"]["connectedCallsPer24h"], 7);
+    assert_eq!(out["callingLimits"]["permissionRequestsPer24h"], 1);
 }
 
 #[tokio::test]

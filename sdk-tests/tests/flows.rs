@@ -10,8 +10,6 @@ use rstest::rstest;
 use sdk_tests::*;
 use serde_json::{Value, json};
 
-const KEY_2048: &str = include_str!("../../fixtures/keys/rsa-2048-public.pem");
-
 /// A valid static flow: WELCOME navigates to the terminal screen DONE.
 fn static_flow() -> Value {
     json!({
@@ -311,12 +309,13 @@ enum Then {
 #[case::delete_published(&[Act::Publish], Act::Delete, Then::Refused("(#139004) Flow can't be deleted"))]
 #[case::delete_deprecated(&[Act::Publish, Act::Deprecate], Act::Delete, Then::Refused("(#139004) Flow can't be deleted"))]
 #[case::rename_a_draft(&[], Act::Rename, Then::Status("DRAFT"))]
-#[case::rename_published(&[Act::Publish], Act::Rename, Then::Refused("(#139001) Flow can't be updated"))]
+#[case::rename_published(&[Act::Publish], Act::Rename, Then::Status("PUBLISHED"))]
 #[case::rename_deprecated(&[Act::Publish, Act::Deprecate], Act::Rename, Then::Refused("(#139001) Flow can't be updated"))]
 #[case::replace_json_of_a_draft(&[], Act::ReplaceJson, Then::Status("DRAFT"))]
-#[case::replace_json_of_published(&[Act::Publish], Act::ReplaceJson, Then::Refused("(#139001) Flow can't be updated"))]
-#[case::endpoint_of_published(&[Act::Publish], Act::SetEndpoint, Then::Status("PUBLISHED"))]
-#[case::endpoint_of_deprecated(&[Act::Publish, Act::Deprecate], Act::SetEndpoint, Then::Refused("(#139001) Flow can't be updated"))]
+#[case::replace_json_of_published(&[Act::Publish], Act::ReplaceJson, Then::Status("DRAFT"))]
+#[case::replace_json_of_deprecated(&[Act::Publish, Act::Deprecate], Act::ReplaceJson, Then::Refused("(#139001) Flow can't be updated"))]
+#[case::endpoint_of_a_draft(&[], Act::SetEndpoint, Then::Refused("endpointUri 'https://flows.example.com/endpoint' is not supported"))]
+#[case::endpoint_of_published(&[Act::Publish], Act::SetEndpoint, Then::Refused("endpointUri"))]
 #[tokio::test]
 async fn the_status_machine(#[case] before: &[Act], #[case] action: Act, #[case] then: Then) {
     let emu = emulator().await;
@@ -491,77 +490,321 @@ async fn flow_names_are_unique_per_waba() {
         .unwrap();
 }
 
+/// AWS user guide, "WhatsApp Flows: Limitations and considerations": Flows with an endpoint
+/// (`endpoint_uri`, `data_exchange`) are planned; only Flows without one are supported.
 #[tokio::test]
-async fn a_flow_with_an_endpoint_needs_the_endpoint_and_a_signed_public_key() {
+async fn flows_with_an_endpoint_are_not_supported_as_aws_documents() {
     let emu = emulator().await;
     let client = client(&emu);
-    let flow_id = create(&client, "Endpoint flow", Some(&endpoint_flow())).await;
-    let publish = || client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send();
-
-    let err = publish().await.unwrap_err().into_service_error();
-    let message = meta_refusal(&err, err.is_invalid_parameters_exception());
-    assert!(
-        message.contains("Publishing without specifying endpoint_uri is forbidden"),
-        "{message}"
-    );
-
-    let err = client
-        .update_whats_app_flow()
-        .id(WABA_1)
-        .flow_id(&flow_id)
-        .endpoint_uri("http://insecure.example.com")
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    let message = meta_refusal(&err, err.is_invalid_parameters_exception());
-    assert!(message.contains("must be an HTTPS URL"), "{message}");
-    client
-        .update_whats_app_flow()
-        .id(WABA_1)
-        .flow_id(&flow_id)
-        .endpoint_uri("https://flows.example.com/endpoint")
-        .send()
-        .await
-        .unwrap();
-
-    let err = publish().await.unwrap_err().into_service_error();
-    let message = meta_refusal(&err, err.is_invalid_parameters_exception());
-    assert!(message.starts_with("(#139002) Missing Flows Signed Public Key"), "{message}");
-
-    client
-        .put_whats_app_business_public_key()
-        .origination_phone_number_id(PHONE_1)
-        .business_public_key(KEY_2048)
-        .send()
-        .await
-        .unwrap();
-    publish().await.expect("published once the key is there");
-    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
-    assert_eq!(got.flow_status(), "PUBLISHED");
-    assert_eq!(got.endpoint_uri(), Some("https://flows.example.com/endpoint"));
-    assert_eq!(got.health_status().unwrap().can_send_message(), "AVAILABLE");
-}
-
-#[tokio::test]
-async fn an_endpoint_needs_flow_json_3_or_later() {
-    let emu = emulator().await;
-    let client = client(&emu);
-    let mut old = static_flow();
-    old["version"] = json!("2.1");
     let err = client
         .create_whats_app_flow()
         .id(WABA_1)
-        .flow_name("Old")
+        .flow_name("Endpoint flow")
         .categories(MetaFlowCategory::Other)
-        .flow_json(blob(&old))
+        .flow_json(blob(&static_flow()))
         .endpoint_uri("https://flows.example.com/endpoint")
         .send()
         .await
         .unwrap_err()
         .into_service_error();
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    assert!(err.message().unwrap().contains("endpointUri"), "{err:?}");
+
+    // A Flow JSON written for an endpoint is valid Flow JSON, but cannot be published.
+    let flow_id = create(&client, "Endpoint flow", Some(&endpoint_flow())).await;
+    let err = client
+        .publish_whats_app_flow()
+        .id(WABA_1)
+        .flow_id(&flow_id)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
     let message = meta_refusal(&err, err.is_invalid_parameters_exception());
-    assert!(message.starts_with("(#139001) Specify Endpoint Uri in Flow JSON"), "{message}");
+    assert!(
+        message.starts_with("(#139002) Publishing without specifying endpoint_uri is forbidden"),
+        "{message}"
+    );
+    assert_eq!(status(&client, &flow_id).await, "DRAFT");
+    // A flow message asking for data_exchange is refused for the same reason.
+    let flow_id = create(&client, "Static", Some(&static_flow())).await;
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    Control::new(&emu).customer_says(PHONE_1, "14255550150", "hi").await;
+    let err = send_refused(
+        &client,
+        PHONE_1,
+        flow_message(json!({"flow_message_version": "3", "flow_id": flow_id, "flow_cta": "Go",
+                            "flow_action": "data_exchange"})),
+    )
+    .await;
+    assert!(err.message().unwrap().contains("data_exchange"), "{err:?}");
+}
+
+/// AWS publishes Flow JSON 5.1, 6.0–6.3 and 7.0–7.3; Meta's validator accepts older versions.
+#[rstest]
+#[case("2.1", false)]
+#[case("3.0", false)]
+#[case("3.1", false)]
+#[case("4.0", false)]
+#[case("5.0", false)]
+#[case("5.1", true)]
+#[case("6.0", true)]
+#[case("6.3", true)]
+#[case("7.0", true)]
+#[case("7.3", true)]
+#[tokio::test]
+async fn only_the_versions_aws_publishes_are_published(
+    #[case] version: &str,
+    #[case] publishes: bool,
+) {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let mut doc = static_flow();
+    doc["version"] = json!(version);
+    let flow_id = create(&client, "Versioned", Some(&doc)).await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    assert!(got.validation_errors().is_empty(), "{version}: {:?}", got.validation_errors());
+    let published = client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await;
+    match published {
+        Ok(_) => assert!(publishes, "{version} was published"),
+        Err(e) => {
+            let err = e.into_service_error();
+            let message = meta_refusal(&err, err.is_invalid_parameters_exception());
+            assert!(!publishes, "{version}: {message}");
+            assert!(message.contains("5.1, 6.0, 6.1, 6.2, 6.3, 7.0, 7.1, 7.2, 7.3"), "{message}");
+        }
+    }
+}
+
+/// The `flows` webhooks of every status change (AWS user guide, "Receiving Flow responses and
+/// status changes"), and Meta's health decisions through the control API.
+#[tokio::test]
+async fn every_status_change_fires_a_flow_status_change_event() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let flow_id = create(&client, "Watched", Some(&static_flow())).await;
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    // Editing a published flow's JSON returns it to DRAFT.
+    client
+        .update_whats_app_flow_assets()
+        .id(WABA_1)
+        .flow_id(&flow_id)
+        .flow_json(blob(&static_flow()))
+        .send()
+        .await
+        .unwrap();
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    for (status, reason) in
+        [("THROTTLED", None), ("BLOCKED", Some("Policy violation detected")), ("PUBLISHED", None)]
+    {
+        let mut body = json!({ "status": status });
+        if let Some(reason) = reason {
+            body["reason"] = json!(reason);
+        }
+        let out = control.call("POST", &format!("/flows/{flow_id}/status"), Some(body)).await;
+        assert_eq!(out["flowStatus"], status);
+    }
+    client.deprecate_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    let events = control.wait_events("kind=flows", 7).await;
+    let changes: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            let value = &entry(e)["changes"][0]["value"];
+            assert_eq!(entry(e)["changes"][0]["field"], "flows");
+            assert_eq!(value["event"], "FLOW_STATUS_CHANGE");
+            assert_eq!(value["flow_id"], flow_id.as_str());
+            assert_schema("event-envelope.schema.json", &e["envelope"]);
+            assert_schema("webhook-entry.schema.json", &entry(e));
+            (
+                value["old_status"].as_str().unwrap().to_string(),
+                value["new_status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = changes.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("DRAFT", "PUBLISHED"),
+            ("PUBLISHED", "DRAFT"),
+            ("DRAFT", "PUBLISHED"),
+            ("PUBLISHED", "THROTTLED"),
+            ("THROTTLED", "BLOCKED"),
+            ("BLOCKED", "PUBLISHED"),
+            ("PUBLISHED", "DEPRECATED"),
+        ]
+    );
+    let blocked = &entry(&events[4])["changes"][0]["value"];
+    assert_eq!(blocked["reason"], "Policy violation detected");
+    assert_eq!(blocked["message"], "Flow Watched changed status from THROTTLED to BLOCKED");
+    // A deprecated flow has no health to decide; an unknown flow is not found.
+    let (code, body) = control
+        .try_call("POST", &format!("/flows/{flow_id}/status"), Some(json!({"status": "BLOCKED"})))
+        .await;
+    assert_eq!(code, 400, "{body}");
+    let (code, _) = control
+        .try_call("POST", "/flows/9999999999999999/status", Some(json!({"status": "BLOCKED"})))
+        .await;
+    assert_eq!(code, 404);
+    let (code, body) = control
+        .try_call("POST", &format!("/flows/{flow_id}/status"), Some(json!({"status": "GONE"})))
+        .await;
+    assert_eq!(code, 400, "{body}");
+}
+
+/// A BLOCKED flow cannot be sent; a THROTTLED one 10 times an hour (Meta, Flows: flow health).
+#[tokio::test]
+async fn blocked_flows_are_not_sent_and_throttled_ones_ten_times_an_hour() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let flow_id = create(&client, "Health", Some(&static_flow())).await;
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    control.customer_says(PHONE_1, "14255550150", "hi").await;
+    let message =
+        || flow_message(json!({"flow_message_version": "3", "flow_id": flow_id, "flow_cta": "Go"}));
+    control
+        .call("POST", &format!("/flows/{flow_id}/status"), Some(json!({"status": "BLOCKED"})))
+        .await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    assert_eq!(got.flow_status(), "BLOCKED");
+    assert_eq!(got.health_status().unwrap().can_send_message(), "BLOCKED");
+    let err = send_refused(&client, PHONE_1, message()).await;
+    assert!(err.message().unwrap().starts_with("(#131009)"), "{err:?}");
+    assert!(err.message().unwrap().contains("BLOCKED"), "{err:?}");
+
+    control
+        .call("POST", &format!("/flows/{flow_id}/status"), Some(json!({"status": "THROTTLED"})))
+        .await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    assert_eq!(got.health_status().unwrap().can_send_message(), "LIMITED");
+    control.freeze(true).await;
+    for _ in 0..10 {
+        send(&client, PHONE_1, message()).await;
+    }
+    let err = send_refused(&client, PHONE_1, message()).await;
+    assert!(err.message().unwrap().contains("10 times an hour"), "{err:?}");
+    control.advance_seconds(3601.0).await;
+    send(&client, PHONE_1, message()).await;
+}
+
+/// A one-screen flow of Flow JSON `version` whose screen holds `children` and a Footer.
+fn one_screen(version: &str, children: Vec<Value>) -> Value {
+    let mut children = children;
+    children.push(json!({ "type": "Footer", "label": "Done",
+                          "on-click-action": { "name": "complete", "payload": {} } }));
+    json!({ "version": version, "screens": [
+        { "id": "ONLY", "title": "Only", "terminal": true,
+          "layout": { "type": "SingleColumnLayout", "children": children } } ] })
+}
+
+fn text(kind: &str, length: usize) -> Value {
+    json!({ "type": kind, "text": "x".repeat(length) })
+}
+
+fn options(kind: &str, count: usize) -> Value {
+    let source: Vec<Value> = (0..count)
+        .map(|i| json!({ "id": format!("o{i}"), "title": format!("Option {i}") }))
+        .collect();
+    json!({ "type": kind, "name": "pick", "label": "Pick", "data-source": source })
+}
+
+/// Meta's component limits (Meta, "Flow JSON: Components"; fixtures/flow-limits.json): each
+/// over the limit is a validation error that keeps the flow from publishing, each at the limit
+/// is none.
+#[rstest]
+#[case::components_per_screen((0..50).map(|_| text("TextBody", 3)).collect(), "at most 50")]
+#[case::heading(vec![text("TextHeading", 81)], "the limit for TextHeading is 80")]
+#[case::subheading(vec![text("TextSubheading", 81)], "the limit for TextSubheading is 80")]
+#[case::body(vec![text("TextBody", 4097)], "the limit for TextBody is 4096")]
+#[case::caption(vec![text("TextCaption", 410)], "the limit for TextCaption is 409")]
+#[case::blank_body(vec![text("TextBody", 0)], "empty or blank")]
+#[case::input_label(vec![json!({"type": "TextInput", "name": "n", "label": "x".repeat(21)})], "the limit for TextInput is 20")]
+#[case::input_type(vec![json!({"type": "TextInput", "name": "n", "label": "Site", "input-type": "url"})], "expected one of text, number, email, password, passcode, phone")]
+#[case::radio_options(vec![options("RadioButtonsGroup", 21)], "RadioButtonsGroup takes 1 to 20")]
+#[case::no_options(vec![options("CheckboxGroup", 0)], "CheckboxGroup takes 1 to 20")]
+#[case::dropdown_options(vec![options("Dropdown", 201)], "Dropdown takes 1 to 200")]
+#[case::duplicate_ids(vec![json!({"type": "RadioButtonsGroup", "name": "r", "label": "R", "data-source": [{"id": "a", "title": "A"}, {"id": "a", "title": "B"}]})], "used twice")]
+#[case::option_title(vec![json!({"type": "Dropdown", "name": "d", "label": "D", "data-source": [{"id": "a", "title": "x".repeat(31)}]})], "the limit for a Dropdown option is 30")]
+#[case::opt_ins((0..6).map(|i| json!({"type": "OptIn", "name": format!("o{i}"), "label": "I agree"})).collect(), "6 OptIn components")]
+#[case::embedded_links((0..3).map(|_| json!({"type": "EmbeddedLink", "text": "More", "on-click-action": {"name": "navigate", "next": {"type": "screen", "name": "ONLY"}, "payload": {}}})).collect(), "3 EmbeddedLink components")]
+#[case::images((0..4).map(|_| json!({"type": "Image", "src": "iVBORw0KGgo="})).collect(), "4 Image components")]
+#[case::within_the_limits(vec![json!({"type": "TextBody", "text": "x"})], "")]
+#[tokio::test]
+async fn metas_component_limits_are_validated(#[case] children: Vec<Value>, #[case] why: &str) {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let flow_id = create(&client, "Limits", Some(&one_screen("7.2", children))).await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    let errors = got.validation_errors().join("\n");
+    if why.is_empty() {
+        assert!(errors.is_empty(), "{errors}");
+        return;
+    }
+    assert!(errors.contains(why), "{why} not in:\n{errors}");
+    let err = client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await;
+    assert!(err.is_err(), "a flow with validation errors is not published");
+}
+
+#[tokio::test]
+async fn components_at_metas_limits_are_valid() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let mut children: Vec<Value> = vec![
+        text("TextHeading", 80),
+        text("TextSubheading", 80),
+        text("TextBody", 4096),
+        text("TextCaption", 409),
+        json!({"type": "TextInput", "name": "n", "label": "x".repeat(20), "input-type": "email",
+               "helper-text": "x".repeat(80)}),
+        options("RadioButtonsGroup", 20),
+        json!({"type": "Dropdown", "name": "d", "label": "x".repeat(20),
+               "data-source": (0..200).map(|i| json!({"id": format!("d{i}"), "title": "x".repeat(30)})).collect::<Vec<_>>()}),
+        json!({"type": "TextBody", "text": "${data.dynamic_text_is_not_measured}"}),
+    ];
+    children.extend(
+        (0..5).map(|i| json!({"type": "OptIn", "name": format!("o{i}"), "label": "x".repeat(120)})),
+    );
+    children.extend((0..3).map(|_| json!({"type": "Image", "src": "iVBORw0KGgo="})));
+    let mut doc = one_screen("7.2", children);
+    doc["screens"][0]["data"] =
+        json!({"dynamic_text_is_not_measured": {"type": "string", "__example__": "x"}});
+    let flow_id = create(&client, "At the limits", Some(&doc)).await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    assert_eq!(got.validation_errors(), &[] as &[String]);
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    // A blank text is refused from Flow JSON 6.0 on; before, it passes.
+    let blank = vec![text("TextBody", 0)];
+    let old = create(&client, "Blank 5.1", Some(&one_screen("5.1", blank.clone()))).await;
+    let got = client.get_whats_app_flow().id(WABA_1).flow_id(&old).send().await.unwrap();
+    assert_eq!(got.validation_errors(), &[] as &[String]);
+}
+
+/// Meta's rules for flow messages' parameters (Meta, "Flow messages").
+#[rstest]
+#[case::id_and_name(json!({"flow_id": "$ID", "flow_name": "Rules"}), "cannot be used together")]
+#[case::navigate_without_payload(json!({"flow_id": "$ID", "flow_action": "navigate"}), "flow_action_payload is required")]
+#[case::unknown_screen(json!({"flow_id": "$ID", "flow_action": "navigate", "flow_action_payload": {"screen": "NOWHERE"}}), "has no screen 'NOWHERE'")]
+#[case::empty_data(json!({"flow_id": "$ID", "flow_action": "navigate", "flow_action_payload": {"screen": "WELCOME", "data": {}}}), "non-empty object")]
+#[tokio::test]
+async fn flow_message_parameters_follow_metas_rules(#[case] parameters: Value, #[case] why: &str) {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let flow_id = create(&client, "Rules", Some(&static_flow())).await;
+    client.publish_whats_app_flow().id(WABA_1).flow_id(&flow_id).send().await.unwrap();
+    control.customer_says(PHONE_1, "14255550150", "hi").await;
+    let mut parameters: Value =
+        serde_json::from_str(&parameters.to_string().replace("$ID", &flow_id)).unwrap();
+    parameters["flow_message_version"] = json!("3");
+    parameters["flow_cta"] = json!("Go");
+    let err = send_refused(&client, PHONE_1, flow_message(parameters.clone())).await;
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+    let message = err.message().unwrap();
+    assert!(message.starts_with("(#131009)") && message.contains(why), "{message}");
+    // The same message, right, is accepted.
+    let ok = json!({"flow_message_version": "3", "flow_id": flow_id, "flow_cta": "Go",
+                    "flow_action": "navigate",
+                    "flow_action_payload": {"screen": "WELCOME", "data": {"name": "Ana"}}});
+    send(&client, PHONE_1, flow_message(ok)).await;
 }
 
 #[tokio::test]

@@ -207,7 +207,79 @@ async fn run_probe(emu: &Emulator, probe: &Value) -> Outcome {
             .map_err(|e| refusal(e.into_service_error()));
         return check_template(&client, &control, expect, result.map(|id| (id, json!({})))).await;
     }
-    Err("a probe makes one call: send, createTemplate, updateTemplate or fromLibrary".into())
+    if let Some(doc) = probe.get("createFlow") {
+        return check_flow(&client, expect, doc).await;
+    }
+    if let Some(to) = probe.get("callPermission") {
+        let out = client
+            .get_whats_app_call_permission()
+            .origination_phone_number_id(PHONE_1)
+            .destination_phone_number(to.as_str().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| refusal(e.into_service_error()))?;
+        let limits: Vec<(String, String, i32)> = out
+            .actions()
+            .iter()
+            .flat_map(|a| {
+                a.limits().iter().map(|l| {
+                    (a.action_name().to_string(), l.time_period().to_string(), l.max_allowed())
+                })
+            })
+            .collect();
+        let want: Vec<(String, String, i32)> =
+            serde_json::from_value(expect["limits"].clone()).map_err(|e| e.to_string())?;
+        return if limits == want {
+            Ok(())
+        } else {
+            Err(format!("limits {limits:?}, expected {want:?}"))
+        };
+    }
+    Err("a probe makes one call: send, createTemplate, updateTemplate, fromLibrary, createFlow or callPermission".into())
+}
+
+/// `createFlow`: the Flow JSON's validation errors contain each of `expect.validationErrors`
+/// (none when it is empty), and publishing succeeds or not as `expect.publishes` says.
+async fn check_flow(client: &Client, expect: &Value, doc: &Value) -> Outcome {
+    use aws_sdk_socialmessaging::types::MetaFlowCategory;
+    let created = client
+        .create_whats_app_flow()
+        .id(WABA_1)
+        .flow_name("Probe")
+        .categories(MetaFlowCategory::Other)
+        .flow_json(message_blob(doc.clone()))
+        .send()
+        .await
+        .map_err(|e| refusal(e.into_service_error()))?;
+    let errors = created.validation_errors().join("\n");
+    let wanted: Vec<&str> = expect["validationErrors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if wanted.is_empty() && !errors.is_empty() {
+        return Err(format!("validation errors: {errors}"));
+    }
+    if let Some(missing) = wanted.iter().find(|w| !errors.contains(**w)) {
+        return Err(format!("{missing:?} not in the validation errors:\n{errors}"));
+    }
+    let published = client
+        .publish_whats_app_flow()
+        .id(WABA_1)
+        .flow_id(created.flow_id().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| refusal(e.into_service_error()));
+    match (expect["publishes"].as_bool(), published) {
+        (Some(true), Err(e)) => Err(format!("not published: {e}")),
+        (Some(false), Ok(_)) => Err("published".into()),
+        (Some(false), Err(e)) => match expect["refused"]["contains"].as_str() {
+            Some(part) if !e.contains(part) => Err(format!("refused with {e}, expected {part:?}")),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// A refused call as (exception type, message).
@@ -250,6 +322,22 @@ async fn setup(
             control.call("POST", &path, Some(json!({ "decision": decision }))).await;
         }
         vars.insert(if name.is_empty() { "template".into() } else { name }, id);
+    } else if let Some(doc) = step.get("flow") {
+        use aws_sdk_socialmessaging::types::MetaFlowCategory;
+        let created = client
+            .create_whats_app_flow()
+            .id(WABA_1)
+            .flow_name(step["name"].as_str().unwrap_or("Setup flow"))
+            .categories(MetaFlowCategory::Other)
+            .flow_json(message_blob(doc.clone()))
+            .publish(true)
+            .send()
+            .await
+            .map_err(|e| format!("flow setup: {}", refusal(e.into_service_error())))?;
+        vars.insert(
+            if name.is_empty() { "flow".into() } else { name },
+            created.flow_id().unwrap_or_default().to_string(),
+        );
     } else if let Some(call) = step.get("control") {
         let (method, path) = (call["method"].as_str().unwrap_or("GET"), call["path"].as_str());
         let path = path.ok_or("a control step names its path")?;

@@ -100,6 +100,8 @@ pub fn all() -> Vec<Scenario> {
         ),
         scenario!("flow-lifecycle", [NEEDS_LINKED_WABA], t::flow_lifecycle),
         scenario!("flow-delete-a-draft", [NEEDS_LINKED_WABA], t::flow_delete_a_draft),
+        scenario!("flow-edit-after-publishing", [NEEDS_LINKED_WABA], t::flow_edit_after_publishing),
+        scenario!("flow-status-events", [EMULATOR_ONLY, NEEDS_LINKED_WABA], t::flow_status_events),
         scenario!("business-public-key", [NEEDS_LINKED_WABA], m::business_public_key),
         scenario!("create-dataset", [NEEDS_LINKED_WABA], m::create_dataset),
         scenario!(

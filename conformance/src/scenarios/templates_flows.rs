@@ -479,6 +479,87 @@ pub async fn flow_lifecycle(ctx: &Ctx) -> Outcome {
     done(vec![format!("flow {flow} drafted, edited, published and deprecated"), again])
 }
 
+/// A published flow is edited as AWS documents it: new Flow JSON returns it to DRAFT
+/// (UpdateWhatsAppFlowAssets), its name changes in place, and it is published again.
+pub async fn flow_edit_after_publishing(ctx: &Ctx) -> Outcome {
+    let c = &ctx.client;
+    let waba = linked(ctx).await?;
+    let w = waba.waba_id.as_str();
+    let flow = create_flow(ctx, w, &format!("Conformance edit {}", unique())).await?;
+    ok("PublishWhatsAppFlow", c.publish_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    ok(
+        "UpdateWhatsAppFlow",
+        c.update_whats_app_flow()
+            .id(w)
+            .flow_id(&flow)
+            .flow_name(format!("Published {flow}"))
+            .send()
+            .await,
+    )?;
+    let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    check(got.flow_status() == "PUBLISHED", || {
+        format!("renaming a published flow left it {}", got.flow_status())
+    })?;
+    ok(
+        "UpdateWhatsAppFlowAssets",
+        c.update_whats_app_flow_assets()
+            .id(w)
+            .flow_id(&flow)
+            .flow_json(blob(&static_flow("Edited after publishing")))
+            .send()
+            .await,
+    )?;
+    let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    check(got.flow_status() == "DRAFT", || {
+        format!("new Flow JSON left the published flow {}", got.flow_status())
+    })?;
+    ok("PublishWhatsAppFlow", c.publish_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    ok("DeprecateWhatsAppFlow", c.deprecate_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    done(vec![format!("flow {flow} published, renamed, edited back to DRAFT, published again")])
+}
+
+/// Every status change of a flow reaches the event destination as a `flows` webhook
+/// (`FLOW_STATUS_CHANGE`), Meta's health decisions (BLOCKED, THROTTLED) included.
+pub async fn flow_status_events(ctx: &Ctx) -> Outcome {
+    let c = &ctx.client;
+    let waba = linked(ctx).await?;
+    let w = waba.waba_id.as_str();
+    let flow = create_flow(ctx, w, &format!("Conformance events {}", unique())).await?;
+    ok("PublishWhatsAppFlow", c.publish_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    let path = format!("/flows/{flow}/status");
+    let blocked = json!({ "status": "BLOCKED", "reason": "Policy violation detected" });
+    ctx.control("POST", &path, Some(blocked)).await?;
+    let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    let health = got.health_status().map(|h| h.can_send_message().to_string());
+    check(got.flow_status() == "BLOCKED" && health.as_deref() == Some("BLOCKED"), || {
+        format!("a blocked flow is {} with health {health:?}", got.flow_status())
+    })?;
+    ctx.control("POST", &path, Some(json!({ "status": "PUBLISHED" }))).await?;
+    ok("DeprecateWhatsAppFlow", c.deprecate_whats_app_flow().id(w).flow_id(&flow).send().await)?;
+    let events = ctx.control("GET", "/events?kind=flows", None).await?;
+    let mut changes = Vec::new();
+    for event in events["events"].as_array().into_iter().flatten() {
+        let entry: Value = serde_json::from_str(
+            event["envelope"]["whatsAppWebhookEntry"].as_str().unwrap_or("{}"),
+        )
+        .map_err(|e| format!("an entry is not JSON: {e}"))?;
+        let value = &entry["changes"][0]["value"];
+        if value["flow_id"] == json!(flow) && value["event"] == "FLOW_STATUS_CHANGE" {
+            changes.push(format!(
+                "{}→{}",
+                value["old_status"].as_str().unwrap_or("?"),
+                value["new_status"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    let expected =
+        ["DRAFT→PUBLISHED", "PUBLISHED→BLOCKED", "BLOCKED→PUBLISHED", "PUBLISHED→DEPRECATED"];
+    check(changes == expected, || {
+        format!("flow status events {changes:?}, expected {expected:?}")
+    })?;
+    done(vec![format!("flow {flow}: {}", changes.join(", "))])
+}
+
 pub async fn flow_delete_a_draft(ctx: &Ctx) -> Outcome {
     let c = &ctx.client;
     let waba = linked(ctx).await?;

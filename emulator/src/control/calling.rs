@@ -80,6 +80,7 @@ async fn set_permission(State(state): State<AppState>, Json(b): Json<SetPermissi
         if let (Some(_), Some(bsuid)) = (number, &b.end_user_bsuid) {
             calling.bsuid_aliases.insert(bsuid.clone(), key.clone());
         }
+        let limits = calling.limits;
         let customer = calling.customer_mut(&key);
         if let Some(bsuid) = &b.end_user_bsuid {
             customer.bsuid = Some(bsuid.clone());
@@ -95,7 +96,7 @@ async fn set_permission(State(state): State<AppState>, Json(b): Json<SetPermissi
         if let Some(n) = b.connected_calls {
             customer.connected_calls = vec![now; n as usize];
         }
-        let mut out = permission_json(customer, now);
+        let mut out = permission_json(customer, &limits, now);
         out["customer"] = json!(key);
         Ok::<_, ApiError>(out)
     });

@@ -188,6 +188,7 @@ pub struct PhoneUpdate {
     quality_rating: Option<String>,
     messaging_limit_tier: Option<String>,
     throughput_per_second: Option<u32>,
+    calling_limits: Option<crate::state::calling::CallingLimits>,
 }
 
 fn phone_view(n: &crate::state::PhoneNumber) -> Value {
@@ -197,6 +198,7 @@ fn phone_view(n: &crate::state::PhoneNumber) -> Value {
         "qualityRating": n.quality_rating,
         "messagingLimitTier": n.messaging_limit_tier,
         "throughputPerSecond": n.throughput_per_second,
+        "callingLimits": n.calling.limits,
     })
 }
 
@@ -260,6 +262,9 @@ pub async fn update_phone_number(
     if update.throughput_per_second.is_some_and(|t| t == 0 || t > 1000) {
         return Err(ControlError::bad_request("throughputPerSecond must be 1 to 1000"));
     }
+    if let Some(limits) = &update.calling_limits {
+        limits.check().map_err(ControlError::bad_request)?;
+    }
     let (account, region, hex) = locate(&state, &id, update.account.clone(), update.region.clone());
     let now = state.clock.now_ms();
     let partition = state.store.partition(&account, &region);
@@ -296,6 +301,9 @@ pub async fn update_phone_number(
         }
         if let Some(t) = update.throughput_per_second {
             n.throughput_per_second = t;
+        }
+        if let Some(limits) = update.calling_limits {
+            n.calling.limits = limits;
         }
         let drafts: Vec<EventDraft> = changes
             .into_iter()

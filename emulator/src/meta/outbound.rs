@@ -145,25 +145,15 @@ pub fn send(
             return Err(meta_invalid(MetaError::new(131021)));
         }
 
-        // A flow message names a published flow of this WABA (or a draft in draft mode).
+        // A flow message names a published flow of this WABA (or a draft in draft mode), with
+        // Meta's rules for its parameters.
         let interactive = &payload["interactive"];
+        let mut flow_sent = None;
         if message_type == "interactive" && interactive["type"] == "flow" {
             let parameters = &interactive["action"]["parameters"];
-            let flow_id = match parameters["flow_id"].as_str() {
-                Some(id) => Some(id.to_string()),
-                None => parameters["flow_name"].as_str().and_then(|name| {
-                    waba.flows.values().find(|f| f.name == name).map(|f| f.id.clone())
-                }),
-            };
-            let draft = parameters["mode"] == "draft";
-            let checked = match flow_id {
-                Some(id) => crate::ops::flows::check_flow_sendable(waba, &id, draft),
-                None => Err(format!(
-                    "Flow {} does not exist in this WhatsApp Business Account",
-                    parameters["flow_name"].as_str().unwrap_or_default()
-                )),
-            };
-            checked.map_err(|e| meta_invalid(MetaError::with_details(131009, e)))?;
+            let flow_id = crate::ops::flows::check_flow_message(waba, parameters, now)
+                .map_err(|e| meta_invalid(MetaError::with_details(131009, e)))?;
+            flow_sent = Some(flow_id);
         }
 
         // Templates are checked against the WABA's templates at once, as Meta does.
@@ -254,6 +244,15 @@ pub fn send(
             origin,
             order: p.meta.next_order(),
         };
+        // A THROTTLED flow counts what it carries (10 an hour).
+        if let Some(id) = &flow_sent
+            && let Some(flow) =
+                p.wabas.get_mut(&message.origin.waba_hex).and_then(|w| w.flows.get_mut(id))
+            && flow.status == crate::state::flows::THROTTLED
+        {
+            flow.throttled_sends.retain(|t| now - t < 3_600_000);
+            flow.throttled_sends.push(now);
+        }
         let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
         Ok((dues, evicted))
     })?;

@@ -17,8 +17,8 @@ use crate::events::{self, EventDraft};
 use crate::meta::calls::{self, CallOrigin};
 use crate::model::validate::Input;
 use crate::state::calling::{
-    Actor, BUSINESS_INITIATED, Call, CallCustomer, CallLogEvent, Limit, NO_PERMISSION,
-    PERMISSION_REQUEST_LIMITS, PhoneCalling, RINGING, START_CALL_LIMITS, TEMPORARY,
+    Actor, BUSINESS_INITIATED, Call, CallCustomer, CallLogEvent, CallingLimits, Limit,
+    NO_PERMISSION, PhoneCalling, RINGING, TEMPORARY,
 };
 use crate::state::{PhoneNumber, ids};
 
@@ -42,12 +42,13 @@ pub fn get_whatsapp_call_permission(
     state.store.read(ctx, |p| {
         let (_, phone) = p.phone(ctx, phone_id)?;
         let key = phone.calling.customer_key(number, bsuid);
-        Ok(permission_json(&phone.calling.customer(&key), now))
+        Ok(permission_json(&phone.calling.customer(&key), &phone.calling.limits, now))
     })
 }
 
 /// `{permission, actions}` for a customer now.
-pub fn permission_json(c: &CallCustomer, now: f64) -> Value {
+pub fn permission_json(c: &CallCustomer, limits: &CallingLimits, now: f64) -> Value {
+    let (requests, calls) = (limits.permission_requests(), limits.start_call());
     let status = c.status(now);
     let mut permission = json!({ "status": status });
     if status == TEMPORARY
@@ -55,22 +56,21 @@ pub fn permission_json(c: &CallCustomer, now: f64) -> Value {
     {
         permission["expirationTime"] = epoch_json(end.floor());
     }
-    let may_request = status == NO_PERMISSION
-        && CallCustomer::within(&PERMISSION_REQUEST_LIMITS, &c.permission_requests, now);
-    let may_call = status != NO_PERMISSION
-        && CallCustomer::within(&START_CALL_LIMITS, &c.connected_calls, now);
+    let may_request =
+        status == NO_PERMISSION && CallCustomer::within(&requests, &c.permission_requests, now);
+    let may_call = status != NO_PERMISSION && CallCustomer::within(&calls, &c.connected_calls, now);
     json!({
         "permission": permission,
         "actions": [
             {
                 "actionName": "send_call_permission_request",
                 "canPerformAction": may_request,
-                "limits": limits_json(&PERMISSION_REQUEST_LIMITS, &c.permission_requests, now),
+                "limits": limits_json(&requests, &c.permission_requests, now),
             },
             {
                 "actionName": "start_call",
                 "canPerformAction": may_call,
-                "limits": limits_json(&START_CALL_LIMITS, &c.connected_calls, now),
+                "limits": limits_json(&calls, &c.connected_calls, now),
             },
         ]
     })
@@ -196,13 +196,14 @@ fn connect(
             ),
         ));
     }
-    if !CallCustomer::within(&START_CALL_LIMITS, &customer.connected_calls, now) {
+    let calls = calling.limits.start_call();
+    if !CallCustomer::within(&calls, &customer.connected_calls, now) {
         return Err(meta_error(
             138012,
             "Business initiated calls limit reached",
             format!(
                 "{} connected calls to {customer_key} in the last 24 hours",
-                START_CALL_LIMITS[0].max_allowed
+                calls[0].max_allowed
             ),
         ));
     }

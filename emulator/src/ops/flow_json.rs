@@ -3,9 +3,72 @@
 //! `<ERROR>: <message>`, with Meta's `$root/...` paths. An unparsable document is one error in
 //! the list, never a failure of the request.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::OnceLock;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+/// Meta's component limits and AWS's publishable versions, from `fixtures/flow-limits.json`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowLimits {
+    pub publishable: Publishable,
+    screen: ScreenLimits,
+    lengths: PerComponent<BTreeMap<String, usize>>,
+    not_blank: NotBlank,
+    options: PerComponent<OptionLimits>,
+    enums: PerComponent<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Publishable {
+    pub versions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScreenLimits {
+    max_components: usize,
+    max_of_kind: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PerComponent<T> {
+    components: BTreeMap<String, T>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotBlank {
+    from_version: String,
+    components: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OptionLimits {
+    min: usize,
+    max: usize,
+    max_with_images: Option<usize>,
+    title: usize,
+    description: usize,
+    metadata: usize,
+}
+
+/// The limits, read once from the embedded fixture.
+pub fn limits() -> &'static FlowLimits {
+    static LIMITS: OnceLock<FlowLimits> = OnceLock::new();
+    LIMITS.get_or_init(|| {
+        serde_json::from_str(include_str!("../../../fixtures/flow-limits.json"))
+            .expect("fixtures/flow-limits.json is valid")
+    })
+}
+
+/// Whether AWS publishes a Flow JSON of this version.
+pub fn publishable(version: &str) -> bool {
+    limits().publishable.versions.iter().any(|v| v == version)
+}
 
 /// Flow JSON versions Meta accepts.
 pub const SUPPORTED_VERSIONS: &[&str] = &[
@@ -87,6 +150,9 @@ struct Validator {
     /// (screen id named by a navigate action, where).
     navigations: Vec<(String, String)>,
     uses_data_exchange: Vec<String>,
+    /// Components of the screen being checked: in all, and by kind.
+    on_screen: usize,
+    kinds_on_screen: BTreeMap<String, usize>,
 }
 
 impl Validator {
@@ -226,6 +292,8 @@ impl Validator {
             if terminal {
                 terminal_screens += 1;
             }
+            self.on_screen = 0;
+            self.kinds_on_screen.clear();
             let footers = match obj.get("layout") {
                 None => {
                     self.missing("layout", &at);
@@ -233,6 +301,7 @@ impl Validator {
                 }
                 Some(layout) => self.layout(layout, &format!("{at}/layout")),
             };
+            self.screen_counts(id.as_deref().unwrap_or("?"), &at);
             if terminal && footers == 0 {
                 self.push(
                     "MISSING_FOOTER",
@@ -307,6 +376,9 @@ impl Validator {
                     continue;
                 }
             };
+            self.on_screen += 1;
+            *self.kinds_on_screen.entry(kind.to_string()).or_default() += 1;
+            self.component_limits(kind, obj, &at);
             if kind == "Footer" {
                 footers += 1;
                 if !obj.get("label").is_some_and(Value::is_string) {
@@ -346,6 +418,113 @@ impl Validator {
             }
         }
         footers
+    }
+
+    /// A screen's component counts against Meta's limits.
+    fn screen_counts(&mut self, screen: &str, at: &str) {
+        let limits = &limits().screen;
+        if self.on_screen > limits.max_components {
+            self.push(
+                "INVALID_LAYOUT",
+                format!(
+                    "The screen \"{screen}\" has {} components; a screen can have at most {} (at \"{at}\").",
+                    self.on_screen, limits.max_components
+                ),
+            );
+        }
+        for (kind, max) in &limits.max_of_kind {
+            let count = self.kinds_on_screen.get(kind).copied().unwrap_or(0);
+            if count > *max {
+                self.push(
+                    "INVALID_LAYOUT",
+                    format!(
+                        "The screen \"{screen}\" has {count} {kind} components; a screen can have at most {max} (at \"{at}\")."
+                    ),
+                );
+            }
+        }
+    }
+
+    /// One component's properties against Meta's limits: lengths, blank texts (from 6.0),
+    /// enumerations and the options of its data source.
+    fn component_limits(&mut self, kind: &str, obj: &Map<String, Value>, at: &str) {
+        let limits = limits();
+        for (property, max) in limits.lengths.components.get(kind).into_iter().flatten() {
+            if let Some(text) = obj.get(property).and_then(static_text)
+                && text.chars().count() > *max
+            {
+                self.bad_value(
+                    property,
+                    at,
+                    &format!("{} characters; the limit for {kind} is {max}", text.chars().count()),
+                );
+            }
+        }
+        let from = &limits.not_blank.from_version;
+        if self.report.version.as_deref().is_some_and(|v| !version_below(v, from)) {
+            for property in limits.not_blank.components.get(kind).into_iter().flatten() {
+                if obj.get(property).and_then(static_text).is_some_and(|t| t.trim().is_empty()) {
+                    self.bad_value(property, at, "an empty or blank value is not accepted");
+                }
+            }
+        }
+        for (property, allowed) in limits.enums.components.get(kind).into_iter().flatten() {
+            if let Some(value) = obj.get(property).and_then(Value::as_str)
+                && !value.starts_with("${")
+                && !allowed.iter().any(|a| a == value)
+            {
+                self.bad_value(property, at, &format!("expected one of {}", allowed.join(", ")));
+            }
+        }
+        if let (Some(rule), Some(Value::Array(options))) =
+            (limits.options.components.get(kind), obj.get("data-source"))
+        {
+            self.options(kind, rule, options, &format!("{at}/data-source"));
+        }
+    }
+
+    fn options(&mut self, kind: &str, rule: &OptionLimits, options: &[Value], at: &str) {
+        let images = options.iter().any(|o| o.get("image").is_some());
+        let max = if images { rule.max_with_images.unwrap_or(rule.max) } else { rule.max };
+        if options.len() < rule.min || options.len() > max {
+            self.bad_value(
+                "data-source",
+                at,
+                &format!(
+                    "{} options; {kind} takes {} to {max}{}",
+                    options.len(),
+                    rule.min,
+                    if images && rule.max_with_images.is_some() { " with images" } else { "" }
+                ),
+            );
+        }
+        let mut ids = HashSet::new();
+        for (i, option) in options.iter().enumerate() {
+            let at = format!("{at}/{i}");
+            if let Some(id) = option.get("id").and_then(Value::as_str)
+                && !ids.insert(id)
+            {
+                self.bad_value("id", &at, &format!("the option id \"{id}\" is used twice"));
+            }
+            for (property, max) in [
+                ("title", rule.title),
+                ("description", rule.description),
+                ("metadata", rule.metadata),
+            ] {
+                if let Some(text) = option.get(property).and_then(static_text)
+                    && text.chars().count() > max
+                {
+                    self.bad_value(
+                        property,
+                        &at,
+                        &format!(
+                            "{} characters; the limit for a {kind} option is {max}",
+                            text.chars().count()
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     fn action(&mut self, action: &Value, at: &str) {
@@ -410,6 +589,27 @@ impl Validator {
             self.push("INVALID_ROUTING_MODEL", message);
         }
     }
+}
+
+/// A property's text as written (a string, or markdown lines joined), unless it is dynamic.
+fn static_text(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Array(lines) => {
+            lines.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")
+        }
+        _ => return None,
+    };
+    (!text.trim_start().starts_with("${")).then_some(text)
+}
+
+/// Whether `version` (`7.2`) comes before `other` (`6.0`).
+fn version_below(version: &str, other: &str) -> bool {
+    let parse = |v: &str| -> (u32, u32) {
+        let (major, minor) = v.split_once('.').unwrap_or((v, "0"));
+        (major.parse().unwrap_or(0), minor.parse().unwrap_or(0))
+    };
+    parse(version) < parse(other)
 }
 
 /// Meta: a screen id is letters and underscores, and `SUCCESS` is reserved.

@@ -6,7 +6,7 @@
 //! `InvalidParametersException` carrying Meta's code (`(#139002) Publishing Flow in invalid
 //! state: …`); an unknown WABA or flow is `ResourceNotFoundException`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::flow_json::{self, FlowJsonReport};
 use super::{Pager, meta_error};
@@ -14,7 +14,10 @@ use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 use crate::model::validate::Input;
-use crate::state::flows::{DEPRECATED, DRAFT, Flow, FlowPreview, PUBLISHED};
+use crate::ops::templates::{WabaOf, publish_waba_event_of};
+use crate::state::flows::{
+    BLOCKED, DEPRECATED, DRAFT, Flow, FlowPreview, PUBLISHED, THROTTLED, THROTTLED_PER_HOUR,
+};
 use crate::state::seed::derived_meta_id;
 use crate::state::{Waba, ids};
 
@@ -57,33 +60,45 @@ fn check_unique_name(w: &Waba, name: &str, except: Option<&str>) -> ApiResult<()
     Ok(())
 }
 
-/// An endpoint must be HTTPS, and only Flow JSON 3.0+ takes it from the API (Meta 139001).
-fn check_endpoint(uri: &str, json_version: Option<&str>) -> ApiResult<()> {
-    let rest = uri.strip_prefix("https://").unwrap_or_default();
-    if rest.is_empty() || rest.starts_with('/') || uri.chars().any(char::is_whitespace) {
-        return Err(meta_error(
-            100,
-            "Invalid parameter",
-            format!("endpointUri '{uri}' must be an HTTPS URL"),
-        ));
+/// AWS End User Messaging Social supports Flows without an endpoint only (AWS user guide,
+/// "WhatsApp Flows: Limitations and considerations": endpoint and data_exchange Flows are planned
+/// for an upcoming release), so `endpointUri` is refused.
+fn refuse_endpoint(uri: Option<&str>) -> ApiResult<()> {
+    match uri {
+        None => Ok(()),
+        Some(uri) => Err(ApiError::invalid_parameters(format!(
+            "endpointUri '{uri}' is not supported: AWS End User Messaging Social supports Flows \
+             without an endpoint (endpoint_uri and data_exchange are planned for an upcoming release)"
+        ))),
     }
-    if let Some(version) = json_version
-        && version_below(version, 3)
-    {
-        return Err(meta_error(
-            139001,
-            "Specify Endpoint Uri in Flow JSON",
-            format!(
-                "Flow JSON version {version} takes its endpoint from data_channel_uri in the \
-                 Flow JSON; endpointUri applies from version 3.0"
-            ),
-        ));
-    }
-    Ok(())
 }
 
-fn version_below(version: &str, major: u32) -> bool {
-    version.split('.').next().and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m < major)
+/// A `flows` webhook for a status change (Meta, Flows webhooks: `FLOW_STATUS_CHANGE`; AWS user
+/// guide, "Receiving Flow responses and status changes").
+fn status_change(f: &Flow, old: &str, reason: Option<&str>) -> Value {
+    let mut value = json!({
+        "event": "FLOW_STATUS_CHANGE",
+        "message": format!("Flow {} changed status from {old} to {}", f.name, f.status),
+        "flow_id": f.id,
+        "old_status": old,
+        "new_status": f.status,
+    });
+    if let Some(reason) = reason {
+        value["reason"] = json!(reason);
+    }
+    value
+}
+
+/// Publishes the `flows` webhooks of status changes made under the partition's lock.
+fn publish_status_changes(
+    state: &AppState,
+    ctx: &RequestContext,
+    waba: &WabaOf,
+    values: Vec<Value>,
+) {
+    for value in values {
+        publish_waba_event_of(state, &ctx.account, &ctx.region, waba, "flows", value);
+    }
 }
 
 /// Why `flow` cannot be published now (Meta 139002), if anything stops it.
@@ -111,6 +126,18 @@ fn publish_problem(w: &Waba, flow: &Flow) -> Option<ApiError> {
             ),
         );
     }
+    if let Some(version) = &flow.json_version
+        && !flow_json::publishable(version)
+    {
+        return fail(
+            "Publishing Flow with an unsupported Flow JSON version",
+            format!(
+                "Flow JSON version {version} cannot be published with AWS End User Messaging \
+                 Social; publishable versions are {}",
+                flow_json::limits().publishable.versions.join(", ")
+            ),
+        );
+    }
     if w.phone_numbers.is_empty() {
         return fail(
             "No Phone Number connected to WhatsApp Business Account",
@@ -118,26 +145,12 @@ fn publish_problem(w: &Waba, flow: &Flow) -> Option<ApiError> {
         );
     }
     if flow.data_api_version.is_some() {
-        if flow.endpoint_uri.is_none() {
-            return fail(
-                "Publishing without specifying endpoint_uri is forbidden",
-                "a Flow with data_api_version needs endpointUri (set it with \
-                 UpdateWhatsAppFlow)"
-                    .into(),
-            );
-        }
-        let signed = w
-            .phone_numbers
-            .iter()
-            .any(|n| n.business_public_key.as_ref().is_some_and(|k| k.signature_status == "VALID"));
-        if !signed {
-            return fail(
-                "Missing Flows Signed Public Key",
-                "a Flow with an endpoint needs a business public key with a VALID signature on a \
-                 phone number of this WABA (PutWhatsAppBusinessPublicKey)"
-                    .into(),
-            );
-        }
+        return fail(
+            "Publishing without specifying endpoint_uri is forbidden",
+            "the Flow JSON sets data_api_version (a Flow with an endpoint); AWS End User Messaging \
+             Social supports Flows without an endpoint"
+                .into(),
+        );
     }
     None
 }
@@ -170,9 +183,9 @@ pub fn create_whatsapp_flow(
     let clone_id = input.str("cloneFlowId");
     let json_blob = input.blobs.get("flowJson");
     let publish = input.bool("publish").unwrap_or(false);
-    let endpoint = input.str("endpointUri").map(str::to_string);
+    refuse_endpoint(input.str("endpointUri"))?;
     let now = state.clock.now_ms();
-    state.store.with(ctx, |p| {
+    let (out, waba, changes) = state.store.with(ctx, |p| {
         let w = p.waba_mut(ctx, id)?;
         if json_blob.is_some() && clone_id.is_some() {
             return Err(meta_error(
@@ -196,6 +209,7 @@ pub fn create_whatsapp_flow(
             preview: None,
             created_ms: now,
             updated_ms: now,
+            throttled_sends: Vec::new(),
         };
         if let Some(bytes) = json_blob {
             set_flow_json(&mut flow, bytes);
@@ -206,22 +220,22 @@ pub fn create_whatsapp_flow(
             flow.json_version = source.json_version.clone();
             flow.data_api_version = source.data_api_version.clone();
         }
-        if let Some(uri) = endpoint {
-            check_endpoint(&uri, flow.json_version.as_deref())?;
-            flow.endpoint_uri = Some(uri);
-        }
         // `publish: true` publishes a valid flow at once; a flow with validation errors is
         // still created, as a DRAFT, with the errors in the answer.
+        let mut changes = Vec::new();
         if publish && flow.validation_errors.is_empty() {
             if let Some(problem) = publish_problem(w, &flow) {
                 return Err(problem);
             }
             flow.status = PUBLISHED.into();
+            changes.push(status_change(&flow, DRAFT, None));
         }
         let out = json!({ "flowId": flow.id, "validationErrors": flow.validation_errors });
         w.flows.insert(flow.id.clone(), flow);
-        Ok(out)
-    })
+        Ok((out, WabaOf::of(w), changes))
+    })?;
+    publish_status_changes(state, ctx, &waba, changes);
+    Ok(out)
 }
 
 /// A fresh 16-digit Meta flow id, unique in the WABA.
@@ -243,7 +257,7 @@ pub fn update_whatsapp_flow(
     let flow_id = input.req_str("flowId")?;
     let name = input.str("flowName");
     let categories = categories(input)?;
-    let endpoint = input.str("endpointUri");
+    refuse_endpoint(input.str("endpointUri"))?;
     let app_id = input.str("metaAppId");
     if let Some(app) = app_id
         && !app.bytes().all(|b| b.is_ascii_digit())
@@ -258,12 +272,9 @@ pub fn update_whatsapp_flow(
     state.store.with(ctx, |p| {
         let w = p.waba_mut(ctx, id)?;
         let current = find_flow(w, flow_id)?;
-        let fixed = match current.status.as_str() {
-            DRAFT => None,
-            PUBLISHED if name.is_none() && categories.is_none() => None,
-            PUBLISHED => Some("the name and categories of a PUBLISHED Flow are fixed"),
-            _ => Some("a DEPRECATED Flow cannot change"),
-        };
+        // Meta's Flows changelog (December 2024): published Flows are edited through the API;
+        // the name and categories change in place.
+        let fixed = (current.status == DEPRECATED).then_some("a DEPRECATED Flow cannot change");
         if let Some(why) = fixed {
             return Err(meta_error(
                 139001,
@@ -274,18 +285,12 @@ pub fn update_whatsapp_flow(
         if let Some(name) = name {
             check_unique_name(w, name, Some(flow_id))?;
         }
-        if let Some(uri) = endpoint {
-            check_endpoint(uri, current.json_version.as_deref())?;
-        }
         let f = find_flow_mut(w, flow_id)?;
         if let Some(name) = name {
             f.name = name.to_string();
         }
         if let Some(categories) = categories {
             f.categories = categories;
-        }
-        if let Some(uri) = endpoint {
-            f.endpoint_uri = Some(uri.to_string());
         }
         if let Some(app) = app_id {
             f.meta_app_id = Some(app.to_string());
@@ -304,23 +309,34 @@ pub fn update_whatsapp_flow_assets(
     let flow_id = input.req_str("flowId")?;
     let bytes = input.blobs.get("flowJson").cloned().unwrap_or_default();
     let now = state.clock.now_ms();
-    state.store.with(ctx, |p| {
-        let f = find_flow_mut(p.waba_mut(ctx, id)?, flow_id)?;
-        if f.status != DRAFT {
+    let (out, waba, changes) = state.store.with(ctx, |p| {
+        let w = p.waba_mut(ctx, id)?;
+        let waba = WabaOf::of(w);
+        let f = find_flow_mut(w, flow_id)?;
+        if ![DRAFT, PUBLISHED].contains(&f.status.as_str()) {
             return Err(meta_error(
                 139001,
                 "Flow can't be updated",
                 format!(
-                    "Flow {flow_id} is {}: only the Flow JSON of a DRAFT Flow can be replaced \
-                     (create a new Flow, e.g. with cloneFlowId)",
+                    "Flow {flow_id} is {}: the Flow JSON of a DRAFT or PUBLISHED Flow can be \
+                     replaced (create a new Flow, e.g. with cloneFlowId)",
                     f.status
                 ),
             ));
         }
         set_flow_json(f, &bytes);
         f.updated_ms = now;
-        Ok(json!({ "validationErrors": f.validation_errors }))
-    })
+        // AWS API reference, UpdateWhatsAppFlowAssets: "Updating a published Flow's assets
+        // reverts it to DRAFT status, requiring re-publishing."
+        let mut changes = Vec::new();
+        if f.status == PUBLISHED {
+            f.status = DRAFT.into();
+            changes.push(status_change(f, PUBLISHED, None));
+        }
+        Ok((json!({ "validationErrors": f.validation_errors }), waba, changes))
+    })?;
+    publish_status_changes(state, ctx, &waba, changes);
+    Ok(out)
 }
 
 pub fn get_whatsapp_flow(
@@ -411,7 +427,7 @@ fn application_json(f: &Flow) -> Value {
 fn health_json(w: &Waba, f: &Flow) -> Value {
     let flow_health = match f.status.as_str() {
         PUBLISHED => "AVAILABLE",
-        DRAFT => "LIMITED",
+        DRAFT | THROTTLED => "LIMITED",
         _ => "BLOCKED",
     };
     let app_id = f
@@ -509,16 +525,19 @@ pub fn publish_whatsapp_flow(
     let id = input.req_str("id")?;
     let flow_id = input.req_str("flowId")?;
     let now = state.clock.now_ms();
-    state.store.with(ctx, |p| {
+    let (waba, change) = state.store.with(ctx, |p| {
         let w = p.waba_mut(ctx, id)?;
         if let Some(problem) = publish_problem(w, find_flow(w, flow_id)?) {
             return Err(problem);
         }
+        let waba = WabaOf::of(w);
         let f = find_flow_mut(w, flow_id)?;
         f.status = PUBLISHED.into();
         f.updated_ms = now;
-        Ok(json!({}))
-    })
+        Ok((waba, status_change(f, DRAFT, None)))
+    })?;
+    publish_status_changes(state, ctx, &waba, vec![change]);
+    Ok(json!({}))
 }
 
 pub fn deprecate_whatsapp_flow(
@@ -529,20 +548,24 @@ pub fn deprecate_whatsapp_flow(
     let id = input.req_str("id")?;
     let flow_id = input.req_str("flowId")?;
     let now = state.clock.now_ms();
-    state.store.with(ctx, |p| {
-        let f = find_flow_mut(p.waba_mut(ctx, id)?, flow_id)?;
+    let (waba, change) = state.store.with(ctx, |p| {
+        let w = p.waba_mut(ctx, id)?;
+        let waba = WabaOf::of(w);
+        let f = find_flow_mut(w, flow_id)?;
         let why = match f.status.as_str() {
-            PUBLISHED => None,
+            PUBLISHED | THROTTLED | BLOCKED => None,
             DEPRECATED => Some("Flow is already deprecated".to_string()),
             other => Some(format!("Can't deprecate unpublished flow: Flow {flow_id} is {other}")),
         };
         if let Some(why) = why {
             return Err(meta_error(139003, "Flow can't be deprecated", why));
         }
-        f.status = DEPRECATED.into();
+        let old = std::mem::replace(&mut f.status, DEPRECATED.into());
         f.updated_ms = now;
-        Ok(json!({}))
-    })
+        Ok((waba, status_change(f, &old, None)))
+    })?;
+    publish_status_changes(state, ctx, &waba, vec![change]);
+    Ok(json!({}))
 }
 
 pub fn delete_whatsapp_flow(
@@ -572,9 +595,15 @@ pub fn delete_whatsapp_flow(
 }
 
 /// Whether an interactive `flow` message from WABA `w` may carry flow `flow_id` (for
-/// SendWhatsAppMessage): a PUBLISHED flow of that WABA, or one of its DRAFT flows sent with
-/// `mode: draft`. The error is the reason, in Meta's words where Meta has them.
-pub fn check_flow_sendable(w: &Waba, flow_id: &str, draft_mode: bool) -> Result<(), String> {
+/// SendWhatsAppMessage) at `now`: a PUBLISHED flow of that WABA, a THROTTLED one up to 10 times an
+/// hour, or one of its DRAFT flows sent with `mode: draft`. The error is the reason, in Meta's
+/// words where Meta has them.
+pub fn check_flow_sendable(
+    w: &Waba,
+    flow_id: &str,
+    draft_mode: bool,
+    now: i64,
+) -> Result<(), String> {
     let Some(f) = w.flows.get(flow_id) else {
         return Err(format!(
             "Flow {flow_id} does not exist in WhatsApp Business Account {}",
@@ -583,11 +612,129 @@ pub fn check_flow_sendable(w: &Waba, flow_id: &str, draft_mode: bool) -> Result<
     };
     match (f.status.as_str(), draft_mode) {
         (PUBLISHED, _) | (DRAFT, true) => Ok(()),
+        (THROTTLED, _) => {
+            let last_hour = f.throttled_sends.iter().filter(|t| now - **t < 3_600_000).count();
+            if last_hour < THROTTLED_PER_HOUR {
+                Ok(())
+            } else {
+                Err(format!(
+                    "Flow {flow_id} is THROTTLED: it can be sent {THROTTLED_PER_HOUR} times an hour"
+                ))
+            }
+        }
         (DRAFT, false) => Err(format!(
             "Flow {flow_id} is a DRAFT: publish it, or send it with \"mode\": \"draft\" to test"
         )),
         (status, _) => Err(format!("Flow {flow_id} is {status} and can no longer be sent")),
     }
+}
+
+/// Meta's rules for a flow message's `action.parameters` (Meta, "Flow messages"), checked
+/// against the flow they name: returns the flow's id. `flow_id` and `flow_name` are exclusive;
+/// `flow_action: navigate` takes a `flow_action_payload` whose `screen` is a screen of the flow
+/// and whose `data`, if given, is a non-empty object; `data_exchange` needs an endpoint, which
+/// AWS does not support.
+pub fn check_flow_message(w: &Waba, parameters: &Value, now: i64) -> Result<String, String> {
+    if parameters.get("flow_id").is_some() && parameters.get("flow_name").is_some() {
+        return Err(
+            "Parameter flow_id and flow_name cannot be used together: give one of them".into()
+        );
+    }
+    let flow_id = match parameters["flow_id"].as_str() {
+        Some(id) => id.to_string(),
+        None => {
+            let name = parameters["flow_name"].as_str().unwrap_or_default();
+            match w.flows.values().find(|f| f.name == name) {
+                Some(f) => f.id.clone(),
+                None => {
+                    return Err(format!(
+                        "Flow {name} does not exist in this WhatsApp Business Account"
+                    ));
+                }
+            }
+        }
+    };
+    check_flow_sendable(w, &flow_id, parameters["mode"] == "draft", now)?;
+    let payload = parameters.get("flow_action_payload");
+    match parameters["flow_action"].as_str() {
+        Some("data_exchange") => {
+            return Err("flow_action data_exchange needs a Flow endpoint; AWS End User Messaging \
+                        Social supports Flows without an endpoint"
+                .into());
+        }
+        Some("navigate") if payload.is_none() => {
+            return Err(
+                "Parameter flow_action_payload is required when flow_action is navigate".into()
+            );
+        }
+        _ => {}
+    }
+    let Some(payload) = payload else { return Ok(flow_id) };
+    if let Some(data) = payload.get("data")
+        && data.as_object().is_none_or(Map::is_empty)
+    {
+        return Err("Parameter flow_action_payload.data must be a non-empty object".into());
+    }
+    let screen = payload["screen"].as_str().unwrap_or_default();
+    let screens = w.flows.get(&flow_id).and_then(|f| f.flow_json.as_deref()).map(screen_ids);
+    if let Some(screens) = screens
+        && !screens.iter().any(|s| s == screen)
+    {
+        return Err(format!(
+            "Parameter flow_action_payload.screen is invalid: Flow {flow_id} has no screen '{screen}'"
+        ));
+    }
+    Ok(flow_id)
+}
+
+/// The screen ids of a Flow JSON document.
+fn screen_ids(flow_json: &str) -> Vec<String> {
+    let doc: Value = serde_json::from_str(flow_json).unwrap_or_default();
+    doc["screens"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Meta's health decisions (control API): a PUBLISHED, THROTTLED or BLOCKED flow moves to
+/// another of the three, with its `flows` webhook. Returns the flow's new status.
+pub fn set_health(
+    state: &AppState,
+    ctx: &RequestContext,
+    flow_id: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<Value, String> {
+    const HEALTH: [&str; 3] = [PUBLISHED, THROTTLED, BLOCKED];
+    if !HEALTH.contains(&status) {
+        return Err(format!("status must be one of {}", HEALTH.join(", ")));
+    }
+    let now = state.clock.now_ms();
+    let (waba, change, flow) = state.store.with(ctx, |p| {
+        let w = p.wabas.values_mut().find(|w| w.flows.contains_key(flow_id)).ok_or_else(|| {
+            format!(
+                "Flow {flow_id} does not exist in account {} and Region {}",
+                ctx.account, ctx.region
+            )
+        })?;
+        let waba = WabaOf::of(w);
+        let f = w.flows.get_mut(flow_id).expect("found above");
+        if !HEALTH.contains(&f.status.as_str()) {
+            return Err(format!(
+                "Flow {flow_id} is {}: only a PUBLISHED, THROTTLED or BLOCKED flow changes health",
+                f.status
+            ));
+        }
+        let old = std::mem::replace(&mut f.status, status.to_string());
+        f.updated_ms = now;
+        f.throttled_sends.clear();
+        let change = (old != status).then(|| status_change(f, &old, reason));
+        Ok((waba, change, json!({ "flowId": f.id, "flowStatus": f.status })))
+    })?;
+    publish_status_changes(state, ctx, &waba, change.into_iter().collect());
+    Ok(flow)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS+0000`, the form Meta gives times in (e.g. a preview's `expires_at`).
@@ -634,15 +781,23 @@ mod tests {
             preview: None,
             created_ms: 0,
             updated_ms: 0,
+            throttled_sends: vec![],
         };
         w.flows.insert("1".into(), flow("1", PUBLISHED));
         w.flows.insert("2".into(), flow("2", DRAFT));
         w.flows.insert("3".into(), flow("3", DEPRECATED));
-        assert_eq!(check_flow_sendable(&w, "1", false), Ok(()));
-        assert_eq!(check_flow_sendable(&w, "2", true), Ok(()));
-        assert!(check_flow_sendable(&w, "2", false).unwrap_err().contains("DRAFT"));
-        assert!(check_flow_sendable(&w, "3", true).unwrap_err().contains("DEPRECATED"));
-        assert!(check_flow_sendable(&w, "4", true).unwrap_err().contains("does not exist"));
+        w.flows.insert("5".into(), flow("5", BLOCKED));
+        let mut throttled = flow("6", THROTTLED);
+        throttled.throttled_sends = vec![0; THROTTLED_PER_HOUR];
+        w.flows.insert("6".into(), throttled);
+        assert_eq!(check_flow_sendable(&w, "1", false, 0), Ok(()));
+        assert_eq!(check_flow_sendable(&w, "2", true, 0), Ok(()));
+        assert!(check_flow_sendable(&w, "2", false, 0).unwrap_err().contains("DRAFT"));
+        assert!(check_flow_sendable(&w, "3", true, 0).unwrap_err().contains("DEPRECATED"));
+        assert!(check_flow_sendable(&w, "4", true, 0).unwrap_err().contains("does not exist"));
+        assert!(check_flow_sendable(&w, "5", false, 0).unwrap_err().contains("BLOCKED"));
+        assert!(check_flow_sendable(&w, "6", false, 0).unwrap_err().contains("10 times an hour"));
+        assert_eq!(check_flow_sendable(&w, "6", false, 3_600_000), Ok(()));
     }
 
     #[test]

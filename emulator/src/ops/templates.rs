@@ -102,6 +102,36 @@ pub fn publish_waba_event(
     field: &'static str,
     value: Value,
 ) {
+    publish_waba_event_of(state, account, region, &WabaOf::of(waba), field, value);
+}
+
+/// What a WABA-level event needs of its WABA (cheap to take under the partition's lock).
+#[derive(Debug, Clone)]
+pub struct WabaOf {
+    pub hex: String,
+    pub meta_waba_id: String,
+    pub destination: Option<String>,
+}
+
+impl WabaOf {
+    pub fn of(waba: &Waba) -> WabaOf {
+        WabaOf {
+            hex: waba.hex.clone(),
+            meta_waba_id: waba.meta_waba_id.clone(),
+            destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
+        }
+    }
+}
+
+/// Publishes a WABA-level webhook (`field`: `message_template_status_update`, `flows`, …).
+pub fn publish_waba_event_of(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    waba: &WabaOf,
+    field: &'static str,
+    value: Value,
+) {
     events::publish(
         state,
         EventDraft {
@@ -118,7 +148,7 @@ pub fn publish_waba_event(
             status: None,
             message_id: None,
             wamid: None,
-            destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
+            destination: waba.destination.clone(),
             time_ms: state.clock.now_ms(),
             value: crate::events::EventValue::json(&value),
         },

@@ -13,14 +13,67 @@ pub const PERMANENT: &str = "permanent";
 
 /// A temporary permission lasts 7 days from the customer's approval.
 pub const TEMPORARY_PERMISSION_SECS: f64 = 7.0 * 86_400.0;
-/// `send_call_permission_request`: 1 per 24 hours and 2 per 7 days.
-pub const PERMISSION_REQUEST_LIMITS: [Limit; 2] = [
-    Limit { time_period: "PT24H", secs: 86_400.0, max_allowed: 1 },
-    Limit { time_period: "P7D", secs: 604_800.0, max_allowed: 2 },
-];
-/// `start_call`: 5 connected business-initiated calls per 24 hours.
-pub const START_CALL_LIMITS: [Limit; 1] =
-    [Limit { time_period: "PT24H", secs: 86_400.0, max_allowed: 5 }];
+/// Meta's calling limits of one business number with each customer (Meta, "Obtain user call
+/// permissions", updated November 2025): `send_call_permission_request` 1 per 24 hours and 2 per
+/// 7 days; `start_call` 100 connected business-initiated calls per 24 hours. Seedable and
+/// settable per number (`callingLimits`), as the other limits are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct CallingLimits {
+    pub permission_requests_per_24h: u32,
+    pub permission_requests_per_7d: u32,
+    pub connected_calls_per_24h: u32,
+}
+
+impl Default for CallingLimits {
+    fn default() -> Self {
+        CallingLimits {
+            permission_requests_per_24h: 1,
+            permission_requests_per_7d: 2,
+            connected_calls_per_24h: 100,
+        }
+    }
+}
+
+impl CallingLimits {
+    /// `send_call_permission_request`'s limits.
+    pub fn permission_requests(&self) -> [Limit; 2] {
+        [
+            Limit {
+                time_period: "PT24H",
+                secs: DAY_SECS,
+                max_allowed: self.permission_requests_per_24h,
+            },
+            Limit {
+                time_period: "P7D",
+                secs: WEEK_SECS,
+                max_allowed: self.permission_requests_per_7d,
+            },
+        ]
+    }
+
+    /// `start_call`'s limit.
+    pub fn start_call(&self) -> [Limit; 1] {
+        [Limit { time_period: "PT24H", secs: DAY_SECS, max_allowed: self.connected_calls_per_24h }]
+    }
+
+    /// Each limit at least 1 and at most 100,000.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("permissionRequestsPer24h", self.permission_requests_per_24h),
+            ("permissionRequestsPer7d", self.permission_requests_per_7d),
+            ("connectedCallsPer24h", self.connected_calls_per_24h),
+        ] {
+            if !(1..=100_000).contains(&value) {
+                return Err(format!("callingLimits.{name} must be 1 to 100000, got {value}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+const DAY_SECS: f64 = 86_400.0;
+const WEEK_SECS: f64 = 604_800.0;
 /// Unanswered or rejected business-initiated calls in a row that revoke a permission.
 pub const UNANSWERED_CALLS_REVOKE: u32 = 4;
 /// Calls kept per phone number (the oldest are dropped first).
@@ -87,8 +140,8 @@ impl CallCustomer {
     /// Drops counters older than the longest period (keeps the lists short).
     pub fn prune(&mut self, now: f64) {
         let keep = |secs: f64| move |t: &f64| now - *t < secs;
-        self.permission_requests.retain(keep(PERMISSION_REQUEST_LIMITS[1].secs));
-        self.connected_calls.retain(keep(START_CALL_LIMITS[0].secs));
+        self.permission_requests.retain(keep(WEEK_SECS));
+        self.connected_calls.retain(keep(DAY_SECS));
     }
 
     /// Whether every limit in `limits` still has room.
@@ -204,6 +257,9 @@ impl Call {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneCalling {
+    /// Meta's limits for this number (default: Meta's current ones).
+    #[serde(default)]
+    pub limits: CallingLimits,
     /// By customer key: the E.164 number when known, else the BSUID.
     pub customers: BTreeMap<String, CallCustomer>,
     /// BSUID → customer key, for customers known by both.
@@ -362,7 +418,7 @@ mod tests {
 
     #[test]
     fn limits_count_a_rolling_window() {
-        let l = PERMISSION_REQUEST_LIMITS[0];
+        let l = CallingLimits::default().permission_requests()[0];
         assert_eq!(l.usage(&[0.0, 100.0], 200.0), (2, Some(86_400.0)));
         assert_eq!(l.usage(&[0.0], 86_400.0), (0, None));
     }

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 pub const DRAFT: &str = "DRAFT";
 pub const PUBLISHED: &str = "PUBLISHED";
 pub const DEPRECATED: &str = "DEPRECATED";
+/// Meta's health decisions on a published flow: sendable 10 times an hour, or not at all.
+pub const THROTTLED: &str = "THROTTLED";
+pub const BLOCKED: &str = "BLOCKED";
+/// Messages a THROTTLED flow may carry per hour (Meta, Flows: "Throttled").
+pub const THROTTLED_PER_HOUR: usize = 10;
 
 /// A WhatsApp Flow, as Meta keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +37,9 @@ pub struct Flow {
     /// Virtual-clock milliseconds.
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// When messages carried it while THROTTLED, within the last hour (virtual ms).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttled_sends: Vec<i64>,
 }
 
 /// A preview link of a flow and when it stops working.

@@ -62,6 +62,9 @@ pub struct SeedPhone {
     pub messaging_limit_tier: String,
     #[serde(default = "super::default_throughput")]
     pub throughput_per_second: u32,
+    /// Meta's calling limits of this number (default: Meta's current ones).
+    #[serde(default)]
+    pub calling_limits: Option<super::calling::CallingLimits>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,7 +294,10 @@ impl SeedWaba {
                     messaging_limit_tier: p.messaging_limit_tier.clone(),
                     throughput_per_second: p.throughput_per_second,
                     business_public_key: None,
-                    calling: Default::default(),
+                    calling: super::calling::PhoneCalling {
+                        limits: p.calling_limits.unwrap_or_default(),
+                        ..Default::default()
+                    },
                     origin: Default::default(),
                 })
                 .collect(),
