@@ -36,6 +36,12 @@ pub struct Config {
     /// Fixed (access key id, secret) for the SNS endpoint instead of the AWS chain (embedders
     /// and tests).
     pub sns_credentials: Option<(String, String)>,
+    /// An EventBridge (or EventBridge-compatible, e.g. LocalStack) endpoint: every EventBridge
+    /// event (statuses, inbound messages) is also put on its default bus with
+    /// `aws-sdk-eventbridge` PutEvents (credentials from the usual AWS chain).
+    pub eventbridge_endpoint: Option<String>,
+    /// Fixed (access key id, secret) for the EventBridge endpoint instead of the AWS chain.
+    pub eventbridge_credentials: Option<(String, String)>,
     /// The embedded S3 store (`<dir>/<bucket>/<key>`) and WhatsApp's media copies; a temporary
     /// directory when None.
     pub data_dir: Option<PathBuf>,
@@ -104,6 +110,8 @@ impl Default for Config {
             template_review_delay_ms: 5_000,
             sns_endpoint: None,
             sns_credentials: None,
+            eventbridge_endpoint: None,
+            eventbridge_credentials: None,
             data_dir: None,
             s3_endpoint: None,
             s3_region: None,

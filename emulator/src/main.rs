@@ -45,6 +45,11 @@ struct Args {
     /// http://localhost:4566), with credentials from the usual AWS chain.
     #[arg(long, env = "EUM_SOCIAL_SNS_ENDPOINT")]
     sns_endpoint: Option<String>,
+    /// Also put every EventBridge event (message statuses, inbound messages) on the default bus of
+    /// this EventBridge endpoint (e.g. LocalStack's http://localhost:4566) with PutEvents,
+    /// credentials from the usual AWS chain.
+    #[arg(long, env = "EUM_SOCIAL_EVENTBRIDGE_ENDPOINT")]
+    eventbridge_endpoint: Option<String>,
     /// Raw message delivery for the --sns-subscribe subscriptions.
     #[arg(long)]
     sns_raw: bool,
@@ -373,6 +378,7 @@ async fn main() -> ExitCode {
         event_log_capacity: args.event_log_capacity,
         message_log_capacity: args.message_log_capacity,
         sns_endpoint: args.sns_endpoint.clone(),
+        eventbridge_endpoint: args.eventbridge_endpoint.clone(),
         template_review_delay_ms: args.template_review_delay_ms.max(0),
         data_dir: args.data_dir.clone(),
         s3_endpoint: args.s3_endpoint.clone(),

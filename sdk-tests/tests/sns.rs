@@ -151,9 +151,26 @@ async fn subscribe_and_confirm(
         doc["Message"].as_str().unwrap().starts_with("You have chosen to subscribe to the topic")
     );
     verify_signature(&doc).await;
-    let confirmed = http().get(doc["SubscribeURL"].as_str().unwrap()).send().await.unwrap();
+    // SNS's URL form, answered with SNS's XML.
+    let subscribe_url = doc["SubscribeURL"].as_str().unwrap();
+    assert!(
+        subscribe_url.contains("/?Action=ConfirmSubscription&TopicArn=arn%3Aaws%3Asns%3A")
+            && subscribe_url.ends_with(&format!("&Token={}", doc["Token"].as_str().unwrap())),
+        "{subscribe_url}"
+    );
+    let confirmed = http().get(subscribe_url).send().await.unwrap();
     assert!(confirmed.status().is_success());
-    created["subscriptionArn"].as_str().unwrap().to_string()
+    assert_eq!(confirmed.headers()["content-type"], "text/xml");
+    let xml = confirmed.text().await.unwrap();
+    let arn = created["subscriptionArn"].as_str().unwrap().to_string();
+    assert!(
+        xml.starts_with(
+            "<ConfirmSubscriptionResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">"
+        ) && xml.contains(&format!("<SubscriptionArn>{arn}</SubscriptionArn>"))
+            && xml.contains("<RequestId>"),
+        "{xml}"
+    );
+    arn
 }
 
 #[tokio::test]
@@ -216,18 +233,129 @@ async fn confirmed_subscribers_receive_signed_notifications_and_raw_messages() {
             "non-ASCII escaped in the entry"
         );
     }
+    // SNS gives the published message one MessageId, which every subscription sees.
+    let ids: Vec<&str> = ["/v1", "/v2", "/raw"]
+        .iter()
+        .map(|p| of_type(&received, p, "Notification")[0].headers["x-amz-sns-message-id"].as_str())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     let raw = of_type(&received, "/raw", "Notification")[0];
     let message: Value = serde_json::from_str(&raw.body).unwrap();
     assert_eq!(message, event["envelope"]);
     assert!(of_type(&received, "/unconfirmed", "Notification").is_empty());
 
-    // Unsubscribing stops deliveries.
-    control.call("DELETE", &format!("/sns/subscriptions?subscriptionArn={v1}"), None).await;
+    // Visiting the UnsubscribeURL (SNS's form and XML answer) stops deliveries.
+    let doc: Value =
+        serde_json::from_str(&of_type(&received, "/v1", "Notification")[0].body).unwrap();
+    let unsubscribe_url = doc["UnsubscribeURL"].as_str().unwrap();
+    assert!(
+        unsubscribe_url
+            .contains(&format!("/?Action=Unsubscribe&SubscriptionArn={}", v1.replace(':', "%3A"))),
+        "{unsubscribe_url}"
+    );
+    let answer = http().get(unsubscribe_url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let xml = answer.text().await.unwrap();
+    assert!(xml.starts_with("<UnsubscribeResponse") && xml.contains("<RequestId>"), "{xml}");
+    let again = http().get(unsubscribe_url).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+    assert!(again.text().await.unwrap().contains("<Code>NotFound</Code>"));
     control.customer_says(PHONE_1, "14255550150", "again").await;
     sub.wait_for("the second notifications", |r| of_type(r, "/v2", "Notification").len() == 2)
         .await;
     control.settle().await;
     assert_eq!(of_type(&sub.received.lock().unwrap(), "/v1", "Notification").len(), 1);
+}
+
+/// A subscriber that closes a kept-alive connection when the next request arrives on it, without
+/// answering (as a server does when its idle timeout races the reuse): the request never reached
+/// it, so the emulator sends it again at once on a fresh connection instead of waiting SNS's
+/// 20-second retry delay.
+#[tokio::test]
+async fn a_stale_pooled_connection_is_retried_at_once_on_a_fresh_one() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = emulator().await;
+    let control = Control::new(&emu);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stale", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::<String>::new()));
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let connections = Arc::new(Mutex::new(0usize));
+    {
+        let (bodies, connections, arrived) = (bodies.clone(), connections.clone(), arrived.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                *connections.lock().unwrap() += 1;
+                let (bodies, arrived) = (bodies.clone(), arrived.clone());
+                tokio::spawn(async move {
+                    // Answers the first request of the connection, keeps it alive, and drops it
+                    // when a second request comes.
+                    let mut buffer = vec![0u8; 1 << 16];
+                    let mut seen = Vec::new();
+                    loop {
+                        let n = socket.read(&mut buffer).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buffer[..n]);
+                        let text = String::from_utf8_lossy(&seen).to_string();
+                        let Some(head_end) = text.find("\r\n\r\n") else { continue };
+                        let length: usize = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if seen.len() < head_end + 4 + length {
+                            continue;
+                        }
+                        bodies.lock().unwrap().push(text[head_end + 4..].to_string());
+                        arrived.notify_one();
+                        socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n")
+                            .await
+                            .unwrap();
+                        // The next request on this connection finds it closed.
+                        let mut next = [0u8; 1];
+                        let _ = socket.read(&mut next).await;
+                        return;
+                    }
+                });
+            }
+        });
+    }
+    let received = |text: &'static str| {
+        let (bodies, arrived) = (bodies.clone(), arrived.clone());
+        async move {
+            while !bodies.lock().unwrap().iter().any(|b| b.contains(text)) {
+                tokio::time::timeout(Duration::from_secs(10), arrived.notified())
+                    .await
+                    .unwrap_or_else(|_| panic!("{text} never arrived"));
+            }
+        }
+    };
+    let created = control
+        .call("POST", "/sns/subscriptions", Some(json!({"topicArn": TOPIC, "endpoint": url})))
+        .await;
+    received("SubscriptionConfirmation").await;
+    let confirm: Value = serde_json::from_str(&bodies.lock().unwrap()[0]).unwrap();
+    http().get(confirm["SubscribeURL"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(created["status"], "PendingConfirmation");
+    control.freeze(true).await;
+    for text in ["one", "two", "three"] {
+        control.customer_says(PHONE_1, "14255550150", text).await;
+        // Each delivery is due at once, with the clock frozen: none waits SNS's 20 s retry.
+        received(text).await;
+    }
+    control.settle().await;
+    let delivered = control.call("GET", "/sns/deliveries?state=delivered", None).await;
+    let delivered = delivered["deliveries"].as_array().unwrap();
+    assert_eq!(delivered.len(), 3, "{delivered:?}");
+    assert!(delivered.iter().all(|d| d["attempts"] == 1), "{delivered:?}");
+    assert!(*connections.lock().unwrap() >= 3, "fresh connections were opened");
 }
 
 #[tokio::test]
@@ -334,6 +462,20 @@ async fn bad_subscriptions_are_refused() {
     }
     let (status, _) = control.try_call("GET", "/sns/confirm?token=nope", None).await;
     assert_eq!(status, 404);
+    let bad = http()
+        .get(format!(
+            "{}/_emulator/sns/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=nope",
+            emu.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let xml = bad.text().await.unwrap();
+    assert!(
+        xml.starts_with("<ErrorResponse") && xml.contains("<Code>InvalidParameter</Code>"),
+        "{xml}"
+    );
     // An endpoint that cannot be reached stays pending, as in SNS, and says why.
     let pending = control
         .call(

@@ -156,7 +156,7 @@ pub fn is_open_control_path(path: &str) -> bool {
     let path = path.strip_prefix("/_emulator").unwrap_or(path);
     match path {
         // The console's files hold no data; the page asks for the token.
-        "/health" | "/sns/confirm" | "/sns/unsubscribe" | "/ui" | "/ui/" => true,
+        "/health" | "/sns/" | "/sns/confirm" | "/sns/unsubscribe" | "/ui" | "/ui/" => true,
         _ if path.strip_prefix("/ui/").is_some_and(|file| !file.contains('/')) => true,
         _ => {
             let sns_cert = path.strip_prefix("/sns/").is_some_and(|file| {

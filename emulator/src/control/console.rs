@@ -419,6 +419,8 @@ fn summary(e: &Event) -> Value {
         "messageId": e.message_id,
         "wamid": e.wamid,
         "timeMs": e.time_ms,
+        // AWS also puts this event on the default EventBridge bus (GET /events?kind=eventbridge).
+        "eventBridgeDetailType": e.eventbridge_detail_type(),
     })
 }
 

@@ -177,6 +177,31 @@ pub async fn events(
     } else {
         state.events.query(&filter, limit)
     };
+    if filter.kind.as_deref() == Some("eventbridge") {
+        // The EventBridge form of each: its own kind, the event AWS puts on the default bus.
+        let list: Vec<Value> = found
+            .iter()
+            .filter_map(|e| {
+                let event = e.eventbridge()?;
+                Some(json!({
+                    "seq": e.seq,
+                    "account": e.account,
+                    "region": e.region,
+                    "wabaId": e.waba_id,
+                    "phoneNumberId": e.phone_number_id,
+                    "field": e.field,
+                    "kind": "eventbridge",
+                    "status": e.status,
+                    "messageId": e.message_id,
+                    "wamid": e.wamid,
+                    "timeMs": e.time_ms,
+                    "detailType": event["detail-type"],
+                    "eventBridge": event,
+                }))
+            })
+            .collect();
+        return Ok(Json(json!({ "events": list })));
+    }
     Ok(Json(json!({ "events": found })))
 }
 

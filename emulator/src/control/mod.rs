@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
             get(messaging::phone_number).put(messaging::update_phone_number),
         )
         .route("/sns/subscriptions", get(sns::list).post(sns::subscribe).delete(sns::unsubscribe))
+        .route("/sns/", get(sns::action))
         .route("/sns/confirm", get(sns::confirm))
         .route("/sns/unsubscribe", get(sns::unsubscribe_link))
         .route("/sns/deliveries", get(sns::deliveries))

@@ -80,6 +80,78 @@ pub async fn confirm(
     }
 }
 
+/// `GET /_emulator/sns/?Action=ConfirmSubscription&TopicArn=…&Token=…` and
+/// `?Action=Unsubscribe&SubscriptionArn=…`: the `SubscribeURL` and `UnsubscribeURL` of SNS's
+/// messages, answered as SNS answers them (XML `ConfirmSubscriptionResponse` /
+/// `UnsubscribeResponse`, or an XML `ErrorResponse`).
+pub async fn action(State(state): State<AppState>, params: Params) -> axum::response::Response {
+    let request_id = state.ids.uuid().to_string();
+    let xml = |status: u16, body: String| {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+            [(header::CONTENT_TYPE, "text/xml")],
+            body,
+        )
+            .into_response()
+    };
+    let error = |status: u16, code: &str, message: &str| {
+        xml(
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"{SNS_XMLNS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                escape(message)
+            ),
+        )
+    };
+    match params.get("Action").map(String::as_str) {
+        Some("ConfirmSubscription") => {
+            let Some(token) = params.get("Token") else {
+                return error(400, "InvalidParameter", "Invalid parameter: Token");
+            };
+            match state.sns.confirm(token) {
+                Some(arn)
+                    if params.get("TopicArn").is_none_or(|t| arn.starts_with(&format!("{t}:"))) =>
+                {
+                    xml(
+                        200,
+                        format!(
+                            "<ConfirmSubscriptionResponse xmlns=\"{SNS_XMLNS}\"><ConfirmSubscriptionResult><SubscriptionArn>{}</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>",
+                            escape(&arn)
+                        ),
+                    )
+                }
+                _ => error(400, "InvalidParameter", "Invalid token"),
+            }
+        }
+        Some("Unsubscribe") => {
+            let Some(arn) = params.get("SubscriptionArn") else {
+                return error(400, "InvalidParameter", "Invalid parameter: SubscriptionArn");
+            };
+            if state.sns.unsubscribe(arn) {
+                xml(
+                    200,
+                    format!(
+                        "<UnsubscribeResponse xmlns=\"{SNS_XMLNS}\"><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></UnsubscribeResponse>"
+                    ),
+                )
+            } else {
+                error(404, "NotFound", "Subscription does not exist")
+            }
+        }
+        other => error(
+            400,
+            "InvalidAction",
+            &format!("Could not find operation {}", other.unwrap_or_default()),
+        ),
+    }
+}
+
+const SNS_XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 /// `GET /_emulator/sns/deliveries?state=pending|delivered|failed`
 pub async fn deliveries(State(state): State<AppState>, params: Params) -> Json<Value> {
     Json(json!({ "deliveries": state.sns.deliveries(params.get("state").map(String::as_str)) }))

@@ -58,6 +58,81 @@ impl Event {
     }
 }
 
+/// `detail-type`s of the EventBridge events AWS sends (Amazon EventBridge events reference, "AWS
+/// End User Messaging Social events"; AWS user guide, "Monitoring with Amazon EventBridge").
+pub const EVENTBRIDGE_SOURCE: &str = "aws.social-messaging";
+
+impl Event {
+    /// The `detail-type` of the EventBridge event AWS sends for this event, if it sends one:
+    /// message statuses and inbound messages.
+    pub fn eventbridge_detail_type(&self) -> Option<&'static str> {
+        match (self.kind.as_ref(), self.status.as_deref()) {
+            ("status", Some("sent")) => Some("WhatsApp Message Sent"),
+            ("status", Some("delivered")) => Some("WhatsApp Message Delivered"),
+            ("status", Some("read")) => Some("WhatsApp Message Read"),
+            ("status", Some("failed")) => Some("WhatsApp Message Failed"),
+            ("inbound", _) => Some("WhatsApp Message Received"),
+            _ => None,
+        }
+    }
+
+    /// The EventBridge event AWS sends to the account's default bus for this event, whether or
+    /// not the WABA has an event destination; built from the event when read. The `detail` of
+    /// statuses is the documented one (`wabaId`, `originationPhoneNumber`,
+    /// `originationPhoneNumberId`, `messageId`, `status`, `eventTimestamp`); an inbound message's
+    /// carries the same fields with Meta's message id as `messageId` and no `status`
+    /// (undocumented: AWS has no id of its own for it).
+    pub fn eventbridge(&self) -> Option<Value> {
+        let detail_type = self.eventbridge_detail_type()?;
+        let envelope: Value = serde_json::from_str(self.envelope().get()).ok()?;
+        let entry: Value = serde_json::from_str(envelope["whatsAppWebhookEntry"].as_str()?).ok()?;
+        let value = &entry["changes"][0]["value"];
+        let mut detail = serde_json::json!({
+            "wabaId": entry["id"],
+            "originationPhoneNumber": value["metadata"]["display_phone_number"],
+            "originationPhoneNumberId": value["metadata"]["phone_number_id"],
+            "messageId": self.message_id.as_deref().or(self.wamid.as_deref()),
+        });
+        if let Some(status) = self.status.as_deref().filter(|_| self.kind == "status") {
+            detail["status"] = Value::from(status);
+        }
+        detail["eventTimestamp"] = Value::from((self.time_ms / 1000).to_string());
+        Some(serde_json::json!({
+            "version": "0",
+            "id": eventbridge_id(&self.account, &self.region, self.seq),
+            "detail-type": detail_type,
+            "source": EVENTBRIDGE_SOURCE,
+            "account": self.account,
+            "time": rfc3339_seconds(self.time_ms),
+            "region": self.region,
+            "resources": [],
+            "detail": detail,
+        }))
+    }
+}
+
+/// A stable UUID-shaped id for an event's EventBridge form (the same on every read).
+fn eventbridge_id(account: &str, region: &str, seq: u64) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut halves = [0u64; 2];
+    for (i, half) in halves.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (i, account, region, seq, "eventbridge").hash(&mut h);
+        *half = h.finish();
+    }
+    let hex = format!("{:016x}{:016x}", halves[0], halves[1]);
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// `2025-10-03T04:34:24Z` — EventBridge's `time`.
+pub fn rfc3339_seconds(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&format).unwrap_or_default()
+}
+
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -284,11 +359,16 @@ impl EventFilter {
         fn eq(want: &Option<String>, have: Option<&str>) -> bool {
             want.as_deref().is_none_or(|w| have == Some(w))
         }
+        // `eventbridge` is the EventBridge form of statuses and inbound messages.
+        let kind_matches = match self.kind.as_deref() {
+            Some("eventbridge") => e.eventbridge_detail_type().is_some(),
+            _ => eq(&self.kind, Some(&e.kind)),
+        };
         eq(&self.account, Some(&e.account))
             && eq(&self.region, Some(&e.region))
             && eq(&self.waba_id, Some(&e.waba_id))
             && eq(&self.phone_number_id, e.phone_number_id.as_deref())
-            && eq(&self.kind, Some(&e.kind))
+            && kind_matches
             && eq(&self.field, Some(&e.field))
             && eq(&self.status, e.status.as_deref())
             && eq(&self.message_id, e.message_id.as_deref())
@@ -537,7 +617,7 @@ fn envelope(event: &Event, source: &EnvelopeSource) -> RawJson {
         },
         entry: ascii_json(&entry),
         aws_account_id: account,
-        message_timestamp: rfc3339_nanos(event.time_ms),
+        message_timestamp: rfc3339_nanos(event.time_ms, event.seq),
         message_id: event.message_id.as_deref(),
     })
 }
@@ -564,9 +644,13 @@ pub fn ascii_json<T: Serialize + ?Sized>(v: &T) -> String {
     out
 }
 
-/// `2025-01-08T23:30:43.271000000Z` — RFC 3339 with nanoseconds, as `message_timestamp` is.
-pub fn rfc3339_nanos(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+/// `2025-01-08T23:30:43.271004212Z` — RFC 3339 with nanoseconds, as `message_timestamp` is. The
+/// virtual clock counts milliseconds; the digits below the millisecond come from the event's
+/// sequence number, so they are not all zeros (AWS's are real nanoseconds), stay deterministic,
+/// and order the events of one millisecond as they were published.
+pub fn rfc3339_nanos(ms: i64, seq: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000 + i128::from(seq % 1_000_000);
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
@@ -641,7 +725,9 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(rfc3339_nanos(1736379042271), "2025-01-08T23:30:42.271000000Z");
+        assert_eq!(rfc3339_nanos(1736379042271, 0), "2025-01-08T23:30:42.271000000Z");
+        assert_eq!(rfc3339_nanos(1736379042271, 4212), "2025-01-08T23:30:42.271004212Z");
+        assert_eq!(rfc3339_nanos(1736379042271, 1_000_007), "2025-01-08T23:30:42.271000007Z");
         assert_eq!(rfc3339_millis(1736379042271), "2025-01-08T23:30:42.271Z");
     }
 }

@@ -53,6 +53,8 @@ pub enum Target {
     Subscriber,
     /// `Publish` to the topic on the configured SNS endpoint.
     SnsPublish,
+    /// `PutEvents` to the default bus of the configured EventBridge endpoint.
+    EventBridge,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -138,6 +140,7 @@ pub struct Sns {
     capacity: usize,
     /// Shared AWS configuration for `--sns-endpoint`, loaded on first use.
     publisher: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    eventbridge: tokio::sync::OnceCell<aws_config::SdkConfig>,
     /// Deterministic mode: the signing key from `fixtures/keys/` instead of a fresh one.
     fixed_identity: bool,
 }
@@ -175,6 +178,7 @@ impl Sns {
             http: OnceLock::new(),
             capacity: capacity.max(1),
             publisher: tokio::sync::OnceCell::new(),
+            eventbridge: tokio::sync::OnceCell::new(),
             fixed_identity,
         }
     }
@@ -338,6 +342,11 @@ impl SigningIdentity {
     }
 }
 
+/// A query value as SNS writes ARNs in its URLs (`:` as `%3A`).
+fn query_value(v: &str) -> String {
+    v.replace(':', "%3A")
+}
+
 /// SNS's canonical string: `Key\nValue\n` for each present key, in byte order.
 pub fn string_to_sign(fields: &[(&str, &str)]) -> String {
     let mut sorted: Vec<_> = fields.to_vec();
@@ -389,7 +398,12 @@ pub async fn subscribe(
 pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(), String> {
     let message_id = state.ids.uuid().to_string();
     let timestamp = super::rfc3339_millis(state.clock.now_ms());
-    let subscribe_url = format!("{}/_emulator/sns/confirm?token={}", base_url(state), sub.token);
+    let subscribe_url = format!(
+        "{}/_emulator/sns/?Action=ConfirmSubscription&TopicArn={}&Token={}",
+        base_url(state),
+        query_value(&sub.topic_arn),
+        sub.token
+    );
     let message = format!(
         "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
         sub.topic_arn
@@ -446,31 +460,57 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-/// Creates a delivery for every confirmed subscription of the event's destination topic.
+/// Creates a delivery for every confirmed subscription of the event's destination topic (and,
+/// with `--sns-endpoint`, its topic there), and with `--eventbridge-endpoint` one for the default
+/// bus there when AWS sends the event to EventBridge (whether or not there is a destination).
 pub fn route(state: &AppState, event: &Event) {
-    let Some(topic) = event.destination.as_deref() else { return };
+    let topic = event.destination.as_deref();
+    let to_eventbridge =
+        state.config.eventbridge_endpoint.is_some() && event.eventbridge_detail_type().is_some();
+    if topic.is_none() && !to_eventbridge {
+        return;
+    }
     let now = state.clock.now_ms();
     let mut scheduled = Vec::new();
     {
         let mut inner = state.sns.lock();
-        let mut targets: Vec<(Target, String)> = inner
-            .subscriptions
-            .iter()
-            .filter(|s| s.topic_arn == topic && s.status == "Confirmed")
-            .map(|s| (Target::Subscriber, s.subscription_arn.clone()))
-            .collect();
-        if let Some(endpoint) = &state.config.sns_endpoint
+        let mut targets: Vec<(Target, String)> = match topic {
+            Some(topic) => inner
+                .subscriptions
+                .iter()
+                .filter(|s| s.topic_arn == topic && s.status == "Confirmed")
+                .map(|s| (Target::Subscriber, s.subscription_arn.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
+        if let (Some(endpoint), Some(topic)) = (&state.config.sns_endpoint, topic)
             && topic.split(':').nth(2) == Some("sns")
         {
             targets.push((Target::SnsPublish, endpoint.clone()));
+        }
+        if let Some(endpoint) =
+            state.config.eventbridge_endpoint.as_ref().filter(|_| to_eventbridge)
+        {
+            targets.push((Target::EventBridge, endpoint.clone()));
         }
         if targets.is_empty() {
             // Nobody listens on this topic: no delivery, no serialized message.
             return;
         }
-        let message = event.envelope().get().to_string();
+        let topic = topic.unwrap_or_default();
+        let envelope = event.envelope().get().to_string();
         let timestamp = super::rfc3339_millis(event.time_ms);
+        // SNS gives a published message one MessageId, which every subscription sees.
+        let sns_message_id = state.ids.uuid().to_string();
         for (target, arn) in targets {
+            let (message, topic) = match target {
+                // The EventBridge event, for the default bus of the event's Region.
+                Target::EventBridge => (
+                    event.eventbridge().map(|e| e.to_string()).unwrap_or_default(),
+                    format!("default:{}", event.region),
+                ),
+                _ => (envelope.clone(), topic.to_string()),
+            };
             inner.next_id += 1;
             let id = inner.next_id;
             if inner.deliveries.len() >= state.sns.capacity {
@@ -490,14 +530,14 @@ pub fn route(state: &AppState, event: &Event) {
                 event_seq: event.seq,
                 target,
                 subscription_arn: arn,
-                sns_message_id: state.ids.uuid().to_string(),
+                sns_message_id: sns_message_id.clone(),
                 state: "pending".into(),
                 attempts: 0,
                 last_status: None,
                 last_error: None,
                 next_attempt_ms: Some(now),
-                message: message.clone(),
-                topic_arn: topic.to_string(),
+                message,
+                topic_arn: topic,
                 timestamp: timestamp.clone(),
             });
             scheduled.push(id);
@@ -540,6 +580,7 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
     let Some(delivery) = delivery else { return };
     let outcome = match delivery.target {
         Target::SnsPublish => publish(&state, &delivery).await,
+        Target::EventBridge => put_events(&state, &delivery).await,
         Target::Subscriber => {
             let sub = state
                 .sns
@@ -563,26 +604,38 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
     }
 }
 
+/// The AWS SDK configuration for an endpoint (loaded once): the usual credential chain, or the
+/// fixed credentials embedders and tests give.
+async fn sdk_config<'a>(
+    cell: &'a tokio::sync::OnceCell<aws_config::SdkConfig>,
+    endpoint: &str,
+    credentials: Option<&(String, String)>,
+) -> &'a aws_config::SdkConfig {
+    cell.get_or_init(|| async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint.to_string());
+        if let Some((key, secret)) = credentials {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "eum-social",
+            ));
+        }
+        loader.load().await
+    })
+    .await
+}
+
 /// `Publish` of the envelope to the delivery's topic on the configured SNS endpoint.
 async fn publish(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
-    let sdk = state
-        .sns
-        .publisher
-        .get_or_init(|| async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(delivery.subscription_arn.clone());
-            if let Some((key, secret)) = &state.config.sns_credentials {
-                loader = loader.credentials_provider(aws_sdk_sns::config::Credentials::new(
-                    key,
-                    secret,
-                    None,
-                    None,
-                    "eum-social",
-                ));
-            }
-            loader.load().await
-        })
-        .await;
+    let sdk = sdk_config(
+        &state.sns.publisher,
+        &delivery.subscription_arn,
+        state.config.sns_credentials.as_ref(),
+    )
+    .await;
     let region = delivery.topic_arn.split(':').nth(3).unwrap_or("us-east-1").to_string();
     let config = aws_sdk_sns::config::Builder::from(sdk)
         .region(aws_sdk_sns::config::Region::new(region))
@@ -598,6 +651,64 @@ async fn publish(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u
             let status = e.raw_response().map(|r| r.status().as_u16());
             (status, format!("SNS Publish: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))
         })
+}
+
+/// `PutEvents` of the EventBridge event to the default bus on the configured endpoint. (Real
+/// EventBridge refuses `aws.*` sources from PutEvents: the target is LocalStack or another
+/// EventBridge-compatible server standing in for AWS's own delivery.)
+async fn put_events(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
+    let sdk = sdk_config(
+        &state.sns.eventbridge,
+        &delivery.subscription_arn,
+        state.config.eventbridge_credentials.as_ref(),
+    )
+    .await;
+    let event: Value = serde_json::from_str(&delivery.message)
+        .map_err(|e| (None, format!("the EventBridge event is not JSON: {e}")))?;
+    let region = event["region"].as_str().unwrap_or("us-east-1").to_string();
+    let config = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .region(aws_sdk_eventbridge::config::Region::new(region))
+        .build();
+    let time = event["time"]
+        .as_str()
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(|t| aws_sdk_eventbridge::primitives::DateTime::from_secs(t.unix_timestamp()));
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source(event["source"].as_str().unwrap_or_default())
+        .detail_type(event["detail-type"].as_str().unwrap_or_default())
+        .detail(event["detail"].to_string())
+        .event_bus_name("default")
+        .set_time(time)
+        .build();
+    let out = aws_sdk_eventbridge::Client::from_conf(config)
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            (
+                status,
+                format!(
+                    "EventBridge PutEvents: {}",
+                    aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                ),
+            )
+        })?;
+    if out.failed_entry_count() > 0 {
+        let why = out
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                e.error_code().map(|c| format!("{c}: {}", e.error_message().unwrap_or_default()))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err((Some(200), format!("EventBridge PutEvents refused the entry: {why}")));
+    }
+    Ok(200)
 }
 
 /// POSTs a signed `Notification` (or the raw envelope) to an HTTP(S) subscriber.
@@ -638,18 +749,54 @@ async fn post_notification(
             "Signature": signature,
             "SigningCertURL": cert_url(state),
             "UnsubscribeURL": format!(
-                "{}/_emulator/sns/unsubscribe?SubscriptionArn={}",
+                "{}/_emulator/sns/?Action=Unsubscribe&SubscriptionArn={}",
                 base_url(state),
-                sub.subscription_arn
+                query_value(&sub.subscription_arn)
             ),
         });
         request.body(pretty(&body))
     };
-    match request.send().await {
+    let retry = request.try_clone();
+    let sent = match request.send().await {
+        // A pooled keep-alive connection the subscriber had closed: the request never reached
+        // it, so it is sent again at once on a fresh connection (not an SNS retry).
+        Err(e) if is_stale_connection(&e) => match retry {
+            Some(again) => again.send().await,
+            None => Err(e),
+        },
+        other => other,
+    };
+    match sent {
         Ok(res) if res.status().is_success() => Ok(res.status().as_u16()),
         Ok(res) => Err((Some(res.status().as_u16()), format!("HTTP {}", res.status()))),
         Err(e) => Err((None, e.to_string())),
     }
+}
+
+/// Whether a request failed because the connection was closed before any response (hyper's
+/// "connection closed before message completed", a reset or a broken pipe on a reused socket).
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && h.is_incomplete_message()
+        {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Records an attempt's outcome; schedules the next attempt or marks the delivery failed.
