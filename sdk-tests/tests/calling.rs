@@ -596,9 +596,12 @@ async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
     let hooks = call_webhooks(&ctl, &call_id, 1).await;
     let [(status, value)] = &hooks[..] else { panic!("{hooks:?}") };
     assert_eq!(status, "connect");
+    // The customer's business-scoped user ID rides along (Meta, "Business-scoped user IDs").
+    let bsuid = ctl.call("GET", &format!("/users/14255550123?phoneNumberId={PHONE_1}"), None).await;
     assert_eq!(
         value["contacts"],
-        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123" }])
+        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123",
+                 "user_id": bsuid["bsuid"] }])
     );
     let business = value["metadata"]["display_phone_number"].as_str().unwrap();
     assert_eq!(

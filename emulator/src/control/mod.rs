@@ -15,6 +15,7 @@ mod scope;
 mod sns;
 pub mod templates;
 pub mod ui;
+mod users;
 
 use std::collections::HashMap;
 
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .merge(faults::router())
         .merge(console::router())
         .merge(ui::router())
+        .merge(users::router())
 }
 
 /// The largest `POST /_emulator/inbound` (a customer's file, base64 in JSON: a 16 MB video).

@@ -126,9 +126,15 @@ impl Hook<'_> {
         let name =
             self.call.profile_name.clone().unwrap_or_else(|| DEFAULT_PROFILE_NAME.to_string());
         let mut contact = json!({ "profile": { "name": name }, "wa_id": self.customer_digits() });
-        if let Some(bsuid) =
-            self.calling.customers.get(&self.call.customer).and_then(|c| c.bsuid.as_ref())
-        {
+        // The customer's business-scoped user ID: the one the control API linked, else the one
+        // their number has in this portfolio (Meta, "Business-scoped user IDs").
+        let linked = self.calling.customers.get(&self.call.customer).and_then(|c| c.bsuid.clone());
+        let digits = self.customer_digits();
+        let bsuid = linked.or_else(|| {
+            (!digits.is_empty() && !self.origin.ids.portfolio_id.is_empty())
+                .then(|| crate::meta::bsuid::derive(&self.origin.ids.portfolio_id, &digits))
+        });
+        if let Some(bsuid) = bsuid {
             contact["user_id"] = json!(bsuid);
         }
         json!([contact])
@@ -230,6 +236,7 @@ mod tests {
                 phone_hex: "cd".into(),
                 meta_phone_id: "101".into(),
                 display_digits: "15550001111".into(),
+                portfolio_id: "777".into(),
             }),
             destination: None,
         }

@@ -78,6 +78,11 @@ const TABLE: &[(u32, &str, &str)] = &[
         "The user has stopped marketing messages from this business.",
     ),
     (131051, "Unsupported message type", "Unsupported message type."),
+    (
+        131062,
+        "Business-scoped User ID recipients are not supported for this message",
+        "This message cannot be sent to a business-scoped user ID; send it to the phone number.",
+    ),
     (131052, "Media download error", "Unable to download the media sent by the user."),
     (131053, "Media upload error", "Unable to upload the media used in the message."),
     (

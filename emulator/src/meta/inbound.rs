@@ -23,6 +23,7 @@ pub const INBOUND_TYPES: &[&str] = &[
     "interactive",
     "button",
     "reaction",
+    "system",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,7 +132,9 @@ pub fn receive(
     let capacity = state.config.message_log_capacity;
     let partition = state.store.partition(&account, &region);
     let (inbound, draft) = {
-        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Field by field: the WABA is read while the customers' BSUIDs are recorded.
+        let p = &mut *guard;
         let wanted = req.phone_number_id.as_str();
         let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
         let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
@@ -148,8 +151,12 @@ pub fn receive(
         };
         let display: String = phone.phone_number.chars().filter(char::is_ascii_digit).collect();
         let wamid = new_wamid(&state.ids, &from);
+        let origin = phone.origin(waba);
+        // The customer's business-scoped user ID (Meta, "Business-scoped user IDs").
+        let user_id = p.meta.users.meet(&origin.portfolio_id, &from);
         let mut message = json!({
             "from": from,
+            "from_user_id": user_id,
             "id": wamid,
             "timestamp": (now / 1000).to_string(),
             "type": message_type,
@@ -167,7 +174,7 @@ pub fn receive(
         let draft = EventDraft {
             account: account.clone(),
             region: region.clone(),
-            origin: phone.origin(waba),
+            origin,
             about_phone: true,
             field: "messages".into(),
             kind: "inbound".into(),
@@ -185,6 +192,7 @@ pub fn receive(
                 "contacts": [{
                     "profile": { "name": req.profile_name.clone().unwrap_or_else(|| "Customer".into()) },
                     "wa_id": from,
+                    "user_id": user_id,
                 }],
                 "messages": [message.clone()],
             })),
@@ -262,6 +270,7 @@ fn check_body(
             need(body, &kind)
         }
         "button" => need(body, "payload"),
+        "system" => need(body, "type"),
         "reaction" => {
             need(body, "message_id")?;
             need(body, "emoji")

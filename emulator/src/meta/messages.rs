@@ -143,6 +143,7 @@ pub fn parse(bytes: &[u8]) -> Result<Outbound, MetaError> {
         // One of TYPES: anything else was refused above.
         let message_type = TYPES.iter().copied().find(|t| *t == named).unwrap_or("text");
         let to = match obj.get("to").and_then(Value::as_str) {
+            Some(to) if super::bsuid::is_bsuid(to) => Recipient::Bsuid(to.to_string()),
             Some(to) => match wa_id(to) {
                 Some(digits) => Recipient::WaId(digits),
                 None => {

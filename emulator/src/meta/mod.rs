@@ -3,6 +3,7 @@
 //! sending, statuses, windows and limits ([`outbound`]), and customers writing in ([`inbound`]).
 
 pub mod authentication;
+pub mod bsuid;
 pub mod calls;
 pub mod errors;
 pub mod inbound;
@@ -34,6 +35,9 @@ pub struct MetaState {
     /// Messages recorded so far, in and out: orders a conversation's messages of one instant.
     #[serde(default)]
     pub recorded: u64,
+    /// Business-scoped user IDs assigned, and the customers each names.
+    #[serde(default)]
+    pub users: bsuid::Users,
 }
 
 impl MetaState {
@@ -143,6 +147,12 @@ pub struct OutboundMessage {
     /// Its place among the partition's messages, in and out ([`MetaState::next_order`]).
     #[serde(default)]
     pub order: u64,
+    /// The recipient's business-scoped user ID.
+    #[serde(default)]
+    pub to_user_id: String,
+    /// Whether the message was addressed by BSUID (statuses then leave `recipient_id` empty).
+    #[serde(default)]
+    pub by_bsuid: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +182,9 @@ pub struct Origin {
     pub meta_phone_id: String,
     /// The business number as digits (`display_phone_number` in webhooks).
     pub display_digits: String,
+    /// The business portfolio of the WABA (BSUIDs and messaging limits are per portfolio).
+    #[serde(default)]
+    pub portfolio_id: String,
 }
 
 /// One message a customer sent in (control API).

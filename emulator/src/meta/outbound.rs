@@ -141,6 +141,25 @@ pub fn send(
             }
             Shape::Message { message_type, to } => (message_type, to),
         };
+        // A message addressed by business-scoped user ID goes to the customer it names in this
+        // portfolio (Meta, "Business-scoped user IDs").
+        let (to, to_user_id, by_bsuid) = match to {
+            Recipient::WaId(wa_id) => {
+                let user_id = p.meta.users.bsuid(&origin.portfolio_id, &wa_id);
+                (Recipient::WaId(wa_id), user_id, false)
+            }
+            Recipient::Bsuid(bsuid) => {
+                let Some(wa_id) = p.meta.users.wa_id_of(&origin.portfolio_id, &bsuid) else {
+                    return Err(meta_invalid(MetaError::with_details(
+                        131009,
+                        format!(
+                            "Parameter recipient is invalid: no WhatsApp user has the business-scoped user ID {bsuid} in this business portfolio"
+                        ),
+                    )));
+                };
+                (Recipient::WaId(wa_id.to_string()), bsuid, true)
+            }
+        };
         if to.id() == origin.display_digits {
             return Err(meta_invalid(MetaError::new(131021)));
         }
@@ -162,6 +181,10 @@ pub fn send(
         if message_type == "template" {
             let template = super::templates::check_send(waba, &payload["template"], &meta_api_version)
                 .map_err(meta_invalid)?;
+            // Authentication templates go to phone numbers (Meta, "Business-scoped user IDs").
+            if by_bsuid && super::authentication::is_authentication(&template.definition) {
+                return Err(meta_invalid(MetaError::new(131062)));
+            }
             category = pricing_category(&template.category);
             ttl_ms = super::template_rules::ttl_ms(&template.definition);
         }
@@ -243,6 +266,8 @@ pub fn send(
             plan,
             origin,
             order: p.meta.next_order(),
+            to_user_id,
+            by_bsuid,
         };
         // A THROTTLED flow counts what it carries (10 an hour).
         if let Some(id) = &flow_sent
@@ -490,6 +515,8 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 free: is_free(m),
                 category: m.category.clone(),
                 biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
+                user_id: m.to_user_id.clone(),
+                by_bsuid: m.by_bsuid,
             };
             due.push((Box::new(facts), m.message_id.clone(), destination));
         }
@@ -539,6 +566,8 @@ pub struct StatusFacts {
     free: bool,
     category: Cow<'static, str>,
     biz_opaque_callback_data: Option<Value>,
+    user_id: String,
+    by_bsuid: bool,
 }
 
 impl serde::Serialize for StatusFacts {
@@ -554,7 +583,10 @@ impl serde::Serialize for StatusFacts {
                 id: &self.wamid,
                 status: &self.status,
                 timestamp: self.at / 1000,
-                recipient_id: &self.to,
+                // Addressed by BSUID, the phone number stays out (Meta, "Business-scoped user
+                // IDs").
+                recipient_id: if self.by_bsuid { "" } else { &self.to },
+                recipient_user_id: (!self.user_id.is_empty()).then_some(self.user_id.as_str()),
                 pricing: priced.then(|| Pricing::of(self.free, &self.category)),
                 errors: self.error.as_deref().map(std::slice::from_ref),
                 biz_opaque_callback_data: self.biz_opaque_callback_data.as_ref(),
@@ -585,6 +617,8 @@ struct StatusObject<'a> {
     #[serde(serialize_with = "as_string")]
     timestamp: i64,
     recipient_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient_user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pricing: Option<Pricing<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

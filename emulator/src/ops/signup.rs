@@ -285,6 +285,7 @@ fn setup_finalization(
                 dataset_id: None,
                 media_handles: Vec::new(),
                 flows: Default::default(),
+                business_portfolio_id: None,
             };
             p.wabas.insert(waba.hex.clone(), waba);
             ids::waba_id(&signup.waba_hex)

@@ -42,6 +42,10 @@ pub struct Waba {
     #[serde(default)]
     pub media_handles: Vec<String>,
     /// WhatsApp Flows by Meta flow id.
+    /// Meta's business portfolio that owns the WABA (seeded `businessPortfolioId`; otherwise
+    /// a portfolio of its own, derived from the WABA's Meta id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_portfolio_id: Option<String>,
     pub flows: BTreeMap<String, flows::Flow>,
 }
 
@@ -97,6 +101,10 @@ impl PhoneNumber {
                 phone_hex: self.hex.clone(),
                 meta_phone_id: self.meta_phone_number_id.clone(),
                 display_digits: self.phone_number.chars().filter(char::is_ascii_digit).collect(),
+                portfolio_id: crate::meta::bsuid::portfolio_of(
+                    waba.business_portfolio_id.as_deref(),
+                    &waba.meta_waba_id,
+                ),
             })
         });
         origin.clone()

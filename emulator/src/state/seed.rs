@@ -43,6 +43,8 @@ pub struct SeedWaba {
     pub tags: Vec<SeedTag>,
     pub phone_numbers: Vec<SeedPhone>,
     pub templates: Option<Vec<SeedTemplate>>,
+    /// Meta's business portfolio that owns the WABA.
+    pub business_portfolio_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +308,7 @@ impl SeedWaba {
             dataset_id: self.dataset_id.clone(),
             media_handles: Vec::new(),
             flows: Default::default(),
+            business_portfolio_id: self.business_portfolio_id.clone(),
         }
     }
 }

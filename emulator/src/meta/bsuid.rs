@@ -1,0 +1,193 @@
+//! Business-scoped user IDs (Meta, "Business-scoped user IDs"): every WhatsApp user has one ID
+//! per business portfolio, `<ISO country>.<digits>` (e.g. `US.13491208655302741918`), that stays
+//! when the user's phone number or username changes. Webhooks carry it (`contacts[].user_id`,
+//! `messages[].from_user_id`, `statuses[].recipient_user_id`) and a message can be addressed to
+//! it (`recipient`, or `to`).
+//!
+//! The emulator derives a customer's BSUID from the portfolio and the phone number (stable, so
+//! tests can predict it), unless the control API or the seed set one; a customer who changes
+//! number keeps it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The business portfolio a WABA belongs to: its seeded `businessPortfolioId`, else one derived
+/// from its Meta id (a portfolio of its own).
+pub fn portfolio_of(business_portfolio_id: Option<&str>, meta_waba_id: &str) -> String {
+    match business_portfolio_id {
+        Some(p) => p.to_string(),
+        None => crate::state::seed::derived_meta_id(&format!("portfolio:{meta_waba_id}"), 15),
+    }
+}
+
+/// Whether `s` has a BSUID's form: a 2-letter country code, an optional `ENT.` (a parent BSUID),
+/// then digits.
+pub fn is_bsuid(s: &str) -> bool {
+    let Some((country, rest)) = s.split_once('.') else { return false };
+    let digits = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && !digits.is_empty()
+        && digits.len() <= 30
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// BSUIDs the emulator did not derive, and the customers each BSUID names.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Users {
+    /// `<portfolio>|<wa_id>` → BSUID set through the control API, the seed, or kept across a
+    /// change of number.
+    #[serde(default)]
+    pub assigned: BTreeMap<String, String>,
+    /// BSUID → (portfolio, wa_id) of every customer a business has met (they wrote in, or were
+    /// assigned one): who a message addressed by BSUID goes to.
+    #[serde(default)]
+    pub by_bsuid: BTreeMap<String, (String, String)>,
+}
+
+impl Users {
+    /// The BSUID of customer `wa_id` in `portfolio`.
+    pub fn bsuid(&self, portfolio: &str, wa_id: &str) -> String {
+        if !self.assigned.is_empty()
+            && let Some(assigned) = self.assigned.get(&key(portfolio, wa_id))
+        {
+            return assigned.clone();
+        }
+        derive(portfolio, wa_id)
+    }
+
+    /// Remembers that a business of `portfolio` met `wa_id`; returns the customer's BSUID.
+    pub fn meet(&mut self, portfolio: &str, wa_id: &str) -> String {
+        let bsuid = self.bsuid(portfolio, wa_id);
+        if !self.by_bsuid.contains_key(&bsuid) {
+            self.by_bsuid.insert(bsuid.clone(), (portfolio.to_string(), wa_id.to_string()));
+        }
+        bsuid
+    }
+
+    /// Gives `wa_id` in `portfolio` the BSUID `bsuid` (which must not name another customer).
+    pub fn assign(&mut self, portfolio: &str, wa_id: &str, bsuid: &str) -> Result<(), String> {
+        if let Some((p, other)) = self.by_bsuid.get(bsuid)
+            && (p != portfolio || other != wa_id)
+        {
+            return Err(format!("BSUID {bsuid} already names customer {other}"));
+        }
+        let old = self.bsuid(portfolio, wa_id);
+        if self.by_bsuid.get(&old).is_some_and(|(p, w)| p == portfolio && w == wa_id) {
+            self.by_bsuid.remove(&old);
+        }
+        self.assigned.insert(key(portfolio, wa_id), bsuid.to_string());
+        self.by_bsuid.insert(bsuid.to_string(), (portfolio.to_string(), wa_id.to_string()));
+        Ok(())
+    }
+
+    /// The customer a BSUID names in `portfolio`.
+    pub fn wa_id_of(&self, portfolio: &str, bsuid: &str) -> Option<&str> {
+        self.by_bsuid.get(bsuid).filter(|(p, _)| p == portfolio).map(|(_, w)| w.as_str())
+    }
+
+    /// A customer's new phone number keeps their BSUID.
+    pub fn change_number(&mut self, portfolio: &str, old: &str, new: &str) -> String {
+        let bsuid = self.bsuid(portfolio, old);
+        self.assigned.insert(key(portfolio, new), bsuid.clone());
+        self.by_bsuid.insert(bsuid.clone(), (portfolio.to_string(), new.to_string()));
+        bsuid
+    }
+}
+
+fn key(portfolio: &str, wa_id: &str) -> String {
+    format!("{portfolio}|{wa_id}")
+}
+
+/// A stable BSUID: the number's country, then 20 digits of a hash of portfolio and number
+/// (FNV-1a: the same on every build and run).
+pub fn derive(portfolio: &str, wa_id: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in portfolio.bytes().chain([b'|']).chain(wa_id.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{}.{hash:020}", country(wa_id))
+}
+
+/// The ISO country of a phone number's calling code (the commonest; `US` otherwise).
+fn country(wa_id: &str) -> &'static str {
+    const CODES: &[(&str, &str)] = &[
+        ("1", "US"),
+        ("7", "RU"),
+        ("20", "EG"),
+        ("27", "ZA"),
+        ("30", "GR"),
+        ("31", "NL"),
+        ("32", "BE"),
+        ("33", "FR"),
+        ("34", "ES"),
+        ("39", "IT"),
+        ("41", "CH"),
+        ("44", "GB"),
+        ("49", "DE"),
+        ("51", "PE"),
+        ("52", "MX"),
+        ("54", "AR"),
+        ("55", "BR"),
+        ("56", "CL"),
+        ("57", "CO"),
+        ("60", "MY"),
+        ("61", "AU"),
+        ("62", "ID"),
+        ("63", "PH"),
+        ("65", "SG"),
+        ("81", "JP"),
+        ("82", "KR"),
+        ("86", "CN"),
+        ("90", "TR"),
+        ("91", "IN"),
+        ("92", "PK"),
+        ("234", "NG"),
+        ("254", "KE"),
+        ("880", "BD"),
+        ("966", "SA"),
+        ("971", "AE"),
+    ];
+    CODES
+        .iter()
+        .filter(|(code, _)| wa_id.starts_with(code))
+        .max_by_key(|(code, _)| code.len())
+        .map_or("US", |(_, country)| country)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_bsuids_are_stable_per_portfolio() {
+        let a = derive("111", "14255550150");
+        assert!(is_bsuid(&a), "{a}");
+        assert!(a.starts_with("US."), "{a}");
+        assert_eq!(a, derive("111", "14255550150"));
+        assert_ne!(a, derive("222", "14255550150"));
+        assert!(derive("111", "919330994400").starts_with("IN."));
+        assert!(is_bsuid("US.ENT.11815799212886844830"));
+        assert!(!is_bsuid("14255550150"));
+        assert!(!is_bsuid("us.123"));
+    }
+
+    #[test]
+    fn assigned_bsuids_and_number_changes() {
+        let mut users = Users::default();
+        let first = users.meet("p", "14255550150");
+        assert_eq!(users.wa_id_of("p", &first), Some("14255550150"));
+        assert_eq!(users.wa_id_of("q", &first), None);
+        users.assign("p", "14255550150", "US.1234").unwrap();
+        assert_eq!(users.bsuid("p", "14255550150"), "US.1234");
+        assert_eq!(users.wa_id_of("p", &first), None);
+        assert!(users.assign("p", "14255550199", "US.1234").is_err());
+        let kept = users.change_number("p", "14255550150", "14255550199");
+        assert_eq!(kept, "US.1234");
+        assert_eq!(users.bsuid("p", "14255550199"), "US.1234");
+        assert_eq!(users.wa_id_of("p", "US.1234"), Some("14255550199"));
+    }
+}
