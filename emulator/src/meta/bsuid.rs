@@ -58,6 +58,14 @@ impl Users {
         derive(portfolio, wa_id)
     }
 
+    /// The BSUID given to `wa_id` in `portfolio`, if one was (derived ones are not stored).
+    pub fn assigned(&self, portfolio: &str, wa_id: &str) -> Option<&str> {
+        if self.assigned.is_empty() {
+            return None;
+        }
+        self.assigned.get(&key(portfolio, wa_id)).map(String::as_str)
+    }
+
     /// Remembers that a business of `portfolio` met `wa_id`; returns the customer's BSUID.
     pub fn meet(&mut self, portfolio: &str, wa_id: &str) -> String {
         let bsuid = self.bsuid(portfolio, wa_id);

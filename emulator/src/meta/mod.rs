@@ -147,7 +147,8 @@ pub struct OutboundMessage {
     /// Its place among the partition's messages, in and out ([`MetaState::next_order`]).
     #[serde(default)]
     pub order: u64,
-    /// The recipient's business-scoped user ID.
+    /// The recipient's business-scoped user ID when it is not the derived one (assigned, or the
+    /// one the message was addressed to); empty otherwise.
     #[serde(default)]
     pub to_user_id: String,
     /// Whether the message was addressed by BSUID (statuses then leave `recipient_id` empty).

@@ -145,7 +145,13 @@ pub fn send(
         // portfolio (Meta, "Business-scoped user IDs").
         let (to, to_user_id, by_bsuid) = match to {
             Recipient::WaId(wa_id) => {
-                let user_id = p.meta.users.bsuid(&origin.portfolio_id, &wa_id);
+                // A derived BSUID is computed when a status is read, not on every send.
+                let user_id = p
+                    .meta
+                    .users
+                    .assigned(&origin.portfolio_id, &wa_id)
+                    .map(str::to_string)
+                    .unwrap_or_default();
                 (Recipient::WaId(wa_id), user_id, false)
             }
             Recipient::Bsuid(bsuid) => {
@@ -586,7 +592,12 @@ impl serde::Serialize for StatusFacts {
                 // Addressed by BSUID, the phone number stays out (Meta, "Business-scoped user
                 // IDs").
                 recipient_id: if self.by_bsuid { "" } else { &self.to },
-                recipient_user_id: (!self.user_id.is_empty()).then_some(self.user_id.as_str()),
+                recipient_user_id: match (self.user_id.as_str(), self.origin.portfolio_id.as_str())
+                {
+                    ("", "") => None, // a message recorded before portfolios were kept
+                    ("", portfolio) => Some(Cow::Owned(super::bsuid::derive(portfolio, &self.to))),
+                    (user_id, _) => Some(Cow::Borrowed(user_id)),
+                },
                 pricing: priced.then(|| Pricing::of(self.free, &self.category)),
                 errors: self.error.as_deref().map(std::slice::from_ref),
                 biz_opaque_callback_data: self.biz_opaque_callback_data.as_ref(),
@@ -618,7 +629,7 @@ struct StatusObject<'a> {
     timestamp: i64,
     recipient_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    recipient_user_id: Option<&'a str>,
+    recipient_user_id: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pricing: Option<Pricing<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
