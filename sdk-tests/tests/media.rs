@@ -1251,10 +1251,19 @@ async fn customers_send_files_the_app_can_fetch(#[case] source: &str) {
         .wait_events(&format!("kind=inbound&wamid={}", out["wamid"].as_str().unwrap()), 1)
         .await
         .remove(0);
+    sdk_tests::assert_schema("webhook-entry.schema.json", &entry(&event));
     let image = entry(&event)["changes"][0]["value"]["messages"][0]["image"].clone();
     assert_eq!(image["caption"], "my receipt");
     assert_eq!(image["mime_type"], "image/jpeg");
     let media_id = image["id"].as_str().unwrap().to_string();
+    // Meta's media webhooks carry the file's URL (lookaside form) since late 2025.
+    let url = image["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid={media_id}&ext="
+        )) && url.contains("&hash="),
+        "{url}"
+    );
     let meta = f
         .client
         .get_whats_app_message_media()
