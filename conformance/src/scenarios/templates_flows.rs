@@ -86,6 +86,42 @@ fn new_components() -> Value {
         "example": { "body_text": [["Pablo", "#123"]] } }])
 }
 
+/// Creates a template from its definition; returns its Meta template id.
+async fn create_template(
+    c: &aws_sdk_socialmessaging::Client,
+    waba_id: &str,
+    definition: &Value,
+) -> Result<String, String> {
+    let created = ok(
+        "CreateWhatsAppMessageTemplate",
+        c.create_whats_app_message_template()
+            .id(waba_id)
+            .template_definition(blob(definition))
+            .send()
+            .await,
+    )?;
+    Ok(created.meta_template_id().ok_or("no metaTemplateId")?.to_string())
+}
+
+/// Deletes one language of a template the scenario created.
+async fn delete_template(
+    c: &aws_sdk_socialmessaging::Client,
+    waba_id: &str,
+    name: &str,
+    id: &str,
+) -> Result<(), String> {
+    ok(
+        "DeleteWhatsAppMessageTemplate",
+        c.delete_whats_app_message_template()
+            .id(waba_id)
+            .template_name(name)
+            .meta_template_id(id)
+            .send()
+            .await,
+    )
+    .map(|_| ())
+}
+
 /// An authentication template created as Meta's copy-code page shows it comes back as Meta
 /// stores it: the preset body and footer, the OTP button as a URL button carrying the code.
 pub async fn authentication_template_as_meta_stores_it(ctx: &Ctx) -> Outcome {
@@ -103,15 +139,7 @@ pub async fn authentication_template_as_meta_stores_it(ctx: &Ctx) -> Outcome {
             { "type": "BUTTONS", "buttons": [{ "type": "OTP", "otp_type": "COPY_CODE" }] },
         ],
     });
-    let created = ok(
-        "CreateWhatsAppMessageTemplate",
-        c.create_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_definition(blob(&submitted))
-            .send()
-            .await,
-    )?;
-    let id = created.meta_template_id().ok_or("no metaTemplateId")?.to_string();
+    let id = create_template(c, &waba.waba_id, &submitted).await?;
     let result = async {
         let got = ok(
             "GetWhatsAppMessageTemplate",
@@ -157,15 +185,7 @@ pub async fn authentication_template_as_meta_stores_it(ctx: &Ctx) -> Outcome {
         )
     }
     .await;
-    ok(
-        "DeleteWhatsAppMessageTemplate",
-        c.delete_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_name(&name)
-            .meta_template_id(&id)
-            .send()
-            .await,
-    )?;
+    delete_template(c, &waba.waba_id, &name, &id).await?;
     done(vec![format!("created, read and deleted {name} ({id})"), result?])
 }
 
@@ -173,15 +193,7 @@ pub async fn template_create_get_delete(ctx: &Ctx) -> Outcome {
     let c = &ctx.client;
     let waba = linked(ctx).await?;
     let name = format!("conformance_order_{}", unique());
-    let created = ok(
-        "CreateWhatsAppMessageTemplate",
-        c.create_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_definition(blob(&definition(&name)))
-            .send()
-            .await,
-    )?;
-    let id = created.meta_template_id().ok_or("no metaTemplateId")?.to_string();
+    let id = create_template(c, &waba.waba_id, &definition(&name)).await?;
     let result = async {
         let duplicate = expect_error(
             "CreateWhatsAppMessageTemplate",
@@ -218,15 +230,7 @@ pub async fn template_create_get_delete(ctx: &Ctx) -> Outcome {
         Ok::<_, String>(format!("{duplicate}; {pending}"))
     }
     .await;
-    ok(
-        "DeleteWhatsAppMessageTemplate",
-        c.delete_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_name(&name)
-            .meta_template_id(&id)
-            .send()
-            .await,
-    )?;
+    delete_template(c, &waba.waba_id, &name, &id).await?;
     let duplicate = result?;
     done(vec![
         format!("created, read and deleted {name} ({id})"),
@@ -276,15 +280,7 @@ pub async fn template_from_the_library(ctx: &Ctx) -> Outcome {
             .await,
     )?;
     let id = created.meta_template_id().ok_or("no metaTemplateId")?.to_string();
-    ok(
-        "DeleteWhatsAppMessageTemplate",
-        c.delete_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_name(&name)
-            .meta_template_id(&id)
-            .send()
-            .await,
-    )?;
+    delete_template(c, &waba.waba_id, &name, &id).await?;
     let unknown = MetaLibraryTemplate::builder()
         .template_name("conformance_nope")
         .library_template_name("no_such_library_template")
@@ -312,15 +308,7 @@ pub async fn template_review_then_send(ctx: &Ctx) -> Outcome {
     let c = &ctx.client;
     let waba = linked(ctx).await?;
     let name = format!("conformance_review_{}", unique());
-    let created = ok(
-        "CreateWhatsAppMessageTemplate",
-        c.create_whats_app_message_template()
-            .id(&waba.waba_id)
-            .template_definition(blob(&definition(&name)))
-            .send()
-            .await,
-    )?;
-    let id = created.meta_template_id().ok_or("no metaTemplateId")?.to_string();
+    let id = create_template(c, &waba.waba_id, &definition(&name)).await?;
     ctx.control("POST", "/clock/advance", Some(json!({ "seconds": 10 }))).await?;
     ctx.settle().await?;
     let got = ok(
@@ -439,24 +427,8 @@ pub async fn flow_lifecycle(ctx: &Ctx) -> Outcome {
     let flow = create_flow(ctx, w, &format!("Conformance {}", unique())).await?;
     let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
     check(got.flow_status() == "DRAFT", || format!("a new flow is {}", got.flow_status()))?;
-    ok(
-        "UpdateWhatsAppFlow",
-        c.update_whats_app_flow()
-            .id(w)
-            .flow_id(&flow)
-            .flow_name(format!("Renamed {flow}"))
-            .send()
-            .await,
-    )?;
-    ok(
-        "UpdateWhatsAppFlowAssets",
-        c.update_whats_app_flow_assets()
-            .id(w)
-            .flow_id(&flow)
-            .flow_json(blob(&static_flow("Hello again")))
-            .send()
-            .await,
-    )?;
+    rename_flow(c, w, &flow, format!("Renamed {flow}")).await?;
+    replace_flow_json(c, w, &flow, "Hello again").await?;
     let assets = ok(
         "ListWhatsAppFlowAssets",
         c.list_whats_app_flow_assets().id(w).flow_id(&flow).send().await,
@@ -479,6 +451,30 @@ pub async fn flow_lifecycle(ctx: &Ctx) -> Outcome {
     done(vec![format!("flow {flow} drafted, edited, published and deprecated"), again])
 }
 
+/// UpdateWhatsAppFlowAssets with a static flow greeting `greeting`.
+async fn replace_flow_json(
+    c: &aws_sdk_socialmessaging::Client,
+    waba_id: &str,
+    flow: &str,
+    greeting: &str,
+) -> Result<(), String> {
+    let json = blob(&static_flow(greeting));
+    let replaced =
+        c.update_whats_app_flow_assets().id(waba_id).flow_id(flow).flow_json(json).send().await;
+    ok("UpdateWhatsAppFlowAssets", replaced).map(|_| ())
+}
+
+/// UpdateWhatsAppFlow of a flow's name.
+async fn rename_flow(
+    c: &aws_sdk_socialmessaging::Client,
+    waba_id: &str,
+    flow: &str,
+    name: String,
+) -> Result<(), String> {
+    let renamed = c.update_whats_app_flow().id(waba_id).flow_id(flow).flow_name(name).send().await;
+    ok("UpdateWhatsAppFlow", renamed).map(|_| ())
+}
+
 /// A published flow is edited as AWS documents it: new Flow JSON returns it to DRAFT
 /// (UpdateWhatsAppFlowAssets), its name changes in place, and it is published again.
 pub async fn flow_edit_after_publishing(ctx: &Ctx) -> Outcome {
@@ -487,28 +483,12 @@ pub async fn flow_edit_after_publishing(ctx: &Ctx) -> Outcome {
     let w = waba.waba_id.as_str();
     let flow = create_flow(ctx, w, &format!("Conformance edit {}", unique())).await?;
     ok("PublishWhatsAppFlow", c.publish_whats_app_flow().id(w).flow_id(&flow).send().await)?;
-    ok(
-        "UpdateWhatsAppFlow",
-        c.update_whats_app_flow()
-            .id(w)
-            .flow_id(&flow)
-            .flow_name(format!("Published {flow}"))
-            .send()
-            .await,
-    )?;
+    rename_flow(c, w, &flow, format!("Published {flow}")).await?;
     let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
     check(got.flow_status() == "PUBLISHED", || {
         format!("renaming a published flow left it {}", got.flow_status())
     })?;
-    ok(
-        "UpdateWhatsAppFlowAssets",
-        c.update_whats_app_flow_assets()
-            .id(w)
-            .flow_id(&flow)
-            .flow_json(blob(&static_flow("Edited after publishing")))
-            .send()
-            .await,
-    )?;
+    replace_flow_json(c, w, &flow, "Edited after publishing").await?;
     let got = ok("GetWhatsAppFlow", c.get_whats_app_flow().id(w).flow_id(&flow).send().await)?;
     check(got.flow_status() == "DRAFT", || {
         format!("new Flow JSON left the published flow {}", got.flow_status())
