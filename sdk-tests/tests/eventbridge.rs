@@ -110,6 +110,32 @@ type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
 
 /// An EventBridge-compatible endpoint on 127.0.0.1 that decodes the awsJson1.1 `PutEvents`
 /// requests `aws-sdk-eventbridge` sends, and accepts (or, with `refuse`, fails) every entry.
+struct FakeBus {
+    url: String,
+    received: Received,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl FakeBus {
+    async fn start(refuse: bool) -> Self {
+        let received: Received = Default::default();
+        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+        let url = fake_eventbridge(received.clone(), refuse, arrived.clone()).await;
+        Self { url, received, arrived }
+    }
+
+    /// Waits (10 s at most per request) until `n` requests have arrived; returns them all.
+    async fn wait_for(&self, n: usize) -> Vec<(String, Value)> {
+        while self.received.lock().unwrap().len() < n {
+            tokio::time::timeout(std::time::Duration::from_secs(10), self.arrived.notified())
+                .await
+                .expect("PutEvents arrives");
+        }
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Serves the endpoint; returns its URL.
 async fn fake_eventbridge(
     received: Received,
     refuse: bool,
@@ -163,18 +189,12 @@ async fn with_eventbridge(endpoint: &str) -> Emulator {
 
 #[tokio::test]
 async fn eventbridge_events_are_put_on_the_default_bus_of_an_endpoint() {
-    let received: Received = Default::default();
-    let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
-    let endpoint = fake_eventbridge(received.clone(), false, arrived.clone()).await;
-    let emu = with_eventbridge(&endpoint).await;
+    let bus = FakeBus::start(false).await;
+    let endpoint = &bus.url;
+    let emu = with_eventbridge(endpoint).await;
     let control = Control::new(&emu);
     let wamid = control.customer_says(PHONE_1, CUSTOMER, "to the bus").await;
-    while received.lock().unwrap().is_empty() {
-        tokio::time::timeout(std::time::Duration::from_secs(10), arrived.notified())
-            .await
-            .expect("PutEvents arrives");
-    }
-    let calls = received.lock().unwrap().clone();
+    let calls = bus.wait_for(1).await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     let (target, body) = &calls[0];
     assert_eq!(target, "AWSEvents.PutEvents");
@@ -194,19 +214,13 @@ async fn eventbridge_events_are_put_on_the_default_bus_of_an_endpoint() {
 
 #[tokio::test]
 async fn a_refused_put_events_entry_is_retried_then_kept_as_failed() {
-    let received: Received = Default::default();
-    let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
-    let endpoint = fake_eventbridge(received.clone(), true, arrived.clone()).await;
-    let emu = with_eventbridge(&endpoint).await;
+    let bus = FakeBus::start(true).await;
+    let emu = with_eventbridge(&bus.url).await;
     let control = Control::new(&emu);
     control.freeze(true).await;
     control.customer_says(PHONE_1, CUSTOMER, "refused").await;
     for attempts in 1..=4 {
-        while received.lock().unwrap().len() < attempts {
-            tokio::time::timeout(std::time::Duration::from_secs(10), arrived.notified())
-                .await
-                .expect("an attempt arrives");
-        }
+        bus.wait_for(attempts).await;
         control.advance_seconds(20.0).await;
         control.settle().await;
     }

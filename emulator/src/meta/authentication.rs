@@ -121,7 +121,7 @@ pub fn normalize(def: &Value) -> Result<Value, MetaError> {
                         buttons.len()
                     )));
                 };
-                button = Some(otp_button(b, p, minutes_of(components))?);
+                button = Some(b);
             }
             "HEADER" => {
                 return Err(invalid(
@@ -140,6 +140,8 @@ pub fn normalize(def: &Value) -> Result<Value, MetaError> {
             "an AUTHENTICATION template needs a BUTTONS component with one OTP button (otp_type COPY_CODE, ONE_TAP or ZERO_TAP)",
         ));
     };
+    // Built once every component is read: the URL carries the footer's expiry.
+    let button = otp_button(button, p, minutes)?;
     let mut text = p.code.to_string();
     if security {
         text.push(' ');
@@ -167,16 +169,6 @@ pub fn normalize(def: &Value) -> Result<Value, MetaError> {
     out["parameter_format"] = json!("POSITIONAL");
     out["components"] = Value::Array(stored);
     Ok(out)
-}
-
-/// `code_expiration_minutes` of the FOOTER, wherever it is in the list (the button's URL
-/// carries it).
-fn minutes_of(components: &[Value]) -> Option<i64> {
-    components
-        .iter()
-        .find(|c| c["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("FOOTER")))
-        .and_then(|c| c["code_expiration_minutes"].as_i64())
-        .filter(|m| (1..=90).contains(m))
 }
 
 /// The OTP button as Meta stores it: a URL button to WhatsApp's OTP handler.

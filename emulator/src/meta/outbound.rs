@@ -75,14 +75,14 @@ fn meta_invalid(e: MetaError) -> ApiError {
     ApiError::invalid_parameters(e.sync_message())
 }
 
-/// `v<major>.<minor>`, version 20.0 or later.
-pub fn check_api_version(v: &str) -> ApiResult<()> {
+/// `v<major>.<minor>`, version 20.0 or later; returns the major version.
+pub fn check_api_version(v: &str) -> ApiResult<u32> {
     let parsed = v
         .strip_prefix('v')
         .and_then(|rest| rest.split_once('.'))
         .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)));
     match parsed {
-        Some((major, _)) if major >= 20 => Ok(()),
+        Some((major, _)) if major >= 20 => Ok(major),
         Some(_) => Err(ApiError::invalid_parameters(format!(
             "metaApiVersion '{v}' is not supported: use v20.0 or later"
         ))),
@@ -100,7 +100,7 @@ pub fn send(
     api_version: &str,
     bytes: &[u8],
 ) -> ApiResult<String> {
-    check_api_version(api_version)?;
+    let api_major = check_api_version(api_version)?;
     let messages::Outbound { payload, shape } = messages::parse(bytes).map_err(meta_invalid)?;
     // The message as sent (valid JSON: it was just parsed).
     let stored_payload = std::str::from_utf8(bytes)
@@ -183,9 +183,9 @@ pub fn send(
 
         // Templates are checked against the WABA's templates at once, as Meta does.
         let mut category = Cow::Borrowed("service");
-        let mut ttl_ms = DEFAULT_TTL_MS;
+        let mut ttl_ms = super::template_rules::DEFAULT_TTL_MS;
         if message_type == "template" {
-            let template = super::templates::check_send(waba, &payload["template"], &meta_api_version)
+            let template = super::templates::check_send(waba, &payload["template"], api_major)
                 .map_err(meta_invalid)?;
             // Authentication templates go to phone numbers (Meta, "Business-scoped user IDs").
             if by_bsuid && super::authentication::is_authentication(&template.definition) {
@@ -296,10 +296,6 @@ pub fn send(
     }));
     Ok(message_id)
 }
-
-/// How long Meta keeps trying to deliver a message that is not a template with its own
-/// time-to-live: 30 days.
-const DEFAULT_TTL_MS: i64 = 30 * DAY_MS;
 
 /// A plan whose delivery comes after the message's time-to-live (or never) ends in `failed` at
 /// the TTL instead (Meta, "Configure message time-to-live": the message is dropped).
@@ -689,8 +685,8 @@ mod tests {
 
     #[test]
     fn api_versions() {
-        assert!(check_api_version("v20.0").is_ok());
-        assert!(check_api_version("v24.1").is_ok());
+        assert_eq!(check_api_version("v20.0").unwrap(), 20);
+        assert_eq!(check_api_version("v24.1").unwrap(), 24);
         assert!(check_api_version("v19.0").is_err());
         assert!(check_api_version("20.0").is_err());
         assert!(check_api_version("vX.0").is_err());

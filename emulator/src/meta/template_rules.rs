@@ -46,7 +46,6 @@ pub fn prepare(def: &Value, handles: &HashSet<String>) -> Result<Value, MetaErro
         def["category"] = Value::String(category);
     }
     if super::authentication::is_authentication(&def) {
-        check_ttl(&def)?;
         def = super::authentication::normalize(&def)?;
     }
     check_definition(&def, handles)?;
@@ -56,7 +55,7 @@ pub fn prepare(def: &Value, handles: &HashSet<String>) -> Result<Value, MetaErro
 /// `message_send_ttl_seconds` (Meta, "Configure message time-to-live"): authentication 30–900 s,
 /// utility 30–43,200 s, marketing 43,200–2,592,000 s; `-1` (30 days) for authentication and
 /// utility only.
-pub fn check_ttl(def: &Value) -> Result<(), MetaError> {
+fn check_ttl(def: &Value) -> Result<(), MetaError> {
     let Some(ttl) = def.get("message_send_ttl_seconds") else { return Ok(()) };
     let category = def["category"].as_str().unwrap_or_default();
     let range = match category {
@@ -79,14 +78,16 @@ pub fn check_ttl(def: &Value) -> Result<(), MetaError> {
 /// The time-to-live of a template's messages in milliseconds: its `message_send_ttl_seconds`,
 /// or Meta's default (authentication 10 minutes, otherwise 30 days; `-1` is 30 days).
 pub fn ttl_ms(def: &Value) -> i64 {
-    const THIRTY_DAYS: i64 = 30 * super::DAY_MS;
     match def["message_send_ttl_seconds"].as_i64() {
         Some(s) if s > 0 => s * 1000,
-        Some(_) => THIRTY_DAYS,
+        Some(_) => DEFAULT_TTL_MS,
         None if super::authentication::is_authentication(def) => 600_000,
-        None => THIRTY_DAYS,
+        None => DEFAULT_TTL_MS,
     }
 }
+
+/// How long Meta keeps trying to deliver a message without a time-to-live of its own: 30 days.
+pub const DEFAULT_TTL_MS: i64 = 30 * super::DAY_MS;
 
 /// Checks a template definition as Meta does at creation and edit. `handles` are the media
 /// header handles this WABA uploaded (CreateWhatsAppMessageTemplateMedia).

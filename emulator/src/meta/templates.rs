@@ -23,24 +23,13 @@ fn parameter_error(api_major: u32, details: String) -> MetaError {
     MetaError::with_details(if api_major >= 23 { 132018 } else { 100 }, details)
 }
 
-/// The major version of a `metaApiVersion` (`v23.0` → 23).
-pub fn api_major(version: &str) -> u32 {
-    version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or_default()
-}
-
-/// The template a send names, checked; returns it. `api_version` is the send's
+/// The template a send names, checked; returns it. `api` is the major version of the send's
 /// `metaApiVersion` (some errors changed code in v23).
 pub fn check_send<'w>(
     waba: &'w Waba,
     message: &Value,
-    api_version: &str,
+    api: u32,
 ) -> Result<&'w Template, MetaError> {
-    let api = api_major(api_version);
     let name = message["name"].as_str().unwrap_or_default();
     let language = message["language"]["code"].as_str().unwrap_or_default();
     let Some(template) = waba.templates.iter().find(|t| t.name == name && t.language == language)

@@ -590,15 +590,12 @@ pub fn create_whatsapp_message_template_from_library(
 
 /// A template definition from a library template and the caller's inputs.
 fn library_definition(source: &Value, spec: &Value) -> ApiResult<Value> {
-    let inputs = &spec["libraryTemplateBodyInputs"];
+    // The security recommendation and code expiry inputs are an authentication template's.
     if source["templateCategory"].as_str().is_some_and(|c| c.eq_ignore_ascii_case("AUTHENTICATION"))
     {
         return Ok(library_authentication(source, spec));
     }
-    let mut body = source["templateBody"].as_str().unwrap_or_default().to_string();
-    if inputs["addSecurityRecommendation"] == true {
-        body.push_str(" For your security, do not share this code.");
-    }
+    let body = source["templateBody"].as_str().unwrap_or_default().to_string();
     let mut components = vec![];
     if let Some(header) = source["templateHeader"].as_str() {
         components.push(json!({ "type": "HEADER", "format": "TEXT", "text": header }));
@@ -611,16 +608,6 @@ fn library_definition(source: &Value, spec: &Value) -> ApiResult<Value> {
         body_component["example"] = json!({ "body_text": [examples] });
     }
     components.push(body_component);
-    if let Some(minutes) = inputs["codeExpirationMinutes"].as_i64() {
-        if !(1..=90).contains(&minutes) {
-            return Err(ApiError::invalid_parameters(
-                "libraryTemplateBodyInputs.codeExpirationMinutes must be 1 to 90",
-            ));
-        }
-        components.push(
-            json!({ "type": "FOOTER", "text": format!("This code expires in {minutes} minutes.") }),
-        );
-    }
     let button_inputs: Vec<Value> =
         spec["libraryTemplateButtonInputs"].as_array().cloned().unwrap_or_default();
     let mut buttons = Vec::new();
