@@ -204,7 +204,6 @@ pub fn create_whatsapp_flow(
             validation_errors: Vec::new(),
             json_version: None,
             data_api_version: None,
-            endpoint_uri: None,
             meta_app_id: None,
             preview: None,
             created_ms: now,
@@ -368,11 +367,9 @@ pub fn get_whatsapp_flow(
             "application": application_json(f),
             "healthStatus": health_json(w, f),
         });
-        for (key, value) in [
-            ("jsonVersion", &f.json_version),
-            ("dataApiVersion", &f.data_api_version),
-            ("endpointUri", &f.endpoint_uri),
-        ] {
+        for (key, value) in
+            [("jsonVersion", &f.json_version), ("dataApiVersion", &f.data_api_version)]
+        {
             if let Some(v) = value {
                 out[key] = json!(v);
             }
@@ -776,7 +773,6 @@ mod tests {
             validation_errors: vec![],
             json_version: None,
             data_api_version: None,
-            endpoint_uri: None,
             meta_app_id: None,
             preview: None,
             created_ms: 0,

@@ -30,7 +30,6 @@ pub struct Flow {
     /// `version` and `data_api_version` of a Flow JSON that had them.
     pub json_version: Option<String>,
     pub data_api_version: Option<String>,
-    pub endpoint_uri: Option<String>,
     /// The Meta app connected to the flow (UpdateWhatsAppFlow `metaAppId`).
     pub meta_app_id: Option<String>,
     pub preview: Option<FlowPreview>,
