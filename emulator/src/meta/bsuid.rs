@@ -50,12 +50,7 @@ pub struct Users {
 impl Users {
     /// The BSUID of customer `wa_id` in `portfolio`.
     pub fn bsuid(&self, portfolio: &str, wa_id: &str) -> String {
-        if !self.assigned.is_empty()
-            && let Some(assigned) = self.assigned.get(&key(portfolio, wa_id))
-        {
-            return assigned.clone();
-        }
-        derive(portfolio, wa_id)
+        self.assigned(portfolio, wa_id).map_or_else(|| derive(portfolio, wa_id), str::to_string)
     }
 
     /// The BSUID given to `wa_id` in `portfolio`, if one was (derived ones are not stored).
