@@ -9,7 +9,7 @@ import { renderTemplatePreview } from './render.js';
 const DECISIONS = ['APPROVE', 'REJECT', 'PAUSE', 'UNPAUSE', 'DISABLE'];
 const REASONS = ['INVALID_FORMAT', 'ABUSIVE_CONTENT', 'PROMOTIONAL', 'INCORRECT_CATEGORY', 'SCAM', 'TAG_CONTENT_MISMATCH'];
 const QUALITIES = ['GREEN', 'YELLOW', 'RED', 'UNKNOWN'];
-const TIERS = ['TIER_50', 'TIER_250', 'TIER_1K', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED'];
+const TIERS = ['TIER_50', 'TIER_250', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED'];
 const ERROR_TYPES = ['ThrottledRequestException', 'InternalServiceException', 'DependencyException', 'ValidationException',
   'AccessDeniedByMetaException', 'ResourceNotFoundException', 'InvalidParametersException', 'AccessDeniedException'];
 
@@ -356,7 +356,7 @@ export function mountNumbers(root) {
     h('p', { class: 'muted' }, 'Changes apply at once (quality changes publish a phone_number_quality_update event).'),
     error, empty,
     h('div', { class: 'table-wrap' }, h('table', { class: 'data-table', id: 'numbers-table' },
-      h('thead', null, h('tr', null, ['Number', 'WABA', 'Quality rating', 'Messaging tier', 'Throughput (msg/s)', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', null, h('tr', null, ['Number', 'WABA', 'Quality rating', 'Portfolio messaging limit', 'Throughput (msg/s)', ''].map((t) => h('th', { scope: 'col' }, t)))),
       tbody)));
 
   const load = refresher(async () => {
@@ -393,7 +393,7 @@ export function mountNumbers(root) {
       quality.append(h('option', { value: p.qualityRating }, p.qualityRating));
       quality.value = p.qualityRating;
     }
-    const tier = select(TIERS, { class: 'tier-select', 'aria-label': `Messaging tier of ${p.displayPhoneNumber}` });
+    const tier = select(TIERS, { class: 'tier-select', 'aria-label': `Messaging limit of the business portfolio of ${p.displayPhoneNumber}`, title: `Business portfolio ${p.businessPortfolioId}: shared by all its numbers` });
     tier.value = p.messagingLimitTier;
     if (tier.value !== p.messagingLimitTier && p.messagingLimitTier) {
       tier.append(h('option', { value: p.messagingLimitTier }, p.messagingLimitTier));

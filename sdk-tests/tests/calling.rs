@@ -582,6 +582,14 @@ async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
     let client = client(&emu);
     let ctl = Control::new(&emu);
     enable_calling(&client, PHONE_1, false).await;
+    // A BSUID given through the control API is the one calls carry.
+    let assigned = "US.12345678901234567890";
+    ctl.call(
+        "PUT",
+        "/users/14255550123",
+        Some(json!({ "phoneNumberId": PHONE_1, "bsuid": assigned })),
+    )
+    .await;
     ctl.freeze(true).await;
     let placed_at = emu.state.clock.now_ms() / 1000;
     let (code, placed) = control(
@@ -598,10 +606,10 @@ async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
     assert_eq!(status, "connect");
     // The customer's business-scoped user ID rides along (Meta, "Business-scoped user IDs").
     let bsuid = ctl.call("GET", &format!("/users/14255550123?phoneNumberId={PHONE_1}"), None).await;
+    assert_eq!(bsuid["bsuid"], assigned);
     assert_eq!(
         value["contacts"],
-        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123",
-                 "user_id": bsuid["bsuid"] }])
+        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123", "user_id": assigned }])
     );
     let business = value["metadata"]["display_phone_number"].as_str().unwrap();
     assert_eq!(

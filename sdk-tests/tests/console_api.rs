@@ -40,7 +40,8 @@ async fn accounts_and_wabas_list_what_has_state() {
     let phone = &first["phoneNumbers"][0];
     assert_eq!(phone["phoneNumberId"], PHONE_1);
     assert_eq!(phone["displayPhoneNumber"], "+91 93309 94400");
-    assert_eq!(phone["messagingLimitTier"], "TIER_1K");
+    assert_eq!(phone["messagingLimitTier"], "TIER_2K");
+    assert_eq!(phone["businessPortfolioId"], "1019283746556473");
     let empty = control.call("GET", "/wabas?account=111122223333&region=eu-west-1", None).await;
     assert_eq!(empty["wabas"], json!([]));
 }

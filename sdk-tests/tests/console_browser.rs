@@ -963,7 +963,8 @@ async fn faults_numbers_requests_sns_and_the_composers_forms_drive_the_emulator(
     open(&s.browser, &emulator, "requests").await;
     until(&s.browser, "the failed send", "document.querySelector('.request-row[data-operation=\"SendWhatsAppMessage\"][data-error=\"DependencyException\"]')").await;
 
-    // A number's tier changed in the page: the emulator's number and Meta's event.
+    // A number's limit changed in the page: its business portfolio's, and Meta's event on
+    // each WABA of the portfolio.
     open(&s.browser, &emulator, "numbers").await;
     choose(
         &s.browser,
@@ -971,12 +972,11 @@ async fn faults_numbers_requests_sns_and_the_composers_forms_drive_the_emulator(
         "TIER_10K",
     )
     .await;
-    let events = control.wait_events("kind=phone_number_quality_update", 1).await;
+    let events = control.wait_events("kind=business_capability_update", 2).await;
     let value = &entry(&events[0])["changes"][0]["value"];
-    assert_eq!(value["event"], "UPGRADE");
-    assert_eq!(value["current_limit"], "TIER_10K");
-    let phone = control.call("GET", &format!("/phone-numbers/{PHONE_1}"), None).await;
-    assert_eq!(phone["messagingLimitTier"], "TIER_10K");
+    assert_eq!(value["max_daily_conversations_per_business"], 10_000);
+    let phone = control.call("GET", &format!("/phone-numbers/{PHONE_2}"), None).await;
+    assert_eq!(phone["messagingLimitTier"], "TIER_10K", "the portfolio's numbers share it");
 
     // An SNS subscriber added from the form.
     open(&s.browser, &emulator, "sns").await;

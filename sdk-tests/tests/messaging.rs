@@ -222,9 +222,10 @@ async fn a_slow_recipient_is_delivered_after_minutes() {
 }
 
 #[tokio::test]
-async fn the_tier_caps_unique_customers_outside_the_window() {
+async fn the_portfolio_limit_caps_unique_customers_outside_the_window_across_its_numbers() {
     let emu = emulator().await;
     let (client, control) = (client(&emu), Control::new(&emu));
+    // The two seeded WABAs share one business portfolio, so their numbers share its limit.
     let phone = control
         .call(
             "PUT",
@@ -235,11 +236,17 @@ async fn the_tier_caps_unique_customers_outside_the_window() {
     assert_eq!(phone["messagingLimitTier"], "TIER_50");
     let mut ids = Vec::new();
     for i in 0..50 {
-        ids.push(send(&client, PHONE_1, hello_world_to(&format!("1425555{i:04}"))).await);
+        let from = if i % 2 == 0 { PHONE_1 } else { PHONE_2 };
+        ids.push(send(&client, from, hello_world_to(&format!("1425555{i:04}"))).await);
     }
-    // The same customer again does not count twice; a 51st customer does.
-    let again = send(&client, PHONE_1, hello_world_to("14255550000")).await;
-    let over = send(&client, PHONE_1, hello_world_to("14255559999")).await;
+    let portfolio = control.call("GET", "/portfolios/1019283746556473", None).await;
+    assert_eq!(portfolio["uniqueCustomersLast24h"], 50);
+    assert_eq!(portfolio["maxDailyConversationsPerBusiness"], 50);
+    assert_eq!(portfolio["phoneNumberIds"], json!([PHONE_1, PHONE_2]));
+    // The same customer again (from the other number) does not count twice; a 51st customer
+    // does, from either number.
+    let again = send(&client, PHONE_2, hello_world_to("14255550000")).await;
+    let over = send(&client, PHONE_2, hello_world_to("14255559999")).await;
     // A customer inside a service window is not business-initiated.
     control.customer_says(PHONE_1, "14255558888", "hi").await;
     let in_window = send(&client, PHONE_1, hello_world_to("14255558888")).await;
@@ -496,27 +503,58 @@ async fn bad_inbound_requests_are_refused(#[case] body: Value, #[case] needle: &
 }
 
 #[tokio::test]
-async fn quality_and_tier_changes_fire_phone_number_quality_updates() {
+async fn limit_changes_fire_business_capability_updates_and_quality_changes_fire_nothing() {
     let emu = emulator().await;
     let control = Control::new(&emu);
-    control
+    let phone = control
         .call(
             "PUT",
             &format!("/phone-numbers/{PHONE_2}"),
             Some(json!({"qualityRating": "RED", "messagingLimitTier": "TIER_10K"})),
         )
         .await;
-    let events = control.wait_events("kind=phone_number_quality_update", 2).await;
-    let values: Vec<Value> =
-        events.iter().map(|e| entry(e)["changes"][0]["value"].clone()).collect();
-    assert_eq!(values[0]["event"], "UPGRADE");
-    assert_eq!(values[0]["old_limit"], "TIER_1K");
-    assert_eq!(values[0]["current_limit"], "TIER_10K");
-    assert_eq!(values[1]["event"], "FLAGGED");
+    assert_eq!(phone["qualityRating"], "RED");
+    assert_eq!(phone["messagingLimitTier"], "TIER_10K");
+    // The limit is the portfolio's: each of its WABAs is told, with Meta's current shape.
+    let events = control.wait_events("kind=business_capability_update", 2).await;
+    let mut wabas: Vec<&str> = events.iter().map(|e| e["wabaId"].as_str().unwrap()).collect();
+    wabas.sort();
+    assert_eq!(wabas, [WABA_1, WABA_2]);
     for e in &events {
+        let value = &entry(e)["changes"][0]["value"];
+        assert_eq!(value, &json!({"max_daily_conversations_per_business": 10_000}));
         assert_schema("event-envelope.schema.json", &e["envelope"]);
         assert_schema("webhook-entry.schema.json", &entry(e));
     }
+    // A lower quality rating no longer flags a number (October 2025): no webhook.
+    assert!(control.events("kind=phone_number_quality_update").await.is_empty());
+    // Meta's higher throughput level: THROUGHPUT_UPGRADE with the portfolio's limit.
+    control
+        .call(
+            "PUT",
+            "/portfolios/1019283746556473",
+            Some(json!({"messagingLimitTier": "TIER_UNLIMITED"})),
+        )
+        .await;
+    control
+        .call(
+            "PUT",
+            &format!("/phone-numbers/{PHONE_2}"),
+            Some(json!({"throughputPerSecond": 1000})),
+        )
+        .await;
+    let upgrade = control.wait_events("kind=phone_number_quality_update", 1).await;
+    let value = &entry(&upgrade[0])["changes"][0]["value"];
+    assert_eq!(
+        value,
+        &json!({"display_phone_number": "919903300044", "event": "THROUGHPUT_UPGRADE", "max_daily_conversations_per_business": "TIER_UNLIMITED"})
+    );
+    assert_schema("webhook-entry.schema.json", &entry(&upgrade[0]));
+    let unlimited = control.wait_events("kind=business_capability_update", 4).await;
+    assert_eq!(
+        entry(&unlimited[3])["changes"][0]["value"]["max_daily_conversations_per_business"],
+        -1
+    );
     let got = client(&emu)
         .get_linked_whats_app_business_account_phone_number()
         .id(PHONE_2)

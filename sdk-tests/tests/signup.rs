@@ -7,6 +7,7 @@ use aws_sdk_socialmessaging::types::{
     WhatsAppBusinessAccountEventDestination, WhatsAppSetupFinalization, WhatsAppSignupCallback,
 };
 use sdk_tests::*;
+use serde_json::json;
 
 async fn start(client: &Client, token: &str) -> (String, String, Vec<String>, String) {
     let out = client
@@ -81,6 +82,19 @@ async fn a_seeded_signup_links_the_waba_complete_with_its_number() {
     assert_eq!(account.event_destinations().len(), 1);
     let tags = client.list_tags_for_resource().resource_arn(account.arn()).send().await.unwrap();
     assert_eq!(tags.tags()[0].key(), "team");
+    // A WABA signed up without a seeded portfolio is a new business portfolio: limit 250.
+    let control = Control::new(&emu);
+    let portfolios = control.call("GET", "/portfolios", None).await;
+    let new = portfolios["portfolios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["wabaIds"] == json!([waba_id]))
+        .expect("the new WABA's portfolio");
+    assert_eq!(new["messagingLimitTier"], "TIER_250");
+    assert_eq!(new["maxDailyConversationsPerBusiness"], 250);
+    let seeded = control.call("GET", "/portfolios/1019283746556473", None).await;
+    assert_eq!(seeded["messagingLimitTier"], "TIER_2K");
 
     // The token is spent, and the Meta WABA cannot be signed up twice.
     let err = client

@@ -102,7 +102,8 @@ async fn a_bad_document_is_refused_with_its_path_and_changes_nothing() {
     let hex = WABA_1.trim_start_matches("waba-");
 
     let mut wrong_type = doc.clone();
-    wrong_type["partitions"][0]["wabas"][hex]["phoneNumbers"][0]["messagingLimitTier"] = json!(7);
+    wrong_type["partitions"][0]["wabas"][hex]["phoneNumbers"][0]["throughputPerSecond"] =
+        json!("fast");
     let mut unknown_field = doc.clone();
     unknown_field["partitions"][0]["surprise"] = json!(true);
     let mut duplicate = doc.clone();

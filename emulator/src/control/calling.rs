@@ -178,7 +178,7 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
         let (waba, phone) = p.phone(&ctx, &b.phone_number_id)?;
         check_calling_enabled(phone)?;
         let origin = CallOrigin::new(p, waba, phone);
-        let phone = p.phone_mut(&ctx, &b.phone_number_id)?;
+        let (phone, users) = p.phone_mut_with_users(&ctx, &b.phone_number_id)?;
         let callback = phone
             .call_settings
             .as_ref()
@@ -221,7 +221,7 @@ async fn customer_calls(State(state): State<AppState>, Json(b): Json<CustomerCal
                 sdp_bytes: Some(sdp.len()),
             }],
         });
-        let drafts = calls::webhooks(&origin, calling, &call_id, Some(sdp), now_ms);
+        let drafts = calls::webhooks(&origin, users, calling, &call_id, Some(sdp), now_ms);
         Ok((json!({ "callId": call_id, "status": RINGING }), drafts))
     });
     respond(&state, result)
@@ -295,7 +295,8 @@ async fn customer_action(
             .map_err(|why| ApiError::new(ErrorKind::Conflict, why))?;
         let sdp_bytes = b.sdp.as_ref().map(String::len);
         calling.apply(&call_id, Actor::Customer, &b.action, next, now, sdp_bytes);
-        let drafts = calls::webhooks(&origin, calling, &call_id, b.sdp.as_deref(), now_ms);
+        let drafts =
+            calls::webhooks(&origin, &p.meta.users, calling, &call_id, b.sdp.as_deref(), now_ms);
         let out = serde_json::to_value(&calling.calls[&call_id]).unwrap_or(Value::Null);
         Ok((out, drafts))
     });

@@ -62,7 +62,8 @@ async fn accounts(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-fn phone_json(p: &Partition, n: &PhoneNumber) -> Value {
+fn phone_json(p: &Partition, w: &Waba, n: &PhoneNumber) -> Value {
+    let portfolio = w.portfolio_id();
     json!({
         "phoneNumberId": ids::phone_id(&n.hex),
         "arn": p.phone_arn(&n.hex),
@@ -71,7 +72,8 @@ fn phone_json(p: &Partition, n: &PhoneNumber) -> Value {
         "displayPhoneNumber": n.display_phone_number,
         "displayPhoneNumberName": n.display_phone_number_name,
         "qualityRating": n.quality_rating,
-        "messagingLimitTier": n.messaging_limit_tier,
+        "businessPortfolioId": portfolio,
+        "messagingLimitTier": p.meta.tier(&portfolio),
         "throughputPerSecond": n.throughput_per_second,
     })
 }
@@ -98,7 +100,7 @@ async fn wabas(State(state): State<AppState>, params: Params) -> Json<Value> {
                     .iter()
                     .map(|d| d.event_destination_arn.as_str())
                     .collect::<Vec<_>>(),
-                "phoneNumbers": w.phone_numbers.iter().map(|n| phone_json(&p, n)).collect::<Vec<_>>(),
+                "phoneNumbers": w.phone_numbers.iter().map(|n| phone_json(&p, w, n)).collect::<Vec<_>>(),
             })
         })
         .collect();

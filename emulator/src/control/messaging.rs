@@ -11,8 +11,7 @@ use super::{ControlError, Params, parse_body};
 use crate::AppState;
 use crate::events::{self, EventDraft, EventFilter};
 use crate::meta::inbound::{InboundRequest, locate_phone, media_type, receive};
-use crate::meta::{TIERS, tier_limit};
-use crate::state::ids;
+use crate::state::{Waba, ids};
 
 /// `POST /_emulator/inbound`: a customer sends a message to a business number.
 pub async fn inbound(
@@ -216,12 +215,14 @@ pub struct PhoneUpdate {
     calling_limits: Option<crate::state::calling::CallingLimits>,
 }
 
-fn phone_view(n: &crate::state::PhoneNumber) -> Value {
+fn phone_view(meta: &crate::meta::MetaState, w: &Waba, n: &crate::state::PhoneNumber) -> Value {
+    let portfolio = w.portfolio_id();
     json!({
         "phoneNumberId": ids::phone_id(&n.hex),
         "phoneNumber": n.phone_number,
         "qualityRating": n.quality_rating,
-        "messagingLimitTier": n.messaging_limit_tier,
+        "businessPortfolioId": portfolio,
+        "messagingLimitTier": meta.tier(&portfolio),
         "throughputPerSecond": n.throughput_per_second,
         "callingLimits": n.calling.limits,
     })
@@ -255,14 +256,16 @@ pub async fn phone_number(
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     p.wabas
         .values()
-        .flat_map(|w| w.phone_numbers.iter())
-        .find(|n| n.hex == hex)
-        .map(|n| Json(phone_view(n)))
+        .find_map(|w| w.phone_numbers.iter().find(|n| n.hex == hex).map(|n| (w, n)))
+        .map(|(w, n)| Json(phone_view(&p.meta, w, n)))
         .ok_or_else(|| ControlError::not_found(format!("phone number {id} does not exist")))
 }
 
 /// `PUT /_emulator/phone-numbers/{id}` `{"qualityRating", "messagingLimitTier",
-/// "throughputPerSecond"}`: changes fire `phone_number_quality_update` events.
+/// "throughputPerSecond", "callingLimits"}`. The tier is the number's business portfolio's
+/// (`business_capability_update` on each of its WABAs); a throughput raised to Meta's higher
+/// level (1,000/s) fires `phone_number_quality_update` `THROUGHPUT_UPGRADE`. A quality rating
+/// change fires nothing: since October 2025 it no longer flags a number or lowers its limit.
 pub async fn update_phone_number(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -276,15 +279,9 @@ pub async fn update_phone_number(
             "qualityRating must be GREEN, YELLOW, RED or UNKNOWN",
         ));
     }
-    if let Some(t) = &update.messaging_limit_tier
-        && !TIERS.contains(&t.as_str())
-    {
-        return Err(ControlError::bad_request(format!(
-            "messagingLimitTier must be one of {}",
-            TIERS.join(", ")
-        )));
-    }
-    if update.throughput_per_second.is_some_and(|t| t == 0 || t > 1000) {
+    let tier =
+        update.messaging_limit_tier.as_deref().map(super::portfolios::parse_tier).transpose()?;
+    if update.throughput_per_second.is_some_and(|t| t == 0 || t > HIGHER_THROUGHPUT) {
         return Err(ControlError::bad_request("throughputPerSecond must be 1 to 1000"));
     }
     if let Some(limits) = &update.calling_limits {
@@ -292,68 +289,75 @@ pub async fn update_phone_number(
     }
     let (account, region, hex) = locate(&state, &id, update.account.clone(), update.region.clone());
     let now = state.clock.now_ms();
-    let partition = state.store.partition(&account, &region);
-    let (view, drafts) = {
-        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let not_found = || ControlError::not_found(format!("phone number {id} does not exist"));
+    let partition =
+        state.store.existing(&(account.clone(), region.clone())).ok_or_else(not_found)?;
+    let (view, capability, upgrade) = {
+        let mut guard = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = &mut *guard;
         let Some(waba) =
             p.wabas.values_mut().find(|w| w.phone_numbers.iter().any(|n| n.hex == hex))
         else {
-            return Err(ControlError::not_found(format!("phone number {id} does not exist")));
+            return Err(not_found());
         };
+        let portfolio = waba.portfolio_id();
         let destination = waba.event_destinations.first().map(|d| d.event_destination_arn.clone());
         let origin = waba.phone_numbers.iter().find(|n| n.hex == hex).map(|n| n.origin(waba));
         let (Some(origin), Some(n)) =
             (origin, waba.phone_numbers.iter_mut().find(|n| n.hex == hex))
         else {
-            return Err(ControlError::not_found(format!("phone number {id} does not exist")));
+            return Err(not_found());
         };
-        let mut changes = Vec::new();
-        if let Some(t) = update.messaging_limit_tier.filter(|t| *t != n.messaging_limit_tier) {
-            let rank = |t: &str| tier_limit(t).unwrap_or(usize::MAX);
-            let event =
-                if rank(&t) > rank(&n.messaging_limit_tier) { "UPGRADE" } else { "DOWNGRADE" };
-            changes.push(json!({
-                "event": event,
-                "old_limit": n.messaging_limit_tier,
-                "current_limit": t,
-            }));
-            n.messaging_limit_tier = t;
-        }
-        if let Some(q) = update.quality_rating.filter(|q| *q != n.quality_rating) {
-            let event = if q == "GREEN" || q == "UNKNOWN" { "UNFLAGGED" } else { "FLAGGED" };
-            changes.push(json!({ "event": event, "current_limit": n.messaging_limit_tier }));
+        if let Some(q) = update.quality_rating {
             n.quality_rating = q;
         }
+        let upgraded = update
+            .throughput_per_second
+            .is_some_and(|t| t >= HIGHER_THROUGHPUT && n.throughput_per_second < HIGHER_THROUGHPUT);
         if let Some(t) = update.throughput_per_second {
             n.throughput_per_second = t;
         }
         if let Some(limits) = update.calling_limits {
             n.calling.limits = limits;
         }
-        let drafts: Vec<EventDraft> = changes
-            .into_iter()
-            .map(|mut value| {
-                value["display_phone_number"] = json!(origin.display_digits);
-                EventDraft {
-                    account: account.clone(),
-                    region: region.clone(),
-                    origin: origin.clone(),
-                    about_phone: true,
-                    field: "phone_number_quality_update".into(),
-                    kind: "phone_number_quality_update".into(),
-                    status: None,
-                    message_id: None,
-                    wamid: None,
-                    destination: destination.clone(),
-                    time_ms: now,
-                    value: crate::events::EventValue::json(&value),
-                }
-            })
-            .collect();
-        (phone_view(n), drafts)
+        let capability = match tier {
+            Some(tier) => super::portfolios::set_tier(p, &portfolio, tier),
+            None => Vec::new(),
+        };
+        // Meta's phone_number_quality_update reference (updated November 2025): `event` and the
+        // portfolio's `max_daily_conversations_per_business`; `current_limit` and `old_limit`
+        // were removed in February 2026.
+        let upgrade = upgraded.then(|| EventDraft {
+            account: account.clone(),
+            region: region.clone(),
+            origin: origin.clone(),
+            about_phone: true,
+            field: "phone_number_quality_update".into(),
+            kind: "phone_number_quality_update".into(),
+            status: None,
+            message_id: None,
+            wamid: None,
+            destination,
+            time_ms: now,
+            value: crate::events::EventValue::json(&json!({
+                "display_phone_number": origin.display_digits,
+                "event": "THROUGHPUT_UPGRADE",
+                "max_daily_conversations_per_business": p.meta.tier(&portfolio),
+            })),
+        });
+        let (w, n) = p
+            .wabas
+            .values()
+            .find_map(|w| w.phone_numbers.iter().find(|n| n.hex == hex).map(|n| (w, n)))
+            .ok_or_else(not_found)?;
+        (phone_view(&p.meta, w, n), capability, upgrade)
     };
-    for draft in drafts {
+    super::portfolios::publish_capability_updates(&state, &account, &region, capability);
+    if let Some(draft) = upgrade {
         events::publish(&state, draft);
     }
     Ok(Json(view))
 }
+
+/// Meta's higher throughput level, messages per second (Meta, "Throughput").
+const HIGHER_THROUGHPUT: u32 = 1000;

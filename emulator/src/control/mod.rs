@@ -10,6 +10,7 @@ mod conversions;
 mod faults;
 mod flows;
 mod messaging;
+mod portfolios;
 mod public_keys;
 mod scope;
 mod sns;
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(console::router())
         .merge(ui::router())
         .merge(users::router())
+        .merge(portfolios::router())
 }
 
 /// The largest `POST /_emulator/inbound` (a customer's file, base64 in JSON: a 16 MB video).

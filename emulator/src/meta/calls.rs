@@ -60,6 +60,7 @@ impl CallOrigin {
 /// the session description the change carried (the customer's offer or answer), when it has one.
 pub fn webhooks(
     origin: &CallOrigin,
+    users: &crate::meta::bsuid::Users,
     calling: &PhoneCalling,
     call_id: &str,
     sdp: Option<&str>,
@@ -68,7 +69,7 @@ pub fn webhooks(
     let Some(call) = calling.calls.get(call_id) else { return Vec::new() };
     let Some(last) = call.events.last() else { return Vec::new() };
     let business_initiated = call.direction == BUSINESS_INITIATED;
-    let hook = Hook { origin, calling, call, now_ms };
+    let hook = Hook { origin, users, calling, call, now_ms };
     let mut out = Vec::new();
     match call.status.as_str() {
         RINGING if last.action == "connect" => {
@@ -98,6 +99,7 @@ pub fn webhooks(
 
 struct Hook<'a> {
     origin: &'a CallOrigin,
+    users: &'a crate::meta::bsuid::Users,
     calling: &'a PhoneCalling,
     call: &'a Call,
     now_ms: i64,
@@ -126,13 +128,15 @@ impl Hook<'_> {
         let name =
             self.call.profile_name.clone().unwrap_or_else(|| DEFAULT_PROFILE_NAME.to_string());
         let mut contact = json!({ "profile": { "name": name }, "wa_id": self.customer_digits() });
-        // The customer's business-scoped user ID: the one the control API linked, else the one
-        // their number has in this portfolio (Meta, "Business-scoped user IDs").
+        // The customer's business-scoped user ID: the one the call permission linked, else the
+        // one their number has in this portfolio, assigned or derived (Meta, "Business-scoped
+        // user IDs").
         let linked = self.calling.customers.get(&self.call.customer).and_then(|c| c.bsuid.clone());
         let digits = self.customer_digits();
+        let portfolio = &self.origin.ids.portfolio_id;
         let bsuid = linked.or_else(|| {
-            (!digits.is_empty() && !self.origin.ids.portfolio_id.is_empty())
-                .then(|| crate::meta::bsuid::derive(&self.origin.ids.portfolio_id, &digits))
+            (!digits.is_empty() && !portfolio.is_empty())
+                .then(|| self.users.bsuid(portfolio, &digits))
         });
         if let Some(bsuid) = bsuid {
             contact["user_id"] = json!(bsuid);
@@ -274,13 +278,13 @@ mod tests {
     fn a_business_call_rings_connects_and_completes() {
         let mut calling = placed(BUSINESS_INITIATED);
         let o = origin();
-        let ring = webhooks(&o, &calling, "wacid.x", None, 100_000);
+        let ring = webhooks(&o, &Default::default(), &calling, "wacid.x", None, 100_000);
         assert_eq!(statuses(&ring), ["RINGING"]);
         assert_eq!(ring[0].value.to_value()["statuses"][0]["recipient_id"], "14255550123");
         assert_eq!(ring[0].value.to_value()["statuses"][0]["biz_opaque_callback_data"], "order-42");
 
         calling.apply("wacid.x", Actor::Customer, "accept", ONGOING, 102.5, None);
-        let accepted = webhooks(&o, &calling, "wacid.x", None, 102_500);
+        let accepted = webhooks(&o, &Default::default(), &calling, "wacid.x", None, 102_500);
         assert_eq!(statuses(&accepted), ["connect", "ACCEPTED"]);
         let connect = accepted[0].value.to_value()["calls"][0].clone();
         assert_eq!(
@@ -290,7 +294,7 @@ mod tests {
         assert_eq!(connect["session"]["sdp_type"], "answer");
 
         calling.apply("wacid.x", Actor::Business, "terminate", COMPLETED, 165.9, None);
-        let ended = webhooks(&o, &calling, "wacid.x", None, 165_900);
+        let ended = webhooks(&o, &Default::default(), &calling, "wacid.x", None, 165_900);
         let terminate = ended[0].value.to_value()["calls"][0].clone();
         assert_eq!(terminate["status"], "COMPLETED");
         assert_eq!(
@@ -307,14 +311,14 @@ mod tests {
         let o = origin();
         let mut calling = placed(BUSINESS_INITIATED);
         calling.apply("wacid.x", Actor::Customer, "reject", REJECTED, 101.0, None);
-        let drafts = webhooks(&o, &calling, "wacid.x", None, 101_000);
+        let drafts = webhooks(&o, &Default::default(), &calling, "wacid.x", None, 101_000);
         assert_eq!(statuses(&drafts), ["REJECTED", "terminate"]);
         let terminate = drafts[1].value.to_value()["calls"][0].clone();
         assert_eq!(terminate["status"], "FAILED");
         assert!(terminate.get("duration").is_none());
 
         let mut calling = placed(USER_INITIATED);
-        let connect = webhooks(&o, &calling, "wacid.x", Some("v=0"), 100_000);
+        let connect = webhooks(&o, &Default::default(), &calling, "wacid.x", Some("v=0"), 100_000);
         assert_eq!(connect[0].value.to_value()["calls"][0]["from"], "14255550123");
         assert_eq!(connect[0].value.to_value()["calls"][0]["session"]["sdp"], "v=0");
         assert_eq!(
@@ -322,8 +326,11 @@ mod tests {
             DEFAULT_PROFILE_NAME
         );
         calling.apply("wacid.x", Actor::Business, "pre_accept", "PRE_ACCEPTED", 101.0, None);
-        assert!(webhooks(&o, &calling, "wacid.x", None, 101_000).is_empty());
+        assert!(webhooks(&o, &Default::default(), &calling, "wacid.x", None, 101_000).is_empty());
         calling.apply("wacid.x", Actor::Business, "reject", REJECTED, 102.0, None);
-        assert_eq!(statuses(&webhooks(&o, &calling, "wacid.x", None, 102_000)), ["terminate"]);
+        assert_eq!(
+            statuses(&webhooks(&o, &Default::default(), &calling, "wacid.x", None, 102_000)),
+            ["terminate"]
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod inbound;
 pub mod messages;
 pub mod outbound;
+pub mod portfolio;
 pub mod template_rules;
 pub mod templates;
 
@@ -38,6 +39,9 @@ pub struct MetaState {
     /// Business-scoped user IDs assigned, and the customers each names.
     #[serde(default)]
     pub users: bsuid::Users,
+    /// Messaging limits and the customers reached, per business portfolio.
+    #[serde(default)]
+    pub portfolios: BTreeMap<String, portfolio::Portfolio>,
 }
 
 impl MetaState {
@@ -45,6 +49,19 @@ impl MetaState {
     pub fn next_order(&mut self) -> u64 {
         self.recorded += 1;
         self.recorded
+    }
+
+    /// A business portfolio's limit and use (the default tier until one is set).
+    pub fn portfolio(&mut self, id: &str) -> &mut portfolio::Portfolio {
+        if !self.portfolios.contains_key(id) {
+            self.portfolios.insert(id.to_string(), Default::default());
+        }
+        self.portfolios.get_mut(id).expect("present or inserted above")
+    }
+
+    /// A business portfolio's messaging limit tier.
+    pub fn tier(&self, id: &str) -> portfolio::Tier {
+        self.portfolios.get(id).map(|p| p.messaging_limit_tier).unwrap_or_default()
     }
 }
 
@@ -212,31 +229,11 @@ pub struct InboundMessage {
 pub struct PhoneTraffic {
     /// Acceptance times within the last second (throughput).
     pub recent_sends: VecDeque<i64>,
-    /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id).
-    pub business_initiated: VecDeque<(i64, String)>,
-    pub business_initiated_set: BTreeMap<String, i64>,
     /// Pair-rate token buckets per customer: (tokens, last refill ms).
     pub pair_buckets: BTreeMap<String, (f64, i64)>,
 }
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-/// Messaging limit tiers: unique customers reached outside a service window per moving 24 h.
-pub fn tier_limit(tier: &str) -> Option<usize> {
-    match tier {
-        "TIER_50" => Some(50),
-        "TIER_250" => Some(250),
-        "TIER_1K" => Some(1_000),
-        "TIER_2K" => Some(2_000),
-        "TIER_10K" => Some(10_000),
-        "TIER_100K" => Some(100_000),
-        "TIER_UNLIMITED" => None,
-        _ => Some(250),
-    }
-}
-
-pub const TIERS: &[&str] =
-    &["TIER_50", "TIER_250", "TIER_1K", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED"];
 
 /// `wamid.` ids as Meta makes them: base64 of a small binary record naming the customer.
 pub fn new_wamid(ids: &crate::state::ids::IdGen, wa_id: &str) -> String {

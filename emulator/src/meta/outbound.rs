@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::errors::{MetaError, StatusError};
 use super::messages::{self, Recipient, Shape};
-use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord, tier_limit};
+use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -123,7 +123,7 @@ pub fn send(
     let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
         let origin = phone.origin(waba);
-        let (tier, throughput) = (phone.messaging_limit_tier.clone(), phone.throughput_per_second);
+        let throughput = phone.throughput_per_second;
 
         let (message_type, to) = match shape {
             Shape::MarkRead { message_id: wamid } => {
@@ -223,15 +223,23 @@ pub fn send(
             plan
         } else if message_type != "template" && !in_window {
             vec![failed(delays, MetaError::new(131047))]
-        } else if !business_initiated_allowed(traffic, &tier, to.id(), in_window, message_type, now) {
+        } else if message_type == "template"
+            && !in_window
+            && !p.meta.portfolio(&origin.portfolio_id).reach(to.id(), now)
+        {
+            let tier = p.meta.tier(&origin.portfolio_id).name();
             vec![failed(
                 delays,
                 MetaError::with_details(
                     131048,
-                    format!("Message failed to send because this phone number reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."),
+                    format!("Message failed to send because this business portfolio reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."),
                 ),
             )]
-        } else if !take_pair_token(traffic, to.id(), now) {
+        } else if !take_pair_token(
+            p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above"),
+            to.id(),
+            now,
+        ) {
             vec![failed(delays, MetaError::new(131056))]
         } else {
             vec![
@@ -414,39 +422,6 @@ fn media_references(message_type: &str, payload: &Value) -> Vec<(MediaKind, Stri
         }
     }
     found
-}
-
-/// Counts a template sent outside a service window against the number's tier; false when the
-/// customer would be one more than the tier allows in the moving 24 hours.
-fn business_initiated_allowed(
-    t: &mut super::PhoneTraffic,
-    tier: &str,
-    wa_id: &str,
-    in_window: bool,
-    message_type: &str,
-    now: i64,
-) -> bool {
-    if in_window || message_type != "template" {
-        return true;
-    }
-    while let Some((at, id)) = t.business_initiated.front().cloned() {
-        if at > now - DAY_MS {
-            break;
-        }
-        t.business_initiated.pop_front();
-        if t.business_initiated_set.get(&id) == Some(&at) {
-            t.business_initiated_set.remove(&id);
-        }
-    }
-    if t.business_initiated_set.contains_key(wa_id) {
-        return true;
-    }
-    if tier_limit(tier).is_some_and(|limit| t.business_initiated_set.len() >= limit) {
-        return false;
-    }
-    t.business_initiated.push_back((now, wa_id.to_string()));
-    t.business_initiated_set.insert(wa_id.to_string(), now);
-    true
 }
 
 /// `map[key]`, inserted with `new()` first if absent; unlike `entry`, the key is copied only

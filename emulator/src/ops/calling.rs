@@ -121,7 +121,7 @@ pub fn send_whatsapp_call_event(
         let (waba, phone) = p.phone(ctx, phone_id)?;
         check_calling_enabled(phone)?;
         let origin = CallOrigin::new(p, waba, phone);
-        let phone = p.phone_mut(ctx, phone_id)?;
+        let (phone, users) = p.phone_mut_with_users(ctx, phone_id)?;
         let phone_id = ids::phone_id(&phone.hex);
         let calling = &mut phone.calling;
         let call_id = if event.action == "connect" {
@@ -143,7 +143,7 @@ pub fn send_whatsapp_call_event(
             calling.apply(&call_id, Actor::Business, &event.action, next, now, sdp_bytes);
             call_id
         };
-        let drafts = calls::webhooks(&origin, calling, &call_id, None, now_ms);
+        let drafts = calls::webhooks(&origin, users, calling, &call_id, None, now_ms);
         Ok((call_id, drafts))
     })?;
     for draft in drafts {

@@ -146,7 +146,6 @@ fn pending_phone(
         data_localization_region: None,
         call_settings: None,
         tags: Default::default(),
-        messaging_limit_tier: "TIER_250".into(),
         throughput_per_second: crate::state::default_throughput(),
         business_public_key: None,
         calling: Default::default(),
@@ -287,6 +286,10 @@ fn setup_finalization(
                 flows: Default::default(),
                 business_portfolio_id: None,
             };
+            // A business portfolio new to the platform starts at 250 (Meta, "Messaging limits").
+            p.meta.portfolios.entry(waba.portfolio_id()).or_insert_with(|| {
+                crate::meta::portfolio::Portfolio::new(crate::meta::portfolio::Tier::T250)
+            });
             p.wabas.insert(waba.hex.clone(), waba);
             ids::waba_id(&signup.waba_hex)
         };

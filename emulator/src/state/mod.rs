@@ -41,12 +41,19 @@ pub struct Waba {
     /// Media header handles uploaded with CreateWhatsAppMessageTemplateMedia.
     #[serde(default)]
     pub media_handles: Vec<String>,
-    /// WhatsApp Flows by Meta flow id.
     /// Meta's business portfolio that owns the WABA (seeded `businessPortfolioId`; otherwise
     /// a portfolio of its own, derived from the WABA's Meta id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_portfolio_id: Option<String>,
+    /// WhatsApp Flows by Meta flow id.
     pub flows: BTreeMap<String, flows::Flow>,
+}
+
+impl Waba {
+    /// The business portfolio of this WABA (BSUIDs and messaging limits are per portfolio).
+    pub fn portfolio_id(&self) -> String {
+        crate::meta::bsuid::portfolio_of(self.business_portfolio_id.as_deref(), &self.meta_waba_id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,9 +80,6 @@ pub struct PhoneNumber {
     /// `WhatsAppCallSettings` as last set by UpdateLinkedWhatsAppBusinessAccountPhoneNumber.
     pub call_settings: Option<Value>,
     pub tags: BTreeMap<String, String>,
-    /// Messaging limit tier (`TIER_250`, `TIER_1K`, … `TIER_UNLIMITED`).
-    #[serde(default = "default_tier")]
-    pub messaging_limit_tier: String,
     /// Cloud API throughput, messages per second (Meta's default: 80).
     #[serde(default = "default_throughput")]
     pub throughput_per_second: u32,
@@ -101,18 +105,11 @@ impl PhoneNumber {
                 phone_hex: self.hex.clone(),
                 meta_phone_id: self.meta_phone_number_id.clone(),
                 display_digits: self.phone_number.chars().filter(char::is_ascii_digit).collect(),
-                portfolio_id: crate::meta::bsuid::portfolio_of(
-                    waba.business_portfolio_id.as_deref(),
-                    &waba.meta_waba_id,
-                ),
+                portfolio_id: waba.portfolio_id(),
             })
         });
         origin.clone()
     }
-}
-
-pub fn default_tier() -> String {
-    "TIER_1K".into()
 }
 
 pub fn default_throughput() -> u32 {
@@ -217,6 +214,22 @@ impl Partition {
             .flat_map(|w| w.phone_numbers.iter_mut())
             .find(|p| p.hex == hex)
             .ok_or_else(|| phone_not_found(id))
+    }
+
+    /// [`Self::phone_mut`], with the customers' business-scoped user IDs beside it.
+    pub fn phone_mut_with_users(
+        &mut self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> ApiResult<(&mut PhoneNumber, &crate::meta::bsuid::Users)> {
+        let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
+        let phone = self
+            .wabas
+            .values_mut()
+            .flat_map(|w| w.phone_numbers.iter_mut())
+            .find(|p| p.hex == hex)
+            .ok_or_else(|| phone_not_found(id))?;
+        Ok((phone, &self.meta.users))
     }
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{EventDestination, Partition, PhoneNumber, Template, Waba, ids};
+use crate::meta::portfolio::{Portfolio, Tier};
 
 pub const DEFAULT_SEED: &str = include_str!("../../../fixtures/seed/default.json");
 pub const SEED_SCHEMA: &str = include_str!("../../../fixtures/schemas/seed.schema.json");
@@ -22,6 +23,17 @@ pub struct Seed {
     pub wabas: Vec<SeedWaba>,
     #[serde(default)]
     pub meta_business_accounts: Vec<MetaBusinessAccount>,
+    /// Messaging limits of business portfolios.
+    #[serde(default)]
+    pub business_portfolios: Vec<SeedPortfolio>,
+}
+
+/// A business portfolio's messaging limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedPortfolio {
+    pub business_portfolio_id: String,
+    pub messaging_limit_tier: crate::meta::portfolio::Tier,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,8 +72,9 @@ pub struct SeedPhone {
     pub data_localization_region: Option<String>,
     #[serde(default)]
     pub tags: Vec<SeedTag>,
-    #[serde(default = "super::default_tier")]
-    pub messaging_limit_tier: String,
+    /// A number's own limit, as seeds named it before limits were per portfolio: the portfolio
+    /// takes the highest of its numbers' (Meta's migration of October 2025).
+    pub messaging_limit_tier: Option<String>,
     #[serde(default = "super::default_throughput")]
     pub throughput_per_second: u32,
     /// Meta's calling limits of this number (default: Meta's current ones).
@@ -205,7 +218,33 @@ impl Seed {
                 .entry((account.to_string(), region.to_string()))
                 .or_insert_with(|| Partition::new(account, region));
             let waba = w.to_waba();
+            // Numbers that name a limit raise their portfolio's to the highest of them.
+            let legacy = w
+                .phone_numbers
+                .iter()
+                .filter_map(|p| p.messaging_limit_tier.as_deref().and_then(Tier::parse_legacy));
+            if let Some(tier) = legacy.max() {
+                let limit = partition
+                    .meta
+                    .portfolios
+                    .entry(waba.portfolio_id())
+                    .or_insert_with(|| Portfolio::new(tier));
+                limit.messaging_limit_tier = limit.messaging_limit_tier.max(tier);
+            }
             partition.wabas.insert(waba.hex.clone(), waba);
+        }
+        // A portfolio's own limit, where it is named, wins.
+        for seeded in &self.business_portfolios {
+            for partition in out.values_mut() {
+                if partition
+                    .wabas
+                    .values()
+                    .any(|w| w.portfolio_id() == seeded.business_portfolio_id)
+                {
+                    partition.meta.portfolio(&seeded.business_portfolio_id).messaging_limit_tier =
+                        seeded.messaging_limit_tier;
+                }
+            }
         }
         out.into_iter().collect()
     }
@@ -293,7 +332,6 @@ impl SeedWaba {
                     data_localization_region: p.data_localization_region.clone(),
                     call_settings: None,
                     tags: p.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
-                    messaging_limit_tier: p.messaging_limit_tier.clone(),
                     throughput_per_second: p.throughput_per_second,
                     business_public_key: None,
                     calling: super::calling::PhoneCalling {
@@ -385,6 +423,31 @@ mod tests {
         let wabas = &parts[0].1.wabas;
         assert_eq!(wabas.len(), 2);
         assert!(wabas.values().all(|w| w.templates.iter().any(|t| t.name == "hello_world")));
+    }
+
+    #[test]
+    fn portfolios_take_their_limit_from_the_seed_or_from_their_numbers() {
+        let phone = |id: &str, tier: Option<&str>| {
+            json!({"phoneNumberId": format!("phone-number-id-{id}"), "phoneNumber": "+14255550100",
+                   "metaPhoneNumberId": "1", "messagingLimitTier": tier})
+        };
+        let seed = json!({"account": "809904170947", "region": "us-east-1", "wabas": [
+            {"id": "waba-a", "wabaId": "11", "wabaName": "A", "businessPortfolioId": "77",
+             "phoneNumbers": [phone("a1", Some("TIER_250")), phone("a2", Some("TIER_1K"))]},
+            {"id": "waba-b", "wabaId": "12", "wabaName": "B", "businessPortfolioId": "77",
+             "phoneNumbers": [phone("b1", Some("TIER_10K"))]},
+            {"id": "waba-c", "wabaId": "13", "wabaName": "C", "businessPortfolioId": "78",
+             "phoneNumbers": [phone("c1", Some("TIER_UNLIMITED"))]},
+            {"id": "waba-d", "wabaId": "14", "wabaName": "D", "phoneNumbers": [phone("d1", None)]}],
+            "businessPortfolios": [{"businessPortfolioId": "78", "messagingLimitTier": "TIER_250"}]});
+        let seed: Seed = serde_json::from_value(seed).unwrap();
+        let parts = seed.partitions();
+        let meta = &parts[0].1.meta;
+        // Meta's migration: the highest limit of the portfolio's numbers (TIER_1K counts as 2K).
+        assert_eq!(meta.tier("77"), Tier::T10K);
+        assert_eq!(meta.tier("78"), Tier::T250, "a limit the seed names for the portfolio wins");
+        let own = parts[0].1.wabas["d"].portfolio_id();
+        assert_eq!(meta.tier(&own), Tier::T2K, "the default");
     }
 
     #[test]
