@@ -158,3 +158,147 @@ async fn a_customer_who_changes_number_keeps_their_bsuid() {
     let (status, _) = control.try_call("GET", &format!("/users/{CUSTOMER}"), None).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_customers_username_rides_in_inbound_and_delivered_and_read_statuses() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let user = control
+        .call(
+            "PUT",
+            &format!("/users/{CUSTOMER}"),
+            Some(json!({ "phoneNumberId": PHONE_1, "username": "jane_doe" })),
+        )
+        .await;
+    assert_eq!(user["username"], "jane_doe");
+    let bsuid = user["bsuid"].as_str().unwrap().to_string();
+
+    let wamid = control.customer_says(PHONE_1, CUSTOMER, "hi").await;
+    let inbound = control.wait_events(&format!("kind=inbound&wamid={wamid}"), 1).await;
+    let contact = &value(&inbound[0])["contacts"][0];
+    assert_eq!(contact["profile"]["username"], "jane_doe");
+    assert_eq!(contact["user_id"], bsuid.as_str());
+
+    let id = send(&client, PHONE_1, text_to(CUSTOMER, "hello")).await;
+    control.advance_seconds(5.0).await;
+    let statuses = control.wait_events(&format!("kind=status&messageId={id}"), 3).await;
+    let contacts: Vec<Value> = statuses.iter().map(|s| value(s)["contacts"][0].clone()).collect();
+    // `sent` names the recipient without a username; `delivered` and `read` with it.
+    assert_eq!(contacts[0], json!({ "wa_id": CUSTOMER, "user_id": bsuid }));
+    for c in &contacts[1..] {
+        assert_eq!(
+            c,
+            &json!({ "profile": { "username": "jane_doe" }, "wa_id": CUSTOMER, "user_id": bsuid })
+        );
+    }
+
+    // Meta's format rules, uniqueness, and dropping it.
+    for (body, wanted) in [
+        (json!({ "phoneNumberId": PHONE_1, "username": "ab" }), "3 to 35"),
+        (json!({ "phoneNumberId": PHONE_1, "username": "jane..doe" }), "period"),
+        (json!({ "phoneNumberId": PHONE_1, "username": "jane.com" }), "domain suffix"),
+        (json!({ "phoneNumberId": PHONE_1 }), "bsuid, username"),
+    ] {
+        let (status, answer) =
+            control.try_call("PUT", &format!("/users/{CUSTOMER}"), Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains(wanted), "{answer}");
+    }
+    let (status, answer) = control
+        .try_call(
+            "PUT",
+            "/users/14255550199",
+            Some(json!({ "phoneNumberId": PHONE_1, "username": "JANE_DOE" })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(answer["message"].as_str().unwrap().contains("already taken"), "{answer}");
+    let dropped = control
+        .call(
+            "PUT",
+            &format!("/users/{CUSTOMER}"),
+            Some(json!({ "phoneNumberId": PHONE_1, "username": null })),
+        )
+        .await;
+    assert_eq!(dropped["username"], Value::Null);
+}
+
+#[tokio::test]
+async fn parent_bsuids_ride_along_and_address_messages_where_enabled() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    control.customer_says(PHONE_1, CUSTOMER, "hi").await;
+    let by_parent = |parent: &str| {
+        message_blob(json!({ "messaging_product": "whatsapp", "recipient": parent,
+                             "type": "text", "text": { "body": "to the parent id" } }))
+    };
+    // Not enabled for the portfolio: no parent BSUID, and a parent-looking one is refused.
+    let user =
+        control.call("GET", &format!("/users/{CUSTOMER}?phoneNumberId={PHONE_1}"), None).await;
+    assert_eq!(user["parentBsuid"], Value::Null);
+    let err = send_refused(&client, PHONE_1, by_parent("US.ENT.11815799212886844830")).await;
+    let message = aws_sdk_socialmessaging::error::ProvideErrorMetadata::message(&err).unwrap();
+    assert!(message.starts_with("(#131009)") && message.contains("parent"), "{message}");
+
+    let portfolio = control
+        .call("PUT", "/portfolios/1019283746556473", Some(json!({ "parentBusinessId": "5550001" })))
+        .await;
+    assert_eq!(portfolio["parentBusinessId"], "5550001");
+    let user =
+        control.call("GET", &format!("/users/{CUSTOMER}?phoneNumberId={PHONE_2}"), None).await;
+    let parent = user["parentBsuid"].as_str().unwrap().to_string();
+    assert!(parent.starts_with("US.ENT."), "{parent}");
+
+    let wamid = control.customer_says(PHONE_2, CUSTOMER, "again").await;
+    let inbound = value(&control.wait_events(&format!("kind=inbound&wamid={wamid}"), 1).await[0]);
+    assert_eq!(inbound["contacts"][0]["parent_user_id"], parent.as_str());
+    assert_eq!(inbound["messages"][0]["from_parent_user_id"], parent.as_str());
+
+    let id = send(&client, PHONE_2, by_parent(&parent)).await;
+    let statuses = control.wait_events(&format!("kind=status&messageId={id}"), 1).await;
+    let v = value(&statuses[0]);
+    let status = &v["statuses"][0];
+    assert_eq!(status["status"], "sent");
+    assert_eq!(status["recipient_id"], "", "addressed by a BSUID, no phone number");
+    assert_eq!(status["recipient_parent_user_id"], parent.as_str());
+    assert_eq!(status["recipient_user_id"], user["bsuid"]);
+    assert_eq!(v["contacts"][0], json!({ "user_id": user["bsuid"], "parent_user_id": parent }));
+    let sent = control.call("GET", &format!("/messages?messageId={id}"), None).await;
+    assert_eq!(sent["messages"][0]["to"], CUSTOMER);
+    let err = send_refused(&client, PHONE_2, by_parent("US.ENT.1")).await;
+    assert!(err.is_invalid_parameters_exception(), "{err:?}");
+}
+
+#[tokio::test]
+async fn marketing_templates_go_through_the_marketing_messages_api_once_its_terms_are_accepted() {
+    let emu = emulator().await;
+    let (client, control) = (client(&emu), Control::new(&emu));
+    let definition = json!({"name": "spring_sale", "language": "en_US", "category": "MARKETING",
+        "components": [{"type": "BODY", "text": "Spring sale: 20% off everything this week."}]});
+    approved_template(&client, &control, &definition).await;
+    let sale = message_blob(json!({ "messaging_product": "whatsapp", "to": CUSTOMER,
+        "type": "template", "template": { "name": "spring_sale", "language": { "code": "en_US" } } }));
+    let before = send(&client, PHONE_1, sale.clone()).await;
+    control
+        .call("PUT", "/portfolios/1019283746556473", Some(json!({ "marketingMessagesApi": true })))
+        .await;
+    let after = send(&client, PHONE_1, sale).await;
+    let utility = send(&client, PHONE_1, hello_world_to(CUSTOMER)).await;
+    let api = |m: &Value| m["marketingMessagesApi"].as_bool().unwrap_or(false);
+    let messages = control.call("GET", "/messages", None).await;
+    let by_id = |id: &str| {
+        messages["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["messageId"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert!(!api(&by_id(&before)));
+    assert!(api(&by_id(&after)));
+    assert!(!api(&by_id(&utility)), "only marketing templates");
+    // The caller sees the same statuses and pricing either way.
+    let statuses = control.wait_events(&format!("kind=status&messageId={after}"), 1).await;
+    assert_eq!(value(&statuses[0])["statuses"][0]["pricing"]["category"], "marketing");
+}

@@ -587,9 +587,12 @@ async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
     ctl.call(
         "PUT",
         "/users/14255550123",
-        Some(json!({ "phoneNumberId": PHONE_1, "bsuid": assigned })),
+        Some(json!({ "phoneNumberId": PHONE_1, "bsuid": assigned, "username": "diego_r" })),
     )
     .await;
+    // With parent BSUIDs enabled for the portfolio, calls carry the parent one too.
+    ctl.call("PUT", "/portfolios/1019283746556473", Some(json!({ "parentBusinessId": "5550001" })))
+        .await;
     ctl.freeze(true).await;
     let placed_at = emu.state.clock.now_ms() / 1000;
     let (code, placed) = control(
@@ -609,8 +612,10 @@ async fn a_customer_call_fires_connect_then_terminate_with_its_duration() {
     assert_eq!(bsuid["bsuid"], assigned);
     assert_eq!(
         value["contacts"],
-        json!([{ "profile": { "name": "Diego" }, "wa_id": "14255550123", "user_id": assigned }])
+        json!([{ "profile": { "name": "Diego", "username": "diego_r" }, "wa_id": "14255550123",
+                 "user_id": assigned, "parent_user_id": bsuid["parentBsuid"] }])
     );
+    assert!(bsuid["parentBsuid"].as_str().unwrap().starts_with("US.ENT."));
     let business = value["metadata"]["display_phone_number"].as_str().unwrap();
     assert_eq!(
         value["calls"][0],

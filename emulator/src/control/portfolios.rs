@@ -1,7 +1,9 @@
 //! Business portfolios' messaging limits (Meta, "Messaging limits"):
 //! `GET /_emulator/portfolios` — the portfolios of the partition's WABAs with their limit and use;
-//! `GET`/`PUT /_emulator/portfolios/{id}` `{"messagingLimitTier"}` — one, and Meta's decision on
-//! its limit, which fires `business_capability_update` on each of its WABAs.
+//! `GET`/`PUT /_emulator/portfolios/{id}` `{"messagingLimitTier", "parentBusinessId",
+//! "marketingMessagesApi"}` — one; Meta's decision on its limit (which fires
+//! `business_capability_update` on each of its WABAs), the parent business whose portfolios share
+//! parent BSUIDs, and whether it accepted the Marketing Messages API's terms.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -32,11 +34,14 @@ fn view(p: &mut Partition, id: &str, now: i64) -> Value {
         wabas.iter().flat_map(|w| w.phone_numbers.iter().map(|n| ids::phone_id(&n.hex))).collect();
     let tier = p.meta.tier(id);
     let used = p.meta.portfolios.get_mut(id).map_or(0, |f| f.used(now));
+    let settings = p.meta.portfolios.get(id);
     json!({
         "businessPortfolioId": id,
         "messagingLimitTier": tier,
         "maxDailyConversationsPerBusiness": tier.max_daily(),
         "uniqueCustomersLast24h": used,
+        "parentBusinessId": settings.and_then(|f| f.parent_business_id.as_deref()),
+        "marketingMessagesApi": settings.is_some_and(|f| f.marketing_messages_api),
         "wabaIds": waba_ids,
         "phoneNumberIds": phone_ids,
     })
@@ -88,7 +93,16 @@ async fn get_one(
 struct PortfolioUpdate {
     account: Option<String>,
     region: Option<String>,
-    messaging_limit_tier: String,
+    messaging_limit_tier: Option<String>,
+    /// The parent business whose portfolios share parent BSUIDs; `null` disables them.
+    #[serde(default, deserialize_with = "present")]
+    parent_business_id: Option<Option<String>>,
+    marketing_messages_api: Option<bool>,
+}
+
+/// Tells a member given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Parses a tier a control request names.
@@ -137,7 +151,14 @@ async fn put_one(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let update: PortfolioUpdate = parse_body(&body)?;
-    let tier = parse_tier(&update.messaging_limit_tier)?;
+    let tier = update.messaging_limit_tier.as_deref().map(parse_tier).transpose()?;
+    if let Some(Some(parent)) = &update.parent_business_id
+        && (parent.is_empty() || parent.len() > 20 || !parent.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ControlError::bad_request(
+            "parentBusinessId must be a Meta business id (1 to 20 digits) or null",
+        ));
+    }
     let account = update.account.unwrap_or_else(|| state.config.default_account.clone());
     let region = update.region.unwrap_or_else(|| state.config.default_region.clone());
     let now = state.clock.now_ms();
@@ -148,7 +169,13 @@ async fn put_one(
         if !p.wabas.values().any(|w| w.portfolio_id() == id) {
             return Err(not_found(&id));
         }
-        let updates = set_tier(&mut p, &id, tier);
+        let updates = tier.map(|tier| set_tier(&mut p, &id, tier)).unwrap_or_default();
+        if let Some(parent) = update.parent_business_id {
+            p.meta.portfolio(&id).parent_business_id = parent;
+        }
+        if let Some(on) = update.marketing_messages_api {
+            p.meta.portfolio(&id).marketing_messages_api = on;
+        }
         (view(&mut p, &id, now), updates)
     };
     publish_capability_updates(&state, &account, &region, updates);

@@ -60,8 +60,16 @@ fn digits(wa_id: &str) -> Result<String, ControlError> {
     }
 }
 
-fn view(wa_id: &str, portfolio: &str, bsuid: &str) -> Value {
-    json!({ "waId": wa_id, "businessPortfolioId": portfolio, "bsuid": bsuid })
+/// A customer as a business of `portfolio` sees them: BSUID, parent BSUID where the portfolio
+/// has them, and the username they adopted.
+fn view(meta: &crate::meta::MetaState, wa_id: &str, portfolio: &str) -> Value {
+    json!({
+        "waId": wa_id,
+        "businessPortfolioId": portfolio,
+        "bsuid": meta.users.bsuid(portfolio, wa_id),
+        "parentBsuid": meta.parent_bsuid(portfolio, wa_id),
+        "username": meta.users.username(wa_id),
+    })
 }
 
 async fn get_user(
@@ -77,16 +85,24 @@ async fn get_user(
         portfolio(&state, phone, params.get("account").cloned(), params.get("region").cloned())?;
     let partition = state.store.partition(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Ok(Json(view(&wa_id, &portfolio, &p.meta.users.bsuid(&portfolio, &wa_id))))
+    Ok(Json(view(&p.meta, &wa_id, &portfolio)))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutUser {
     phone_number_id: String,
-    bsuid: String,
+    bsuid: Option<String>,
+    /// A username to adopt; `null` drops it.
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
     account: Option<String>,
     region: Option<String>,
+}
+
+/// Tells a member given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 async fn put_user(
@@ -96,17 +112,43 @@ async fn put_user(
 ) -> Result<Json<Value>, ControlError> {
     let wa_id = digits(&wa_id)?;
     let b: PutUser = parse_body(&body)?;
-    if !crate::meta::bsuid::is_bsuid(&b.bsuid) {
+    if b.bsuid.is_none() && b.username.is_none() {
+        return Err(ControlError::bad_request("give bsuid, username, or both"));
+    }
+    if let Some(bsuid) = b.bsuid.as_deref().filter(|b| !crate::meta::bsuid::is_bsuid(b)) {
         return Err(ControlError::bad_request(format!(
-            "bsuid {:?} is not a business-scoped user ID (e.g. US.13491208655302741918)",
-            b.bsuid
+            "bsuid {bsuid:?} is not a business-scoped user ID (e.g. US.13491208655302741918)"
         )));
+    }
+    if let Some(Some(username)) = &b.username {
+        crate::meta::bsuid::check_username(username).map_err(ControlError::bad_request)?;
     }
     let (account, region, portfolio) = portfolio(&state, &b.phone_number_id, b.account, b.region)?;
     let partition = state.store.partition(&account, &region);
     let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    p.meta.users.assign(&portfolio, &wa_id, &b.bsuid).map_err(ControlError::bad_request)?;
-    Ok(Json(view(&wa_id, &portfolio, &b.bsuid)))
+    // Both are checked before either is changed.
+    if let Some(Some(username)) = &b.username
+        && let Some((other, _)) = p
+            .meta
+            .users
+            .usernames
+            .iter()
+            .find(|(w, u)| **w != wa_id && u.eq_ignore_ascii_case(username))
+    {
+        return Err(ControlError::bad_request(format!(
+            "username {username} is already taken by {other}"
+        )));
+    }
+    if let Some(bsuid) = &b.bsuid {
+        p.meta.users.assign(&portfolio, &wa_id, bsuid).map_err(ControlError::bad_request)?;
+    }
+    if let Some(username) = &b.username {
+        p.meta
+            .users
+            .set_username(&wa_id, username.as_deref())
+            .map_err(ControlError::bad_request)?;
+    }
+    Ok(Json(view(&p.meta, &wa_id, &portfolio)))
 }
 
 #[derive(Deserialize)]

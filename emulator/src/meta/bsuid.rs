@@ -45,6 +45,9 @@ pub struct Users {
     /// assigned one): who a message addressed by BSUID goes to.
     #[serde(default)]
     pub by_bsuid: BTreeMap<String, (String, String)>,
+    /// wa_id → the username the customer adopted (one per user, shown to every business).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub usernames: BTreeMap<String, String>,
 }
 
 impl Users {
@@ -91,6 +94,44 @@ impl Users {
         self.by_bsuid.get(bsuid).filter(|(p, _)| p == portfolio).map(|(_, w)| w.as_str())
     }
 
+    /// The customer of `portfolio` whose parent BSUID (under `parent_business`) is `parent`.
+    pub fn wa_id_of_parent(
+        &self,
+        portfolio: &str,
+        parent_business: &str,
+        parent: &str,
+    ) -> Option<&str> {
+        self.by_bsuid
+            .values()
+            .filter(|(p, _)| p == portfolio)
+            .map(|(_, w)| w.as_str())
+            .find(|w| derive_parent(parent_business, w) == parent)
+    }
+
+    /// The username customer `wa_id` adopted, if any.
+    pub fn username(&self, wa_id: &str) -> Option<&str> {
+        if self.usernames.is_empty() {
+            return None;
+        }
+        self.usernames.get(wa_id).map(String::as_str)
+    }
+
+    /// Adopts (or, with `None`, drops) a username; usernames are unique, ignoring case.
+    pub fn set_username(&mut self, wa_id: &str, username: Option<&str>) -> Result<(), String> {
+        let Some(username) = username else {
+            self.usernames.remove(wa_id);
+            return Ok(());
+        };
+        check_username(username)?;
+        if let Some((other, _)) =
+            self.usernames.iter().find(|(w, u)| *w != wa_id && u.eq_ignore_ascii_case(username))
+        {
+            return Err(format!("username {username} is already taken by {other}"));
+        }
+        self.usernames.insert(wa_id.to_string(), username.to_string());
+        Ok(())
+    }
+
     /// A customer's new phone number keeps their BSUID.
     pub fn change_number(&mut self, portfolio: &str, old: &str, new: &str) -> String {
         let bsuid = self.bsuid(portfolio, old);
@@ -98,6 +139,38 @@ impl Users {
         self.by_bsuid.insert(bsuid.clone(), (portfolio.to_string(), new.to_string()));
         bsuid
     }
+}
+
+/// Meta's format rules for usernames (users' are those of business usernames): 3–35 letters,
+/// digits, periods and underscores, at least one letter, no leading, trailing or doubled
+/// period, not starting with `www`, not ending with a domain suffix.
+pub fn check_username(u: &str) -> Result<(), String> {
+    const SUFFIXES: [&str; 9] =
+        [".com", ".org", ".net", ".edu", ".gov", ".mil", ".us", ".in", ".html"];
+    let lower = u.to_ascii_lowercase();
+    let why = if !(3..=35).contains(&u.chars().count()) {
+        "must be 3 to 35 characters"
+    } else if !u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') {
+        "may hold only letters, digits, periods and underscores"
+    } else if !u.bytes().any(|b| b.is_ascii_alphabetic()) {
+        "must contain a letter"
+    } else if u.starts_with('.') || u.ends_with('.') || u.contains("..") {
+        "must not start or end with a period or hold two in a row"
+    } else if lower.starts_with("www") {
+        "must not start with www"
+    } else if SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        "must not end with a domain suffix"
+    } else {
+        return Ok(());
+    };
+    Err(format!("username {u:?} {why}"))
+}
+
+/// A parent BSUID, shared by the portfolios of one parent business (`<country>.ENT.<digits>`).
+pub fn derive_parent(parent_business: &str, wa_id: &str) -> String {
+    let child = derive(&format!("parent:{parent_business}"), wa_id);
+    let (country, digits) = child.split_once('.').unwrap_or(("US", &child));
+    format!("{country}.ENT.{digits}")
 }
 
 fn key(portfolio: &str, wa_id: &str) -> String {
@@ -192,5 +265,34 @@ mod tests {
         assert_eq!(kept, "US.1234");
         assert_eq!(users.bsuid("p", "14255550199"), "US.1234");
         assert_eq!(users.wa_id_of("p", "US.1234"), Some("14255550199"));
+    }
+
+    #[test]
+    fn usernames_follow_metas_format_and_are_unique() {
+        let mut users = Users::default();
+        for good in ["jane_doe", "Jane.Doe", "j4ne", "abc"] {
+            assert!(check_username(good).is_ok(), "{good}");
+        }
+        for bad in ["ab", "jane..doe", ".jane", "jane.", "1234", "wwwjane", "jane.com", "jane-doe"]
+        {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+        users.set_username("1", Some("jane_doe")).unwrap();
+        assert!(users.set_username("2", Some("JANE_DOE")).is_err());
+        assert_eq!(users.username("1"), Some("jane_doe"));
+        users.set_username("1", None).unwrap();
+        assert_eq!(users.username("1"), None);
+    }
+
+    #[test]
+    fn parent_bsuids_are_shared_by_a_parent_business() {
+        let parent = derive_parent("org", "14255550150");
+        assert!(parent.starts_with("US.ENT.") && is_bsuid(&parent), "{parent}");
+        assert_eq!(parent, derive_parent("org", "14255550150"));
+        assert_ne!(parent, derive_parent("other", "14255550150"));
+        let mut users = Users::default();
+        users.meet("p", "14255550150");
+        assert_eq!(users.wa_id_of_parent("p", "org", &parent), Some("14255550150"));
+        assert_eq!(users.wa_id_of_parent("q", "org", &parent), None);
     }
 }

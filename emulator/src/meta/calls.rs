@@ -36,15 +36,21 @@ pub struct CallOrigin {
     /// The number's identities (its `display_digits` are what `from`/`to` carry).
     pub ids: std::sync::Arc<crate::meta::Origin>,
     pub destination: Option<String>,
+    /// The parent business of the number's portfolio, where parent BSUIDs are enabled.
+    pub parent_business: Option<String>,
 }
 
 impl CallOrigin {
     pub fn new(p: &Partition, waba: &Waba, phone: &PhoneNumber) -> Self {
+        let ids = phone.origin(waba);
+        let parent_business =
+            p.meta.portfolios.get(&ids.portfolio_id).and_then(|f| f.parent_business_id.clone());
         CallOrigin {
             account: p.account.clone(),
             region: p.region.clone(),
-            ids: phone.origin(waba),
+            ids,
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
+            parent_business,
         }
     }
 
@@ -140,6 +146,13 @@ impl Hook<'_> {
         });
         if let Some(bsuid) = bsuid {
             contact["user_id"] = json!(bsuid);
+        }
+        if let Some(parent) = self.origin.parent_business.as_deref().filter(|_| !digits.is_empty())
+        {
+            contact["parent_user_id"] = json!(crate::meta::bsuid::derive_parent(parent, &digits));
+        }
+        if let Some(username) = self.users.username(&digits) {
+            contact["profile"]["username"] = json!(username);
         }
         json!([contact])
     }
@@ -243,6 +256,7 @@ mod tests {
                 portfolio_id: "777".into(),
             }),
             destination: None,
+            parent_business: None,
         }
     }
 

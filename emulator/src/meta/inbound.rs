@@ -172,6 +172,7 @@ pub fn receive(
         let origin = phone.origin(waba);
         // The customer's business-scoped user ID (Meta, "Business-scoped user IDs").
         let user_id = p.meta.users.meet(&origin.portfolio_id, &from);
+        let parent_user_id = p.meta.parent_bsuid(&origin.portfolio_id, &from);
         let mut message = json!({
             "from": from,
             "from_user_id": user_id,
@@ -179,6 +180,19 @@ pub fn receive(
             "timestamp": (now / 1000).to_string(),
             "type": message_type,
         });
+        let mut contact = json!({
+            "profile": { "name": req.profile_name.clone().unwrap_or_else(|| "Customer".into()) },
+            "wa_id": from,
+            "user_id": user_id,
+        });
+        // A parent BSUID where the portfolio has them, and the username the customer adopted.
+        if let Some(parent) = parent_user_id {
+            message["from_parent_user_id"] = json!(parent);
+            contact["parent_user_id"] = json!(parent);
+        }
+        if let Some(username) = p.meta.users.username(&from) {
+            contact["profile"]["username"] = json!(username);
+        }
         message[&message_type] = body;
         if let Some(context) = req.fields.get("context") {
             let id = context.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -207,11 +221,7 @@ pub fn receive(
                     "display_phone_number": display,
                     "phone_number_id": phone.meta_phone_number_id,
                 },
-                "contacts": [{
-                    "profile": { "name": req.profile_name.clone().unwrap_or_else(|| "Customer".into()) },
-                    "wa_id": from,
-                    "user_id": user_id,
-                }],
+                "contacts": [contact],
                 "messages": [message.clone()],
             })),
         };

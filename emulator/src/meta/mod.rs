@@ -59,6 +59,12 @@ impl MetaState {
         self.portfolios.get_mut(id).expect("present or inserted above")
     }
 
+    /// A customer's parent BSUID, where the portfolio has parent BSUIDs.
+    pub fn parent_bsuid(&self, portfolio: &str, wa_id: &str) -> Option<String> {
+        let parent = self.portfolios.get(portfolio)?.parent_business_id.as_deref()?;
+        Some(bsuid::derive_parent(parent, wa_id))
+    }
+
     /// A business portfolio's messaging limit tier.
     pub fn tier(&self, id: &str) -> portfolio::Tier {
         self.portfolios.get(id).map(|p| p.messaging_limit_tier).unwrap_or_default()
@@ -171,6 +177,10 @@ pub struct OutboundMessage {
     /// Whether the message was addressed by BSUID (statuses then leave `recipient_id` empty).
     #[serde(default)]
     pub by_bsuid: bool,
+    /// Whether a marketing template went through the Marketing Messages API (its portfolio
+    /// accepted the API's terms), as AWS routes them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marketing_messages_api: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -154,6 +154,27 @@ pub fn send(
                     .unwrap_or_default();
                 (Recipient::WaId(wa_id), user_id, false)
             }
+            Recipient::Bsuid(parent) if parent.contains(".ENT.") => {
+                // A parent BSUID, where Meta enabled them for the portfolio's parent business.
+                let business = p
+                    .meta
+                    .portfolios
+                    .get(&origin.portfolio_id)
+                    .and_then(|f| f.parent_business_id.as_deref());
+                let wa_id = business
+                    .and_then(|b| p.meta.users.wa_id_of_parent(&origin.portfolio_id, b, &parent));
+                let Some(wa_id) = wa_id else {
+                    return Err(meta_invalid(MetaError::with_details(
+                        131009,
+                        format!(
+                            "Parameter recipient is invalid: no WhatsApp user has the parent business-scoped user ID {parent} in this business portfolio"
+                        ),
+                    )));
+                };
+                let wa_id = wa_id.to_string();
+                let user_id = p.meta.users.bsuid(&origin.portfolio_id, &wa_id);
+                (Recipient::WaId(wa_id), user_id, true)
+            }
             Recipient::Bsuid(bsuid) => {
                 let Some(wa_id) = p.meta.users.wa_id_of(&origin.portfolio_id, &bsuid) else {
                     return Err(meta_invalid(MetaError::with_details(
@@ -259,6 +280,10 @@ pub fn send(
             plan = expire(plan, ttl_ms);
         }
         let dues = plan.iter().map(|s| now + s.delay_ms).collect();
+        // AWS sends marketing templates through Meta's Marketing Messages API once the
+        // portfolio accepted its terms (AWS user guide, "What is AWS End User Messaging Social").
+        let marketing_messages_api = category == "marketing"
+            && p.meta.portfolios.get(&origin.portfolio_id).is_some_and(|f| f.marketing_messages_api);
         let message = OutboundMessage {
             message_id: message_id.clone(),
             wamid,
@@ -282,6 +307,7 @@ pub fn send(
             order: p.meta.next_order(),
             to_user_id,
             by_bsuid,
+            marketing_messages_api,
         };
         // A THROTTLED flow counts what it carries (10 an hour).
         if let Some(id) = &flow_sent
@@ -494,6 +520,13 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
                 user_id: m.to_user_id.clone(),
                 by_bsuid: m.by_bsuid,
+                parent_user_id: p
+                    .meta
+                    .portfolios
+                    .get(&m.origin.portfolio_id)
+                    .and_then(|f| f.parent_business_id.as_deref())
+                    .map(|parent| super::bsuid::derive_parent(parent, &m.to)),
+                username: p.meta.users.username(&m.to).map(str::to_string),
             };
             due.push((Box::new(facts), m.message_id.clone(), destination));
         }
@@ -545,30 +578,51 @@ pub struct StatusFacts {
     biz_opaque_callback_data: Option<Value>,
     user_id: String,
     by_bsuid: bool,
+    /// The recipient's parent BSUID, where their portfolio has them.
+    parent_user_id: Option<String>,
+    /// The username the recipient adopted.
+    username: Option<String>,
 }
 
 impl serde::Serialize for StatusFacts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let priced = matches!(&*self.status, "sent" | "delivered");
+        let recipient_user_id = match (self.user_id.as_str(), self.origin.portfolio_id.as_str()) {
+            ("", "") => None, // a message recorded before portfolios were kept
+            ("", portfolio) => Some(Cow::Owned(super::bsuid::derive(portfolio, &self.to))),
+            (user_id, _) => Some(Cow::Borrowed(user_id)),
+        };
+        // Addressed by BSUID, the phone number stays out (Meta, "Business-scoped user IDs").
+        let wa_id = if self.by_bsuid { "" } else { &self.to };
+        // Statuses other than `failed` name the recipient in `contacts`; their username only
+        // on `delivered` and `read`.
+        let contacts =
+            recipient_user_id.as_deref().filter(|_| self.error.is_none()).map(|user_id| {
+                [StatusContact {
+                    profile: self
+                        .username
+                        .as_deref()
+                        .filter(|_| matches!(&*self.status, "delivered" | "read"))
+                        .map(|username| UsernameProfile { username }),
+                    wa_id: (!wa_id.is_empty()).then_some(wa_id),
+                    user_id,
+                    parent_user_id: self.parent_user_id.as_deref(),
+                }]
+            });
         StatusValue {
             messaging_product: "whatsapp",
             metadata: Metadata {
                 display_phone_number: &self.origin.display_digits,
                 phone_number_id: &self.origin.meta_phone_id,
             },
+            contacts,
             statuses: [StatusObject {
                 id: &self.wamid,
                 status: &self.status,
                 timestamp: self.at / 1000,
-                // Addressed by BSUID, the phone number stays out (Meta, "Business-scoped user
-                // IDs").
-                recipient_id: if self.by_bsuid { "" } else { &self.to },
-                recipient_user_id: match (self.user_id.as_str(), self.origin.portfolio_id.as_str())
-                {
-                    ("", "") => None, // a message recorded before portfolios were kept
-                    ("", portfolio) => Some(Cow::Owned(super::bsuid::derive(portfolio, &self.to))),
-                    (user_id, _) => Some(Cow::Borrowed(user_id)),
-                },
+                recipient_id: wa_id,
+                recipient_user_id: recipient_user_id.clone(),
+                recipient_parent_user_id: self.parent_user_id.as_deref(),
                 pricing: priced.then(|| Pricing::of(self.free, &self.category)),
                 errors: self.error.as_deref().map(std::slice::from_ref),
                 biz_opaque_callback_data: self.biz_opaque_callback_data.as_ref(),
@@ -583,7 +637,26 @@ impl serde::Serialize for StatusFacts {
 struct StatusValue<'a> {
     messaging_product: &'static str,
     metadata: Metadata<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contacts: Option<[StatusContact<'a>; 1]>,
     statuses: [StatusObject<'a>; 1],
+}
+
+/// The recipient as a status names them (Meta, "Business-scoped user IDs").
+#[derive(Serialize)]
+struct StatusContact<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<UsernameProfile<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wa_id: Option<&'a str>,
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_user_id: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct UsernameProfile<'a> {
+    username: &'a str,
 }
 
 #[derive(Serialize)]
@@ -601,6 +674,8 @@ struct StatusObject<'a> {
     recipient_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     recipient_user_id: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient_parent_user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pricing: Option<Pricing<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

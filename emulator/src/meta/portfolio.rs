@@ -84,6 +84,13 @@ impl Tier {
 #[serde(rename_all = "camelCase")]
 pub struct Portfolio {
     pub messaging_limit_tier: Tier,
+    /// The parent business whose portfolios share parent BSUIDs, when Meta enabled them for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_business_id: Option<String>,
+    /// Whether the portfolio accepted the Marketing Messages API's terms: its marketing
+    /// templates then go through it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marketing_messages_api: bool,
     /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id).
     #[serde(default)]
     pub business_initiated: VecDeque<(i64, String)>,

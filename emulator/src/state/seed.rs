@@ -33,7 +33,12 @@ pub struct Seed {
 #[serde(rename_all = "camelCase")]
 pub struct SeedPortfolio {
     pub business_portfolio_id: String,
-    pub messaging_limit_tier: crate::meta::portfolio::Tier,
+    pub messaging_limit_tier: Option<Tier>,
+    /// The parent business whose portfolios share parent BSUIDs.
+    pub parent_business_id: Option<String>,
+    /// Whether the portfolio accepted the Marketing Messages API's terms.
+    #[serde(default)]
+    pub marketing_messages_api: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,8 +246,12 @@ impl Seed {
                     .values()
                     .any(|w| w.portfolio_id() == seeded.business_portfolio_id)
                 {
-                    partition.meta.portfolio(&seeded.business_portfolio_id).messaging_limit_tier =
-                        seeded.messaging_limit_tier;
+                    let portfolio = partition.meta.portfolio(&seeded.business_portfolio_id);
+                    if let Some(tier) = seeded.messaging_limit_tier {
+                        portfolio.messaging_limit_tier = tier;
+                    }
+                    portfolio.parent_business_id = seeded.parent_business_id.clone();
+                    portfolio.marketing_messages_api = seeded.marketing_messages_api;
                 }
             }
         }
