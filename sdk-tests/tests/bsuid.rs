@@ -127,13 +127,15 @@ async fn a_customer_who_changes_number_keeps_their_bsuid() {
     let system = control
         .wait_events(&format!("kind=inbound&wamid={}", moved["wamid"].as_str().unwrap()), 1)
         .await;
-    let message = &value(&system[0])["messages"][0];
+    let system = value(&system[0]);
+    assert!(system.get("contacts").is_none(), "system messages carry no contacts: {system}");
+    let message = &system["messages"][0];
     assert_eq!(message["type"], "system");
     assert_eq!(message["from"], CUSTOMER);
     assert_eq!(message["from_user_id"], assigned);
     assert_eq!(message["system"]["type"], "user_changed_number");
     assert_eq!(message["system"]["wa_id"], "14255550199");
-    assert_eq!(message["system"]["body"], "Diego changed from +14255550150 to +14255550199");
+    assert_eq!(message["system"]["body"], "User Diego changed from 14255550150 to 14255550199");
 
     // The new number has the same BSUID, and a message by BSUID goes there.
     assert_eq!(bsuid_of(&control, "14255550199", PHONE_1).await, assigned);

@@ -185,7 +185,7 @@ async fn change_number(
     fields.insert(
         "system".into(),
         json!({
-            "body": format!("{name} changed from +{old} to +{new}"),
+            "body": format!("User {name} changed from {old} to {new}"),
             "wa_id": new,
             "type": "user_changed_number",
         }),

@@ -215,15 +215,24 @@ pub fn receive(
             wamid: Some(wamid.clone()),
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
             time_ms: now,
-            value: crate::events::EventValue::json(&json!({
-                "messaging_product": "whatsapp",
-                "metadata": {
-                    "display_phone_number": display,
-                    "phone_number_id": phone.meta_phone_number_id,
-                },
-                "contacts": [contact],
-                "messages": [message.clone()],
-            })),
+            value: crate::events::EventValue::json(&{
+                let mut value = json!({
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": display,
+                        "phone_number_id": phone.meta_phone_number_id,
+                    },
+                    "contacts": [contact],
+                    "messages": [message.clone()],
+                });
+                // System messages carry no contacts (Meta, webhooks reference: system messages).
+                if message_type == "system"
+                    && let Some(v) = value.as_object_mut()
+                {
+                    v.shift_remove("contacts");
+                }
+                value
+            }),
         };
         let inbound = InboundMessage {
             wamid: wamid.clone(),
