@@ -172,7 +172,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let persisted = state.persist.is_some().then(|| state.clone());
     let control = control::router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token))
+        .layer(axum::middleware::map_response(control::json_errors));
     let router =
         Router::new().nest("/_emulator", control).fallback(routes::handle).with_state(state);
     let router = match persisted {

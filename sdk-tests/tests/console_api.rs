@@ -21,14 +21,17 @@ async fn accounts_and_wabas_list_what_has_state() {
     assert_eq!(list[0]["wabas"], 2);
     assert_eq!(list[0]["phoneNumbers"], 2);
 
-    // Another account's call makes its partition.
+    // Another account's reads leave no state; linking a WABA makes its partition.
     let other = client_for(&emulator, "111122223333", "eu-west-1");
     other.list_linked_whats_app_business_accounts().send().await.unwrap();
+    let accounts = control.call("GET", "/accounts", None).await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1, "{accounts}");
+    link_waba(&other, "EAAother-account-token").await;
     let accounts = control.call("GET", "/accounts", None).await;
     assert!(
         accounts["accounts"].as_array().unwrap().iter().any(|a| a["account"] == "111122223333"
             && a["region"] == "eu-west-1"
-            && a["wabas"] == 0),
+            && a["wabas"] == 1),
         "{accounts}"
     );
 
@@ -42,7 +45,7 @@ async fn accounts_and_wabas_list_what_has_state() {
     assert_eq!(phone["displayPhoneNumber"], "+91 93309 94400");
     assert_eq!(phone["messagingLimitTier"], "TIER_2K");
     assert_eq!(phone["businessPortfolioId"], "1019283746556473");
-    let empty = control.call("GET", "/wabas?account=111122223333&region=eu-west-1", None).await;
+    let empty = control.call("GET", "/wabas?account=111122223333&region=ap-south-1", None).await;
     assert_eq!(empty["wabas"], json!([]));
 }
 

@@ -131,7 +131,7 @@ async fn list_calls(State(state): State<AppState>, Query(f): Query<CallFilter>) 
         Some(Ok(hex)) => Some(hex),
         Some(Err(e)) => return api_error(e),
     };
-    let calls: Vec<Value> = state.store.with(&ctx, |p| {
+    let calls: Vec<Value> = state.store.read(&ctx, |p| {
         p.wabas
             .values()
             .flat_map(|w| &w.phone_numbers)

@@ -26,7 +26,7 @@ struct Filter {
 
 async fn list(State(state): State<AppState>, Query(filter): Query<Filter>) -> Json<Value> {
     let ctx = filter.scope.context(&state);
-    let events: Vec<Value> = state.store.with(&ctx, |p| {
+    let events: Vec<Value> = state.store.read(&ctx, |p| {
         p.conversion_events
             .events
             .iter()

@@ -53,7 +53,7 @@ async fn flow_json(
     Query(scope): Query<Scope>,
 ) -> Response {
     let ctx = scope.context(&state);
-    let text = state.store.with(&ctx, |p| {
+    let text = state.store.read(&ctx, |p| {
         p.wabas.values().find_map(|w| w.flows.get(&flow_id)).and_then(|f| f.flow_json.clone())
     });
     match text {

@@ -122,7 +122,7 @@ pub async fn messages(
 ) -> Result<Json<Value>, ControlError> {
     let (account, region) = partition_of(&state, &params);
     let limit = number(&params, "limit", 1000, 10_000)? as usize;
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let list: Vec<Value> = p
         .meta
@@ -252,7 +252,7 @@ pub async fn phone_number(
 ) -> Result<Json<Value>, ControlError> {
     let (account, region, hex) =
         locate(&state, &id, params.get("account").cloned(), params.get("region").cloned());
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     p.wabas
         .values()

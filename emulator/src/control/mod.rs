@@ -2,7 +2,8 @@
 //! customer writing in, the message and event logs, SNS subscriptions, phone number quality and
 //! limits, template review, flow assets, conversion events, call permissions and calls,
 //! public-key signature status, fault rules, API rate limits and the request log. JSON over HTTP on the same port, outside the AWS URL space;
-//! errors are `{"message": …}` with a 4xx status.
+//! every error is `{"message": …}` with a 4xx status ([`json_errors`] turns axum's plain-text
+//! rejections into that form too).
 
 mod calling;
 mod console;
@@ -105,6 +106,33 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 }
 
 pub type Params = Query<HashMap<String, String>>;
+
+/// Every control API error as `{"message": …}` JSON: axum's own rejections (a body that is not
+/// JSON, a bad query or path, an unknown method) answer plain text, which becomes that message.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_string(),
+        text => text.to_string(),
+    };
+    let body = serde_json::to_vec(&json!({ "message": message })).unwrap_or_default();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
 
 /// Whether `path` is the control API's (what `app` nests under `/_emulator`).
 pub fn is_control_path(path: &str) -> bool {

@@ -28,9 +28,10 @@ impl Scope {
     }
 }
 
-/// A control API error: `{"error": message}` with a fitting status.
+/// A control API error: `{"message": message}` with a fitting status (the one format of every
+/// control API error).
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    (status, Json(json!({ "message": message.into() }))).into_response()
 }
 
 /// An API error (unknown phone number, …) answered by the control API.

@@ -243,7 +243,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Json<Value> 
         params.get("account").cloned().unwrap_or_else(|| state.config.default_account.clone());
     let region =
         params.get("region").cloned().unwrap_or_else(|| state.config.default_region.clone());
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let wanted = params
         .get("wabaId")

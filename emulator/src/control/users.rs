@@ -38,7 +38,7 @@ fn portfolio(
         fields: Default::default(),
     };
     let (account, region, hex) = locate_phone(state, &req).map_err(ControlError::not_found)?;
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let portfolio = p
         .wabas
@@ -83,7 +83,7 @@ async fn get_user(
         .ok_or_else(|| ControlError::bad_request("phoneNumberId is required"))?;
     let (account, region, portfolio) =
         portfolio(&state, phone, params.get("account").cloned(), params.get("region").cloned())?;
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Json(view(&p.meta, &wa_id, &portfolio)))
 }

@@ -133,7 +133,9 @@ struct Inner {
 /// Subscriptions, deliveries and the signing key.
 pub struct Sns {
     inner: Mutex<Inner>,
-    signer: OnceLock<SigningIdentity>,
+    /// Made on first use (an RSA key takes a while); a failure is kept and reported by every
+    /// delivery that needs it, never a panic in a delivery task.
+    signer: OnceLock<Result<SigningIdentity, String>>,
     /// Built on first use: building one loads the platform's root certificates, which is not
     /// worth a slower start.
     http: OnceLock<reqwest::Client>,
@@ -198,15 +200,16 @@ impl Sns {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn identity(&self) -> &SigningIdentity {
-        self.signer.get_or_init(|| {
-            SigningIdentity::generate(self.fixed_identity).expect("RSA signing identity")
-        })
+    fn identity(&self) -> Result<&SigningIdentity, String> {
+        self.signer
+            .get_or_init(|| SigningIdentity::generate(self.fixed_identity))
+            .as_ref()
+            .map_err(|e| format!("the SNS signing identity could not be made: {e}"))
     }
 
     /// The PEM certificate served at `SigningCertURL`, if `name` is its file name.
     pub fn certificate(&self, name: &str) -> Option<String> {
-        let id = self.identity();
+        let id = self.identity().ok()?;
         (id.cert_name == name).then(|| id.cert_pem.clone())
     }
 
@@ -358,8 +361,8 @@ fn base_url(state: &AppState) -> String {
     state.config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1:4590".to_string())
 }
 
-fn cert_url(state: &AppState) -> String {
-    format!("{}/_emulator/sns/{}", base_url(state), state.sns.identity().cert_name)
+fn cert_url(state: &AppState, id: &SigningIdentity) -> String {
+    format!("{}/_emulator/sns/{}", base_url(state), id.cert_name)
 }
 
 /// Registers a subscription and sends its `SubscriptionConfirmation`. As in SNS, a subscription
@@ -408,7 +411,8 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
         "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
         sub.topic_arn
     );
-    let signature = state.sns.identity().sign(
+    let identity = state.sns.identity()?;
+    let signature = identity.sign(
         &sub.signature_version,
         &string_to_sign(&[
             ("Message", &message),
@@ -430,7 +434,7 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
         "Timestamp": timestamp,
         "SignatureVersion": sub.signature_version,
         "Signature": signature,
-        "SigningCertURL": cert_url(state),
+        "SigningCertURL": cert_url(state, identity),
     });
     let res = state
         .sns
@@ -729,7 +733,8 @@ async fn post_notification(
     let request = if sub.raw_message_delivery {
         request.header("x-amz-sns-rawdelivery", "true").body(delivery.message.clone())
     } else {
-        let signature = state.sns.identity().sign(
+        let identity = state.sns.identity().map_err(|e| (None, e))?;
+        let signature = identity.sign(
             &sub.signature_version,
             &string_to_sign(&[
                 ("Message", &delivery.message),
@@ -747,7 +752,7 @@ async fn post_notification(
             "Timestamp": delivery.timestamp,
             "SignatureVersion": sub.signature_version,
             "Signature": signature,
-            "SigningCertURL": cert_url(state),
+            "SigningCertURL": cert_url(state, identity),
             "UnsubscribeURL": format!(
                 "{}/_emulator/sns/?Action=Unsubscribe&SubscriptionArn={}",
                 base_url(state),

@@ -367,7 +367,7 @@ impl Targets {
             }
         }
         if !targets.phones.is_empty() {
-            let partition = state.store.partition(&ctx.account, &ctx.region);
+            let partition = state.store.existing_or_empty(&ctx.account, &ctx.region);
             let p = partition.read().unwrap_or_else(PoisonError::into_inner);
             for waba in p.wabas.values() {
                 if waba.phone_numbers.iter().any(|n| targets.phones.contains(&n.hex))

@@ -64,7 +64,7 @@ pub fn locate_phone(
     let wanted = req.phone_number_id.as_str();
     let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
     let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
-    let partition = state.store.partition(&account, &region);
+    let partition = state.store.existing_or_empty(&account, &region);
     let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
     let found = p
         .wabas

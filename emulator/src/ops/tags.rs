@@ -65,12 +65,8 @@ pub fn check_tags(tags: &[Tag], field: &str) -> ApiResult<()> {
     if errors.is_empty() { Ok(()) } else { Err(validation_error(&errors)) }
 }
 
-/// The tags of the WABA or phone number named by `arn`.
-fn tags_of<'p>(
-    p: &'p mut Partition,
-    ctx: &RequestContext,
-    arn: &str,
-) -> ApiResult<&'p mut BTreeMap<String, String>> {
+/// The kind of resource `arn` names, if it can be tagged and is the caller's.
+fn taggable(ctx: &RequestContext, arn: &str) -> ApiResult<ResourceKind> {
     let Some(parsed) = ids::parse_arn(arn) else {
         return Err(ApiError::invalid_parameters(format!(
             "Invalid resourceArn '{arn}': only WhatsApp Business Account \
@@ -78,13 +74,25 @@ fn tags_of<'p>(
              (…:phone-number-id/<id>) ARNs can be tagged"
         )));
     };
-    let kind = parsed.kind;
-    ids::resolve(ctx, kind, arn)?;
-    let tags = match kind {
+    ids::resolve(ctx, parsed.kind, arn)?;
+    Ok(parsed.kind)
+}
+
+fn missing(arn: &str) -> ApiError {
+    ApiError::invalid_parameters(format!("Resource {arn} does not exist"))
+}
+
+/// The tags of the WABA or phone number named by `arn`, to change.
+fn tags_of<'p>(
+    p: &'p mut Partition,
+    ctx: &RequestContext,
+    arn: &str,
+) -> ApiResult<&'p mut BTreeMap<String, String>> {
+    let tags = match taggable(ctx, arn)? {
         ResourceKind::Waba => p.waba_mut(ctx, arn).map(|w| &mut w.tags),
         ResourceKind::PhoneNumber => p.phone_mut(ctx, arn).map(|n| &mut n.tags),
     };
-    tags.map_err(|_| ApiError::invalid_parameters(format!("Resource {arn} does not exist")))
+    tags.map_err(|_| missing(arn))
 }
 
 pub fn tag_resource(state: &AppState, ctx: &RequestContext, input: &Input) -> ApiResult<Value> {
@@ -128,8 +136,12 @@ pub fn list_tags_for_resource(
     input: &Input,
 ) -> ApiResult<Value> {
     let arn = input.req_str("resourceArn")?;
-    state.store.with(ctx, |p| {
-        let current = tags_of(p, ctx, arn)?;
+    state.store.read(ctx, |p| {
+        let current = match taggable(ctx, arn)? {
+            ResourceKind::Waba => p.waba(ctx, arn).map(|w| &w.tags),
+            ResourceKind::PhoneNumber => p.phone(ctx, arn).map(|(_, n)| &n.tags),
+        }
+        .map_err(|_| missing(arn))?;
         let tags: Vec<Value> =
             current.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
         Ok(json!({ "statusCode": 200, "tags": tags }))

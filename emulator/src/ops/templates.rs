@@ -271,15 +271,16 @@ pub fn create_whatsapp_message_template(
     }))
 }
 
-/// The template named by `metaTemplateId`, or by `templateName` + `templateLanguageCode`.
-fn find<'w>(waba: &'w mut Waba, input: &Input) -> ApiResult<&'w mut Template> {
+/// The place of the template named by `metaTemplateId`, or by `templateName` +
+/// `templateLanguageCode`, among the WABA's templates.
+fn position(waba: &Waba, input: &Input) -> ApiResult<usize> {
     let by_id = input.str("metaTemplateId");
     let name = input.str("templateName");
     let language = input.str("templateLanguageCode");
     let found = match (by_id, name, language) {
-        (Some(tid), _, _) => waba.templates.iter_mut().find(|t| t.meta_template_id == tid),
+        (Some(tid), _, _) => waba.templates.iter().position(|t| t.meta_template_id == tid),
         (None, Some(n), Some(l)) => {
-            waba.templates.iter_mut().find(|t| t.name == n && t.language == l)
+            waba.templates.iter().position(|t| t.name == n && t.language == l)
         }
         (None, Some(n), None) => {
             let count = waba.templates.iter().filter(|t| t.name == n).count();
@@ -288,7 +289,7 @@ fn find<'w>(waba: &'w mut Waba, input: &Input) -> ApiResult<&'w mut Template> {
                     "Template {n} exists in {count} languages: give templateLanguageCode or metaTemplateId"
                 )));
             }
-            waba.templates.iter_mut().find(|t| t.name == n)
+            waba.templates.iter().position(|t| t.name == n)
         }
         (None, None, _) => {
             return Err(ApiError::invalid_parameters(
@@ -304,15 +305,21 @@ fn find<'w>(waba: &'w mut Waba, input: &Input) -> ApiResult<&'w mut Template> {
     })
 }
 
+/// The template an input names, to change.
+fn find<'w>(waba: &'w mut Waba, input: &Input) -> ApiResult<&'w mut Template> {
+    let at = position(waba, input)?;
+    Ok(&mut waba.templates[at])
+}
+
 pub fn get_whatsapp_message_template(
     state: &AppState,
     ctx: &RequestContext,
     input: &Input,
 ) -> ApiResult<Value> {
     let id = input.req_str("id")?;
-    state.store.with(ctx, |p| {
-        let waba = p.waba_mut(ctx, id)?;
-        let t = find(waba, input)?;
+    state.store.read(ctx, |p| {
+        let waba = p.waba(ctx, id)?;
+        let t = &waba.templates[position(waba, input)?];
         Ok(json!({ "template": template_object(t).to_string() }))
     })
 }

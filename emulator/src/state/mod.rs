@@ -350,10 +350,46 @@ impl Store {
         f(&mut guard)
     }
 
-    /// Runs `f` on the caller's partition under its read lock: reads run side by side.
+    /// Runs `f` on the caller's partition under its read lock: reads run side by side. A
+    /// partition that does not exist is read as an empty one and not created (nor marked
+    /// touched), so that reads with ever new access keys cost no memory.
     pub fn read<R>(&self, ctx: &RequestContext, f: impl FnOnce(&Partition) -> R) -> R {
-        let partition = self.partition(&ctx.account, &ctx.region);
-        let guard = partition.read().unwrap_or_else(PoisonError::into_inner);
-        f(&guard)
+        self.view(&ctx.account, &ctx.region, f)
+    }
+
+    /// [`Self::read`] by account and Region.
+    pub fn view<R>(&self, account: &str, region: &str, f: impl FnOnce(&Partition) -> R) -> R {
+        let found = self
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&KeyRef(account, region))
+            .cloned();
+        match found {
+            Some(partition) => f(&partition.read().unwrap_or_else(PoisonError::into_inner)),
+            None => f(&Partition::new(account, region)),
+        }
+    }
+
+    /// The partition of (`account`, `region`) to read, or an empty one of its own when there is
+    /// none: never creates one, so reads with ever new access keys cost no memory.
+    pub fn existing_or_empty(&self, account: &str, region: &str) -> Arc<RwLock<Partition>> {
+        let found = self
+            .partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&KeyRef(account, region))
+            .cloned();
+        found.unwrap_or_else(|| Arc::new(RwLock::new(Partition::new(account, region))))
+    }
+
+    /// How many partitions exist.
+    pub fn len(&self) -> usize {
+        self.partitions.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no partition exists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
