@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Records the golden fixtures (fixtures/golden/<scenario>.json) that sdk-tests/tests/golden.rs
+# Records the golden fixtures (fixtures/golden/<scenario>.json) that sdk-tests/tests/sdk/golden.rs
 # replays: runs every conformance scenario with --record against a fresh emulator (the default),
 # or against the endpoint in AWS_ENDPOINT_URL_SOCIALMESSAGING with EXTRA flags
 # (e.g. `--allow-real --all` for the real service; the credentials come from the environment).

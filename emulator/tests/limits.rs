@@ -214,8 +214,13 @@ async fn shutdown_drains_the_request_in_flight_and_closes_idle_connections() {
     )
     .await
     .unwrap();
-    // Let the long poll reach its handler before stopping.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop once the long poll is in its handler, waiting for an event.
+    let waiting = async {
+        while emu.state.events.waiters() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(BOUND, waiting).await.expect("the long poll reached its handler");
     let stopping = tokio::spawn(emu.stop());
     let answer = read_response(&mut busy).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

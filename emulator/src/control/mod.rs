@@ -111,11 +111,12 @@ pub type Params = Query<HashMap<String, String>>;
 /// JSON, a bad query or path, an unknown method) answer plain text, which becomes that message.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    // Only axum's plain text (or nothing): JSON errors and SNS's XML answers stay as they are.
+    let plain = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
         return response;
     }
     let (mut parts, body) = response.into_parts();

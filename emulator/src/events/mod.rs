@@ -394,6 +394,11 @@ impl EventLog {
         self.published.subscribe()
     }
 
+    /// How many wait for a publish right now (long polls of the event log, live streams).
+    pub fn waiters(&self) -> usize {
+        self.published.receiver_count()
+    }
+
     /// Counts an accepted send (one relaxed add: the send path pays nothing more).
     pub fn note_accepted(&self) {
         self.accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

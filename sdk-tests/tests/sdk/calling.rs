@@ -492,7 +492,7 @@ async fn calling_limits_are_set_per_number_through_the_control_api_and_the_seed(
 
     // A seed sets them too.
     let mut seed: Value =
-        serde_json::from_str(include_str!("../../fixtures/seed/default.json")).unwrap();
+        serde_json::from_str(include_str!("../../../fixtures/seed/default.json")).unwrap();
     seed["wabas"][0]["phoneNumbers"][0]["callingLimits"] = json!({ "connectedCallsPer24h": 7 });
     let seeded = eum_social_emulator::Emulator::start_with(
         Default::default(),

@@ -13,7 +13,7 @@ use aws_sdk_socialmessaging::types::{LibraryTemplateBodyInputs, MetaLibraryTempl
 use sdk_tests::*;
 use serde_json::{Value, json};
 
-const CATALOGUE: &str = include_str!("../../fixtures/meta-rules.json");
+const CATALOGUE: &str = include_str!("../../../fixtures/meta-rules.json");
 /// The customer of every probe unless a probe names another.
 const CUSTOMER: &str = "14255550123";
 

@@ -7,10 +7,10 @@ use rstest::rstest;
 use sdk_tests::*;
 use serde_json::{Value, json};
 
-const KEY_2048: &str = include_str!("../../fixtures/keys/rsa-2048-public.pem");
-const KEY_2048_PKCS1: &str = include_str!("../../fixtures/keys/rsa-2048-public-pkcs1.pem");
-const KEY_1024: &str = include_str!("../../fixtures/keys/rsa-1024-public.pem");
-const KEY_EC: &str = include_str!("../../fixtures/keys/ec-p256-public.pem");
+const KEY_2048: &str = include_str!("../../../fixtures/keys/rsa-2048-public.pem");
+const KEY_2048_PKCS1: &str = include_str!("../../../fixtures/keys/rsa-2048-public-pkcs1.pem");
+const KEY_1024: &str = include_str!("../../../fixtures/keys/rsa-1024-public.pem");
+const KEY_EC: &str = include_str!("../../../fixtures/keys/ec-p256-public.pem");
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:809904170947:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 async fn set_signature_status(emu: &Emulator, phone: &str, status: &str) -> (u16, Value) {

@@ -192,7 +192,7 @@ async fn inbound_media_bytes_are_served_with_their_type() {
     use base64::Engine;
     let emulator = emulator().await;
     let control = Control::new(&emulator);
-    let png = include_bytes!("../../fixtures/media/sample.png");
+    let png = include_bytes!("../../../fixtures/media/sample.png");
     let out = control
         .call(
             "POST",
