@@ -5,8 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{BIN, get, start_with_stdout, stop};
+use crate::common::{BIN, get, start_with_stdout, stop};
 
 /// The binary with its stdout piped (request lines are read from it).
 fn start(args: &[&str]) -> (Child, String) {

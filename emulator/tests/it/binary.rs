@@ -4,8 +4,7 @@ use std::io::Read;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{BIN, get, start};
+use crate::common::{BIN, get, start};
 
 #[cfg(unix)]
 fn terminate(child: &mut Child) -> std::process::ExitStatus {

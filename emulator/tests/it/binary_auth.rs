@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-mod common;
-use common::{BIN, raw_get, start, stop};
+use crate::common::{BIN, raw_get, start, stop};
 
 #[test]
 fn a_non_loopback_host_needs_a_control_token() {

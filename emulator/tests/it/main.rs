@@ -1,0 +1,10 @@
+//! The emulator's own integration tests, one test binary: the `eum-social` binary (READY line,
+//! flags, signals, auth), the HTTP limits (timeouts, connection limit, draining) and persistence
+//! (`--state-dir`, `kill -9`).
+
+mod binary;
+mod binary_auth;
+mod common;
+mod limits;
+mod limits_flags;
+mod persistence;
