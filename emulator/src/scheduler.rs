@@ -50,6 +50,24 @@ struct Inner {
     next: u64,
     /// Popped but not yet finished (so `pending` never reports 0 while a job is running).
     running: usize,
+    /// With persistence: timers added and gone since the last write (a write stores those, not
+    /// every timer).
+    changes: Option<TimerChanges>,
+}
+
+/// What changed among the timers since [`Scheduler::take_changes`].
+#[derive(Debug, Default)]
+struct TimerChanges {
+    added: std::collections::HashMap<u64, i64>,
+    gone: std::collections::HashSet<u64>,
+}
+
+/// A timer as persistence stores it: its id, due time and the [`ScheduledJob`] document.
+pub type TimerRow = (u64, i64, ScheduledJob);
+
+/// SNS deliveries are stored with the deliveries and scheduled again when they are restored.
+fn persisted(job: &Job) -> bool {
+    !matches!(job, Job::SnsDelivery { .. })
 }
 
 impl Scheduler {
@@ -68,6 +86,11 @@ impl Scheduler {
                 inner.next += 1;
                 let id = inner.next;
                 inner.heap.push(Reverse((due_ms, id)));
+                if persisted(&job)
+                    && let Some(c) = &mut inner.changes
+                {
+                    c.added.insert(id, due_ms);
+                }
                 inner.jobs.insert(id, job);
             }
             earliest
@@ -88,6 +111,11 @@ impl Scheduler {
             }
             inner.heap.pop();
             if let Some(job) = inner.jobs.remove(&id) {
+                if let Some(c) = &mut inner.changes
+                    && c.added.remove(&id).is_none()
+                {
+                    c.gone.insert(id);
+                }
                 due.push((at, job));
             }
         }
@@ -146,6 +174,51 @@ impl Scheduler {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.heap.clear();
         inner.jobs.clear();
+        if let Some(c) = &mut inner.changes {
+            // A clear comes with a full rewrite (reset, import).
+            *c = TimerChanges::default();
+        }
+    }
+
+    /// Starts recording which timers are added and gone (persistence).
+    pub fn track(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.changes.get_or_insert_with(TimerChanges::default);
+    }
+
+    /// Every stored timer with its id (a full write), forgetting the changes recorded so far.
+    pub fn rows(&self) -> Vec<TimerRow> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = &mut inner.changes {
+            *c = TimerChanges::default();
+        }
+        let mut rows: Vec<TimerRow> = inner
+            .heap
+            .iter()
+            .filter_map(|Reverse((due_ms, id))| {
+                let job = inner.jobs.get(id).filter(|j| persisted(j))?;
+                Some((*id, *due_ms, ScheduledJob { due_ms: *due_ms, job: job.clone() }))
+            })
+            .collect();
+        rows.sort_unstable_by_key(|(id, due, _)| (*due, *id));
+        rows
+    }
+
+    /// The timers added since the last call (still pending) and the ids of those gone.
+    pub fn take_changes(&self) -> (Vec<TimerRow>, Vec<u64>) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(c) = inner.changes.as_mut().map(std::mem::take) else {
+            return (Vec::new(), Vec::new());
+        };
+        let added = c
+            .added
+            .into_iter()
+            .filter_map(|(id, due_ms)| {
+                let job = inner.jobs.get(&id)?.clone();
+                Some((id, due_ms, ScheduledJob { due_ms, job }))
+            })
+            .collect();
+        (added, c.gone.into_iter().collect())
     }
 }
 

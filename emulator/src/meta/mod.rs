@@ -75,15 +75,28 @@ impl MetaState {
 /// message logs stay bounded however long the emulator runs. Values are boxed: the table stays
 /// small (a full log of 10,000 inline messages was megabytes of buckets, most of them cold, that
 /// every insert and eviction probed).
+///
+/// With persistence the log also records what changed since the last write ([`Self::track`]),
+/// so that a write stores the messages that changed, not the log.
 #[derive(Debug)]
 pub struct BoundedLog<V> {
     map: hashbrown::HashMap<String, Box<V>>,
     order: VecDeque<String>,
+    changes: Option<Box<LogChanges>>,
+}
+
+/// What changed in a tracked [`BoundedLog`] since [`BoundedLog::take_changes`].
+#[derive(Debug, Default)]
+pub struct LogChanges {
+    /// Inserted, or handed out to change.
+    pub changed: std::collections::HashSet<String>,
+    /// Evicted.
+    pub removed: std::collections::HashSet<String>,
 }
 
 impl<V> Default for BoundedLog<V> {
     fn default() -> Self {
-        BoundedLog { map: hashbrown::HashMap::new(), order: VecDeque::new() }
+        BoundedLog { map: hashbrown::HashMap::new(), order: VecDeque::new(), changes: None }
     }
 }
 
@@ -113,9 +126,19 @@ impl<V> BoundedLog<V> {
         let mut evicted = Vec::new();
         while self.map.len() >= capacity.max(1) {
             match self.order.pop_front() {
-                Some(old) => evicted.extend(self.map.remove(&old)),
+                Some(old) => {
+                    evicted.extend(self.map.remove(&old));
+                    if let Some(c) = &mut self.changes {
+                        c.changed.remove(&old);
+                        c.removed.insert(old);
+                    }
+                }
                 None => break,
             }
+        }
+        if let Some(c) = &mut self.changes {
+            c.removed.remove(&key);
+            c.changed.insert(key.clone());
         }
         if self.map.insert(key.clone(), Box::new(value)).is_none() {
             self.order.push_back(key);
@@ -125,8 +148,32 @@ impl<V> BoundedLog<V> {
     pub fn get(&self, key: &str) -> Option<&V> {
         self.map.get(key).map(|v| &**v)
     }
+    /// The entry to change (tracked as changed).
     pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
-        self.map.get_mut(key).map(|v| &mut **v)
+        let found = self.map.get_mut(key).map(|v| &mut **v);
+        if found.is_some()
+            && let Some(c) = &mut self.changes
+        {
+            c.changed.insert(key.to_string());
+        }
+        found
+    }
+    /// Starts recording what changes (persistence); everything is new to the next write.
+    pub fn track(&mut self) {
+        if self.changes.is_none() {
+            self.changes = Some(Box::new(LogChanges {
+                changed: self.order.iter().cloned().collect(),
+                removed: Default::default(),
+            }));
+        }
+    }
+    /// What changed since the last call (None when not tracked).
+    pub fn take_changes(&mut self) -> Option<LogChanges> {
+        self.changes.as_mut().map(|c| std::mem::take(&mut **c))
+    }
+    /// Every entry with its key, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.order.iter().filter_map(|k| self.map.get(k).map(|v| (k, &**v)))
     }
     /// Oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &V> {

@@ -91,7 +91,8 @@ pub struct Portfolio {
     /// templates then go through it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub marketing_messages_api: bool,
-    /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id).
+    /// Unique customers reached outside a service window in the moving 24 h: (time, wa_id);
+    /// not counted while the limit is unlimited.
     #[serde(default)]
     pub business_initiated: VecDeque<(i64, String)>,
     #[serde(default)]
@@ -124,6 +125,10 @@ impl Portfolio {
     /// Counts a business-initiated message to `wa_id`; false when the customer would be one more
     /// than the tier allows in the moving 24 hours (a customer already reached is free).
     pub fn reach(&mut self, wa_id: &str, now: i64) -> bool {
+        // Unlimited: nothing to count (and nothing that grows with every customer reached).
+        if self.messaging_limit_tier == Tier::Unlimited {
+            return true;
+        }
         self.expire(now);
         if self.business_initiated_set.contains_key(wa_id) {
             return true;

@@ -279,12 +279,27 @@ impl Store {
     pub fn reset(&self) {
         let fresh = self.seed.partitions();
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
-        *map = fresh.into_iter().map(|(k, p)| (k, Arc::new(RwLock::new(p)))).collect();
+        *map = fresh.into_iter().map(|(k, p)| (k, self.shared(p))).collect();
     }
 
-    /// Starts recording which partitions are handed out (persistence).
+    /// A partition as the store keeps it: with persistence, its message logs record what
+    /// changes (a write stores those messages, not the logs).
+    fn shared(&self, mut p: Partition) -> Arc<RwLock<Partition>> {
+        if self.touched.get().is_some() {
+            p.meta.outbound.track();
+            p.meta.inbound.track();
+        }
+        Arc::new(RwLock::new(p))
+    }
+
+    /// Starts recording which partitions are handed out and what changes in them (persistence).
     pub fn track_changes(&self) {
         let _ = self.touched.set(Mutex::default());
+        for p in self.partitions.read().unwrap_or_else(PoisonError::into_inner).values() {
+            let mut p = p.write().unwrap_or_else(PoisonError::into_inner);
+            p.meta.outbound.track();
+            p.meta.inbound.track();
+        }
     }
 
     /// The partitions handed out since the last call (with `track_changes`).
@@ -318,7 +333,7 @@ impl Store {
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         *map = partitions
             .into_iter()
-            .map(|p| ((p.account.clone(), p.region.clone()), Arc::new(RwLock::new(p))))
+            .map(|p| ((p.account.clone(), p.region.clone()), self.shared(p)))
             .collect();
     }
 
@@ -339,7 +354,7 @@ impl Store {
         }
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         map.entry((account.to_string(), region.to_string()))
-            .or_insert_with(|| Arc::new(RwLock::new(Partition::new(account, region))))
+            .or_insert_with(|| self.shared(Partition::new(account, region)))
             .clone()
     }
 

@@ -368,3 +368,129 @@ async fn a_pending_status_timer_resumes_after_sigkill() {
     assert_eq!(inbound["events"].as_array().unwrap().len(), 1, "the inbound event survived");
     process.kill9();
 }
+
+/// Sends `n` texts to a customer who wrote in; returns their message ids.
+async fn send_texts(process: &Process, n: usize) -> Vec<String> {
+    let client = process.client();
+    process
+        .control(
+            "POST",
+            "/inbound",
+            Some(json!({ "phoneNumberId": PHONE_2, "from": "15551238888", "text": "hi" })),
+        )
+        .await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let message = json!({ "messaging_product": "whatsapp", "to": "15551238888",
+                              "type": "text", "text": { "body": format!("reply {i}") } });
+        let out = client
+            .send_whats_app_message()
+            .origination_phone_number_id(PHONE_2)
+            .meta_api_version("v20.0")
+            .message(aws_smithy_types::Blob::new(message.to_string()))
+            .send()
+            .await
+            .unwrap();
+        ids.push(out.message_id().unwrap().to_string());
+    }
+    ids
+}
+
+fn open(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("state.sqlite3")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_rows_of_their_own_and_an_older_layout_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = Process::start(dir.path());
+    let ids = send_texts(&process, 5).await;
+    let exported = process.control("GET", "/state", None).await;
+    process.kill9();
+
+    // Each message is a row of its own; the partition's row holds no messages.
+    let db = open(dir.path());
+    let part = format!("{ACCOUNT}/us-east-1");
+    let rows: Vec<String> = db
+        .prepare("SELECT key FROM messages WHERE part = ?1 ORDER BY ord")
+        .unwrap()
+        .query_map([&part], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 6, "one inbound and five outbound messages: {rows:?}");
+    assert!(rows[0].starts_with(&format!("{part}/in/wamid.")));
+    for (row, id) in rows[1..].iter().zip(&ids) {
+        assert_eq!(row, &format!("{part}/out/{id}"));
+    }
+    let partition: String = db
+        .query_row("SELECT value FROM rows WHERE key = ?1", [format!("partition/{part}")], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let partition: Value = serde_json::from_str(&partition).unwrap();
+    assert_eq!(partition["meta"]["outbound"], json!([]));
+    assert_eq!(partition["meta"]["inbound"], json!([]));
+
+    // Storage layout 1, as the previous version wrote it: the messages inside the partition's
+    // row, no messages table, no layout in the header.
+    let whole = exported["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["account"] == ACCOUNT && p["region"] == "us-east-1")
+        .unwrap()
+        .clone();
+    db.execute("DROP TABLE messages", []).unwrap();
+    db.execute(
+        "UPDATE rows SET value = ?1 WHERE key = ?2",
+        [whole.to_string(), format!("partition/{part}")],
+    )
+    .unwrap();
+    let header: String =
+        db.query_row("SELECT value FROM rows WHERE key = 'header'", [], |r| r.get(0)).unwrap();
+    let mut header: Value = serde_json::from_str(&header).unwrap();
+    header.as_object_mut().unwrap().remove("storage");
+    db.execute("UPDATE rows SET value = ?1 WHERE key = 'header'", [header.to_string()]).unwrap();
+    drop(db);
+
+    let process = Process::start(dir.path());
+    let messages = process.control("GET", "/messages", None).await;
+    let loaded: Vec<&str> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["messageId"].as_str())
+        .collect();
+    for id in &ids {
+        assert!(loaded.contains(&id.as_str()), "{id} was lost from a layout-1 directory");
+    }
+    // Rewritten in this version's layout.
+    let more = send_texts(&process, 1).await;
+    process.kill9();
+    let db = open(dir.path());
+    let stored: i64 = db
+        .query_row("SELECT count(*) FROM messages WHERE part = ?1", [&part], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 8, "six, the new inbound message and {more:?}");
+}
+
+#[test]
+fn a_newer_storage_layout_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute_batch(
+        "CREATE TABLE rows (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         INSERT INTO rows VALUES ('header', '{\"version\": 1, \"storage\": 9, \"clock\": {}, \"ids\": {}}');",
+    )
+    .unwrap();
+    drop(db);
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("storage layout 9") && stderr.contains("newer version"), "{stderr}");
+}
