@@ -38,7 +38,7 @@ pub struct Rfc3339(pub i64);
 
 impl Serialize for Rfc3339 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::events::rfc3339_millis(self.0))
+        s.serialize_str(&crate::clock::rfc3339_millis(self.0))
     }
 }
 
@@ -48,7 +48,7 @@ impl RequestRecord {
         let status = self.status.map_or("dropped".to_string(), |s| s.to_string());
         format!(
             "request {} {} {} {} {} {} {} {} {:.1}ms {}",
-            crate::events::rfc3339_millis(self.time_ms),
+            crate::clock::rfc3339_millis(self.time_ms),
             self.method,
             self.path,
             self.operation.unwrap_or("-"),

@@ -25,66 +25,7 @@ use crate::model::{Model, OperationFacts};
 use crate::ops;
 use crate::reqlog::RequestRecord;
 
-macro_rules! operations {
-    ($($name:ident),* $(,)?) => {
-        /// Every operation of `aws-sdk-socialmessaging`.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Operation { $($name),* }
-
-        impl Operation {
-            pub const ALL: &'static [Operation] = &[$(Operation::$name),*];
-
-            pub fn name(self) -> &'static str {
-                match self { $(Operation::$name => stringify!($name)),* }
-            }
-
-            pub fn from_name(name: &str) -> Option<Operation> {
-                match name { $(stringify!($name) => Some(Operation::$name),)* _ => None }
-            }
-        }
-    };
-}
-
-operations! {
-    AssociateWhatsAppBusinessAccount,
-    CreateWhatsAppDataset,
-    CreateWhatsAppFlow,
-    CreateWhatsAppMessageTemplate,
-    CreateWhatsAppMessageTemplateFromLibrary,
-    CreateWhatsAppMessageTemplateMedia,
-    DeleteWhatsAppFlow,
-    DeleteWhatsAppMessageMedia,
-    DeleteWhatsAppMessageTemplate,
-    DeprecateWhatsAppFlow,
-    DisassociateWhatsAppBusinessAccount,
-    GetLinkedWhatsAppBusinessAccount,
-    GetLinkedWhatsAppBusinessAccountPhoneNumber,
-    GetWhatsAppBusinessPublicKey,
-    GetWhatsAppCallPermission,
-    GetWhatsAppFlow,
-    GetWhatsAppFlowPreview,
-    GetWhatsAppMessageMedia,
-    GetWhatsAppMessageTemplate,
-    ListLinkedWhatsAppBusinessAccounts,
-    ListTagsForResource,
-    ListWhatsAppFlowAssets,
-    ListWhatsAppFlows,
-    ListWhatsAppMessageTemplates,
-    ListWhatsAppTemplateLibrary,
-    PostWhatsAppMessageMedia,
-    PublishWhatsAppFlow,
-    PutWhatsAppBusinessAccountEventDestinations,
-    PutWhatsAppBusinessPublicKey,
-    SendWhatsAppCallEvent,
-    SendWhatsAppConversionEvent,
-    SendWhatsAppMessage,
-    TagResource,
-    UntagResource,
-    UpdateLinkedWhatsAppBusinessAccountPhoneNumber,
-    UpdateWhatsAppFlow,
-    UpdateWhatsAppFlowAssets,
-    UpdateWhatsAppMessageTemplate,
-}
+pub use crate::model::Operation;
 
 /// (method, path) → operation, built from the model facts.
 pub struct RouteTable {
@@ -261,7 +202,7 @@ async fn run(
     {
         return answer;
     }
-    let leniency = Leniency::from_config(&state.config);
+    let leniency = Leniency { any_presigned_url: state.config.allow_any_presigned_url };
     let input = decode_input_with(Model::get(), facts, query, body, leniency)?;
     ops::dispatch(state, ctx, op, input).await
 }

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
 use crate::limits::faults::parse_spec;
+use crate::model::Operation;
 use crate::reqlog::RequestFilter;
-use crate::routes::Operation;
 
 pub fn router() -> Router<AppState> {
     Router::new()

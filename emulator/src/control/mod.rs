@@ -29,7 +29,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::routes::Operation;
+use crate::model::Operation;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -22,8 +22,8 @@ use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::meta::errors::MetaError;
+use crate::model::Operation;
 use crate::model::{Model, ShapeKind};
-use crate::routes::Operation;
 use crate::state::ids::{self, ResourceKind};
 
 /// Longest latency a rule may add.

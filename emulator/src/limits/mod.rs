@@ -13,7 +13,7 @@ use axum::response::Response;
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::ApiError;
-use crate::routes::Operation;
+use crate::model::Operation;
 
 /// Why a request is not served.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ErrorKind};
-use crate::routes::Operation;
+use crate::model::Operation;
 
 /// Highest rate and burst accepted (a million per second is "no limit" for a local emulator).
 pub const MAX_RATE: f64 = 1_000_000.0;

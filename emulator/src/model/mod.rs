@@ -2,7 +2,10 @@
 //! `fixtures/model/socialmessaging.json` and embedded in the binary. Routing, validation and the
 //! "every operation is served" tests read it; nothing here is typed by hand.
 
+mod operation;
 pub mod validate;
+
+pub use operation::Operation;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

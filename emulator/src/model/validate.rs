@@ -99,10 +99,6 @@ pub struct Leniency {
 }
 
 impl Leniency {
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        Leniency { any_presigned_url: config.allow_any_presigned_url }
-    }
-
     fn waives_pattern(self, shape: &Shape, value: &str) -> bool {
         self.any_presigned_url
             && shape.name == PRESIGNED_URL_SHAPE

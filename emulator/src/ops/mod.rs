@@ -22,8 +22,8 @@ use serde_json::{Number, Value};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
+use crate::model::Operation;
 use crate::model::validate::Input;
-use crate::routes::Operation;
 
 /// What a handler answers: a JSON value, or (on hot paths) the JSON already serialized from
 /// typed views, without building a `Value`.

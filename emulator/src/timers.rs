@@ -1,0 +1,105 @@
+//! The app layer's timer loop: where due timers of the [`Scheduler`](crate::scheduler::Scheduler)
+//! (a queue that knows nothing of what its jobs do) meet the domain's transitions — message
+//! statuses, SNS deliveries, template reviews and unpauses.
+
+use std::time::Duration;
+
+use crate::AppState;
+use crate::scheduler::Job;
+
+/// The timer loop; runs for the life of the server.
+pub async fn run(state: AppState) {
+    let mut clock_changed = state.clock.subscribe();
+    loop {
+        let now = state.clock.now_ms();
+        let mut ran = false;
+        loop {
+            let due = state.scheduler.pop_due(now, BATCH);
+            if due.is_empty() {
+                break;
+            }
+            let count = due.len();
+            execute_all(&state, due);
+            state.scheduler.finished(count);
+            ran = true;
+        }
+        if ran && let Some(persist) = &state.persist {
+            // What the jobs changed (statuses, reviews, deliveries) is on disk before the next.
+            if let Err(e) = persist.sync().await {
+                tracing::error!(%e, "persisting after timers failed");
+            }
+        }
+        // Sleep until the next job is due in real time (virtual time runs at real speed unless
+        // frozen), or until a job is added or the clock jumps.
+        let wait = match state.scheduler.next_due() {
+            Some(due) if !state.clock.is_frozen() => {
+                Duration::from_millis((due - state.clock.now_ms()).clamp(0, 3_600_000) as u64)
+            }
+            _ => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.scheduler.wake.notified() => {}
+            changed = clock_changed.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Jobs taken from the queue at once (one lock of the queue, and one of a partition for a run
+/// of status jobs of that partition).
+const BATCH: usize = 256;
+
+/// Runs jobs in due order; consecutive status jobs of one partition go together.
+fn execute_all(state: &AppState, due: Vec<(i64, Job)>) {
+    let mut jobs = due.into_iter().peekable();
+    while let Some((at, job)) = jobs.next() {
+        let Job::MessageStatus { account, region, message_id, step } = job else {
+            execute(state, at, job);
+            continue;
+        };
+        let mut steps = vec![(message_id, step, at)];
+        while let Some((_, Job::MessageStatus { account: a, region: r, .. })) = jobs.peek()
+            && *a == account
+            && *r == region
+        {
+            if let Some((at, Job::MessageStatus { message_id, step, .. })) = jobs.next() {
+                steps.push((message_id, step, at));
+            }
+        }
+        crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
+    }
+}
+
+fn execute(state: &AppState, due: i64, job: Job) {
+    match job {
+        Job::MessageStatus { account, region, message_id, step } => {
+            let steps = [(message_id, step, due)];
+            crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
+        }
+        Job::SnsDelivery { delivery_id } => {
+            tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));
+        }
+        Job::TemplateReview { account, region, waba_hex, meta_template_id } => {
+            crate::ops::templates::run_review(
+                state,
+                &account,
+                &region,
+                &waba_hex,
+                &meta_template_id,
+            );
+        }
+        Job::TemplateUnpause { account, region, waba_hex, meta_template_id } => {
+            crate::control::templates::unpause(
+                state,
+                &account,
+                &region,
+                &waba_hex,
+                &meta_template_id,
+            );
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The layering of `emulator/src`, checked from the sources: which top-level module refers to
+//! which (`crate::<module>`, and `AppState`, the app layer's).
+//!
+//! The target (issue 16), each layer looking only down:
+//! - *base*: `clock`, `error`, `model` (with `Operation`), `reqlog`, `scheduler` (a queue);
+//! - *domain*: `state`, `meta` — WhatsApp's rules over the state, without `AppState`;
+//! - *runtime*: `events`, `limits`, `persist`, `s3`, `media`;
+//! - *adapters*: `auth`, `context`, `routes`, `server`, `ops`, `control`;
+//! - *app*: `lib.rs` (`AppState`, `app()`, `serve()`), `timers` (where timers meet the domain),
+//!   `config`.
+//!
+//! The base layer already holds: [`base_modules_look_only_at_the_base`]. Above it the graph still
+//! has cycles; [`no_module_gains_a_dependency`] is the ratchet that lets it only shrink: a new
+//! edge fails, and an edge that disappears must be removed from [`TODAY`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const BASE: &[&str] = &["clock", "error", "model", "reqlog", "scheduler"];
+
+/// Every top-level module's dependencies today (`AppState`: the app layer's state).
+const TODAY: &[(&str, &[&str])] = &[
+    ("auth", &["AppState", "context", "error"]),
+    ("clock", &[]),
+    ("config", &["auth", "limits", "meta"]),
+    ("context", &["config", "meta", "state"]),
+    (
+        "control",
+        &[
+            "AppState",
+            "context",
+            "error",
+            "events",
+            "limits",
+            "media",
+            "meta",
+            "model",
+            "ops",
+            "persist",
+            "reqlog",
+            "scheduler",
+            "state",
+        ],
+    ),
+    ("error", &[]),
+    ("events", &["AppState", "clock", "meta", "scheduler", "state"]),
+    ("limits", &["AppState", "context", "error", "meta", "model", "state"]),
+    ("media", &["AppState", "error", "s3", "state"]),
+    (
+        "meta",
+        &[
+            "AppState",
+            "context",
+            "error",
+            "events",
+            "media",
+            "ops",
+            "persist",
+            "scheduler",
+            "state",
+        ],
+    ),
+    ("model", &["error"]),
+    (
+        "ops",
+        &[
+            "AppState",
+            "context",
+            "error",
+            "events",
+            "media",
+            "meta",
+            "model",
+            "s3",
+            "scheduler",
+            "state",
+        ],
+    ),
+    ("persist", &["AppState", "clock", "error", "events", "meta", "scheduler", "state"]),
+    ("reqlog", &["clock"]),
+    (
+        "routes",
+        &[
+            "AppState", "auth", "context", "control", "error", "limits", "model", "ops", "reqlog",
+            "server",
+        ],
+    ),
+    ("s3", &["config", "media"]),
+    ("scheduler", &[]),
+    ("server", &[]),
+    ("state", &["context", "error", "media", "meta"]),
+    ("timers", &["AppState", "control", "events", "meta", "ops", "scheduler"]),
+];
+
+/// The graph as the sources have it (code only: comments and `#[cfg(test)]` modules aside).
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut modules = BTreeSet::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if path.is_dir()
+            || (path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "main")
+        {
+            modules.insert(name);
+        }
+    }
+    let mut graph: BTreeMap<String, BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    let mut files = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let top =
+            relative.iter().next().unwrap().to_string_lossy().trim_end_matches(".rs").to_string();
+        if !modules.contains(&top) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, _) in line.match_indices("crate::") {
+                let rest = &line[i + "crate::".len()..];
+                let name: String =
+                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if name != top && modules.contains(&name) {
+                    graph.get_mut(&top).unwrap().insert(name);
+                }
+            }
+            let words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            if words.into_iter().any(|w| w == "AppState") {
+                graph.get_mut(&top).unwrap().insert("AppState".into());
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn base_modules_look_only_at_the_base() {
+    let graph = graph();
+    for module in BASE {
+        let wrong: Vec<&String> =
+            graph[*module].iter().filter(|d| !BASE.contains(&d.as_str())).collect();
+        assert!(wrong.is_empty(), "the base module {module} depends on {wrong:?}");
+    }
+}
+
+#[test]
+fn no_module_gains_a_dependency() {
+    let graph = graph();
+    let today: BTreeMap<&str, BTreeSet<&str>> =
+        TODAY.iter().map(|(m, deps)| (*m, deps.iter().copied().collect())).collect();
+    let mut problems = Vec::new();
+    for (module, deps) in &graph {
+        let Some(allowed) = today.get(module.as_str()) else {
+            problems.push(format!("{module} is a new module: add it to TODAY in its layer"));
+            continue;
+        };
+        for dep in deps {
+            if !allowed.contains(dep.as_str()) {
+                problems.push(format!("{module} now depends on {dep}: the layering forbids it"));
+            }
+        }
+        for dep in allowed {
+            if !deps.contains(*dep) {
+                problems.push(format!("{module} no longer depends on {dep}: remove it from TODAY"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
