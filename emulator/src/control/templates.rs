@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
+use crate::meta::template_lifecycle;
 use crate::ops::templates::{publish_waba_event, status_event};
 use crate::scheduler::Job;
 use crate::state::{Template, Waba};
@@ -154,16 +155,11 @@ pub async fn review(
                         }
                     }
                 }
-                "UNPAUSE" => {
-                    if t.status != "PAUSED" {
-                        return Err(ControlError::bad_request(format!(
-                            "only a PAUSED template can be unpaused; this one is {}",
-                            t.status
-                        )));
-                    }
-                    t.status = "APPROVED".into();
-                    json!({ "other_info": { "title": "UNPAUSE", "description": "Your WhatsApp message template has been unpaused." } })
-                }
+                "UNPAUSE" => template_lifecycle::unpause(t).map_err(|status| {
+                    ControlError::bad_request(format!(
+                        "only a PAUSED template can be unpaused; this one is {status}"
+                    ))
+                })?,
                 "DISABLE" => {
                     t.status = "DISABLED".into();
                     json!({ "disable_info": { "disable_date": (now / 1000).to_string() } })
@@ -194,14 +190,9 @@ pub async fn review(
 /// The automatic end of a quality pause (scheduler job).
 pub fn unpause(state: &AppState, account: &str, region: &str, _waba_hex: &str, template_id: &str) {
     let _ = with_template(state, Some(account.into()), Some(region.into()), template_id, |t, _| {
-        if t.status != "PAUSED" {
-            return Ok(None);
-        }
-        t.status = "APPROVED".into();
-        Ok(Some((
-            "message_template_status_update",
-            json!({ "other_info": { "title": "UNPAUSE", "description": "Your WhatsApp message template has been unpaused." } }),
-        )))
+        Ok(template_lifecycle::unpause(t)
+            .ok()
+            .map(|extra| ("message_template_status_update", extra)))
     });
 }
 

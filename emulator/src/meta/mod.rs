@@ -10,6 +10,7 @@ pub mod inbound;
 pub mod messages;
 pub mod outbound;
 pub mod portfolio;
+pub mod template_lifecycle;
 pub mod template_rules;
 pub mod templates;
 

@@ -17,13 +17,13 @@ use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, EventDraft};
 use crate::meta::errors::MetaError;
+use crate::meta::template_lifecycle;
 use crate::meta::template_rules::{self, prepare};
 use crate::model::validate::Input;
 use crate::scheduler::Job;
 use crate::state::{Template, Waba};
 
-/// Templates per WABA (AWS user guide: 250).
-pub const TEMPLATE_LIMIT: usize = 250;
+pub use crate::meta::template_lifecycle::TEMPLATE_LIMIT;
 
 fn meta_invalid(e: MetaError) -> ApiError {
     ApiError::invalid_parameters(e.sync_message())
@@ -238,16 +238,7 @@ pub fn create_whatsapp_message_template(
                 ),
             )));
         }
-        if waba.templates.len() >= TEMPLATE_LIMIT {
-            return Err(meta_invalid(MetaError {
-                code: 2388019,
-                title: "Message Template Limit Exceeded".into(),
-                details: format!(
-                    "this WhatsApp Business Account already has {TEMPLATE_LIMIT} message templates"
-                )
-                .into(),
-            }));
-        }
+        template_lifecycle::check_room(waba.templates.len()).map_err(meta_invalid)?;
         if def.get("parameter_format").is_none() {
             def["parameter_format"] = json!("POSITIONAL");
         }
@@ -569,12 +560,7 @@ pub fn create_whatsapp_message_template_from_library(
                 ),
             )));
         }
-        if waba.templates.len() >= TEMPLATE_LIMIT {
-            return Err(meta_invalid(MetaError::with_details(
-                2388019,
-                "Message Template Limit Exceeded",
-            )));
-        }
+        template_lifecycle::check_room(waba.templates.len()).map_err(meta_invalid)?;
         // Library content is pre-approved by Meta: no review.
         let t = Template {
             meta_template_id: state.ids.meta_id(16),
