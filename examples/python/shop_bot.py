@@ -15,10 +15,14 @@ The window is judged from the webhooks' own timestamps against ``now`` (wall tim
 tests pass the emulator's virtual clock). Standard library and boto3 only. In production, verify
 each SNS message's signature (``SigningCertURL``, ``Signature``) before trusting it.
 
-Run it against the emulator (``eum-social`` on its default port)::
+Run it by hand: the bot on port 8080, then the emulator with the bot subscribed to the seed
+WABA's topic, then a customer writing in (the bot's reply shows in the console)::
 
-    AWS_ENDPOINT_URL_SOCIALMESSAGING=http://127.0.0.1:4590 AWS_REGION=us-east-1 \\
-    AWS_ACCESS_KEY_ID=809904170947 AWS_SECRET_ACCESS_KEY=x python shop_bot.py
+    AWS_ENDPOINT_URL_SOCIALMESSAGING=http://127.0.0.1:4590 AWS_DEFAULT_REGION=us-east-1 \\
+    AWS_ACCESS_KEY_ID=809904170947 AWS_SECRET_ACCESS_KEY=x python shop_bot.py &
+    eum-social --sns-subscribe arn:aws:sns:us-east-1:809904170947:base-wecare-digital=http://127.0.0.1:8080/sns &
+    eum-social inbound --phone-number-id phone-number-id-baa217c3f11b4ffd956f6f3afb44ce54 \\
+        --from +14255550150 --name Diego --text "Where is my order?"
 """
 
 from __future__ import annotations
@@ -77,7 +81,9 @@ class ShopBot:
         entry = json.loads(envelope["whatsAppWebhookEntry"])
         for change in entry.get("changes", []):
             value = change.get("value", {})
-            names = {c.get("wa_id"): c.get("profile", {}).get("name") for c in value.get("contacts", [])}
+            names = {
+                c.get("wa_id"): c.get("profile", {}).get("name") for c in value.get("contacts", [])
+            }
             for message in value.get("messages", []):
                 customer = message["from"]
                 with self._lock:
@@ -112,14 +118,21 @@ class ShopBot:
         return self.send_template(customer)
 
     def send_text(self, to: str, body: str, *, reply_to: Optional[str] = None) -> str:
-        message: Dict[str, Any] = {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}}
+        message: Dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "to": to,
+            "type": "text",
+            "text": {"body": body},
+        }
         if reply_to:
             message["context"] = {"message_id": reply_to}
         return self._send(message)
 
     def send_template(self, to: str) -> str:
         template = {"name": self.template, "language": {"code": self.template_language}}
-        return self._send({"messaging_product": "whatsapp", "to": to, "type": "template", "template": template})
+        return self._send(
+            {"messaging_product": "whatsapp", "to": to, "type": "template", "template": template}
+        )
 
     def _send(self, message: Dict[str, Any]) -> str:
         answer = self.client.send_whatsapp_message(

@@ -31,7 +31,9 @@ def bot(eum_social, eum_social_client):
 
 def wait_sent(eum_social, message_id=None):
     """The `sent` status of a message the bot sent (of its first one without `message_id`)."""
-    events = eum_social.events(kind="status", status="sent", message_id=message_id, count=1, wait=10)
+    events = eum_social.events(
+        kind="status", status="sent", message_id=message_id, count=1, wait=10
+    )
     [sent] = events["events"]
     return sent
 
@@ -90,7 +92,9 @@ def test_why_a_text_outside_the_window_is_not_sent(eum_social, bot):
     wait_sent(eum_social)
     eum_social.clock.advance(hours=25)
     message_id = bot.send_text(CUSTOMER, "Your order has shipped.")
-    [failed] = eum_social.events(kind="status", status="failed", message_id=message_id, wait=10)["events"]
+    [failed] = eum_social.events(kind="status", status="failed", message_id=message_id, wait=10)[
+        "events"
+    ]
     entry = json.loads(failed["envelope"]["whatsAppWebhookEntry"])
     [status] = entry["changes"][0]["value"]["statuses"]
     assert status["errors"][0]["code"] == 131047  # Re-engagement message

@@ -66,7 +66,9 @@ INBOUND_KINDS = {
     ),
     "interactive": lambda i: i.button_reply("yes", "Yes", from_=CUSTOMER),
     "button": lambda i: i.button("Stop promotions", "STOP", from_=CUSTOMER),
-    "system": lambda i: i.system({"type": "customer_identity_changed", "body": "changed"}, from_=CUSTOMER),
+    "system": lambda i: i.system(
+        {"type": "customer_identity_changed", "body": "changed"}, from_=CUSTOMER
+    ),
 }
 
 
@@ -94,8 +96,10 @@ def test_inbound_media_bytes_and_files_can_be_fetched(eum_social, eum_social_cli
     pdf = tmp_path / "invoice.pdf"
     pdf.write_bytes(PDF)
     document = eum_social.inbound.document(from_=CUSTOMER, path=pdf, filename="invoice.pdf")
-    for answer, kind, size, mime in [(image, "image", len(JPEG), "image/jpeg"),
-                                     (document, "document", len(PDF), "application/pdf")]:
+    for answer, kind, size, mime in [
+        (image, "image", len(JPEG), "image/jpeg"),
+        (document, "document", len(PDF), "application/pdf"),
+    ]:
         [event] = eum_social.events(wamid=answer["wamid"])["events"]
         media_id = webhook_message(event)[kind]["id"]
         meta = eum_social_client.get_whatsapp_message_media(
@@ -109,7 +113,9 @@ def test_replies_and_reactions_carry_their_context(eum_social, eum_social_client
     eum_social.inbound.text("Hi", from_=CUSTOMER)
     message_id = send_text(eum_social_client, "Pick one")
     eum_social.clock.advance(seconds=1)
-    [sent] = eum_social.events(kind="status", status="sent", message_id=message_id, wait=5)["events"]
+    [sent] = eum_social.events(kind="status", status="sent", message_id=message_id, wait=5)[
+        "events"
+    ]
     ours = sent["wamid"]
     tapped = eum_social.inbound.button_reply("b1", "Option 1", from_=CUSTOMER, context=ours)
     reacted = eum_social.inbound.reaction(ours, "\N{THUMBS UP SIGN}", from_=CUSTOMER)
@@ -148,7 +154,9 @@ def test_events_long_poll_waits_for_a_running_clock(eum_social, eum_social_clien
     eum_social.inbound.text("Hi", from_=CUSTOMER)
     message_id = send_text(eum_social_client, "Hello!")
     # The clock runs: `sent` comes 200 ms after acceptance, while the request waits.
-    [sent] = eum_social.events(kind="status", status="sent", message_id=message_id, wait=10)["events"]
+    [sent] = eum_social.events(kind="status", status="sent", message_id=message_id, wait=10)[
+        "events"
+    ]
     assert sent["messageId"] == message_id
     # A wait that nothing satisfies answers with what there is, after the wait.
     assert eum_social.events(message_id="no-such-message", count=1, wait=0.2)["events"] == []
@@ -163,7 +171,12 @@ def test_messages_show_decoded_payloads(eum_social, eum_social_client):
     assert message["messageId"] == message_id
     assert message["payload"]["text"]["body"] == "Hello from the shop"
     assert eum_social.messages(message_id=message_id)["messages"] == [message]
-    assert eum_social.messages(phone_number_id="phone-number-id-1447bc72d1b040f4bf2341c9e04b2e06")["messages"] == []
+    assert (
+        eum_social.messages(phone_number_id="phone-number-id-1447bc72d1b040f4bf2341c9e04b2e06")[
+            "messages"
+        ]
+        == []
+    )
 
 
 def create_template(client, name: str) -> str:
@@ -179,8 +192,11 @@ def create_template(client, name: str) -> str:
 
 
 def template_status(eum_social, meta_template_id: str) -> str:
-    [template] = [t for t in eum_social.templates.list(waba_id=SEED_WABA)["templates"]
-                  if t["metaTemplateId"] == meta_template_id]
+    [template] = [
+        t
+        for t in eum_social.templates.list(waba_id=SEED_WABA)["templates"]
+        if t["metaTemplateId"] == meta_template_id
+    ]
     return template["status"]
 
 
@@ -196,14 +212,18 @@ def test_templates_review_decisions(eum_social, eum_social_client):
     eum_social.templates.unpause(shipped)
     assert template_status(eum_social, shipped) == "APPROVED"
     eum_social.templates.quality(shipped, "YELLOW")
-    [template] = [t for t in eum_social.templates.list()["templates"] if t["metaTemplateId"] == shipped]
+    [template] = [
+        t for t in eum_social.templates.list()["templates"] if t["metaTemplateId"] == shipped
+    ]
     assert template["qualityScore"] == "YELLOW"
     eum_social.templates.disable(shipped)
     assert template_status(eum_social, shipped) == "DISABLED"
 
     rejected = create_template(eum_social_client, "order_rejected")
     eum_social.templates.reject(rejected, reason="SCAM")
-    [template] = [t for t in eum_social.templates.list()["templates"] if t["metaTemplateId"] == rejected]
+    [template] = [
+        t for t in eum_social.templates.list()["templates"] if t["metaTemplateId"] == rejected
+    ]
     assert (template["status"], template["rejectedReason"]) == ("REJECTED", "SCAM")
 
 
@@ -299,7 +319,9 @@ def test_the_control_token_is_sent():
 
 def test_the_raw_request_reaches_every_endpoint(eum_social):
     portfolio = eum_social.request("GET", "/portfolios")["portfolios"][0]["businessPortfolioId"]
-    updated = eum_social.request("PUT", f"/portfolios/{portfolio}", {"messagingLimitTier": "TIER_10K"})
+    updated = eum_social.request(
+        "PUT", f"/portfolios/{portfolio}", {"messagingLimitTier": "TIER_10K"}
+    )
     assert updated["messagingLimitTier"] == "TIER_10K"
     with pytest.raises(ControlError) as unknown:
         eum_social.request("GET", "/no-such-endpoint")

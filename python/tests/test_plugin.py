@@ -86,7 +86,11 @@ def test_deterministic(eum_social):
 def test_extra_flags_from_the_command_line(pytester):
     pytester.makepyfile(test_flags=DETERMINISTIC)
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--eum-social-args=--deterministic", "--eum-social-args", "--quotas off"
+        "-p",
+        "no:cacheprovider",
+        "--eum-social-args=--deterministic",
+        "--eum-social-args",
+        "--quotas off",
     )
     result.assert_outcomes(passed=1)
 
@@ -100,7 +104,9 @@ def test_extra_flags_from_the_ini_file(pytester):
 
 def test_refused_flags_fail_the_tests_with_the_binary_s_message(pytester):
     pytester.makepyfile(test_refused="def test_x(eum_social):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--eum-social-args=--no-such-flag")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--eum-social-args=--no-such-flag"
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*StartupError*", "*unexpected argument '--no-such-flag'*"])
 

@@ -110,7 +110,7 @@ class Control:
         (default: the emulator's). Other keyword arguments go to ``boto3.client`` and win (e.g.
         real keys with ``--verify-sigv4``, or ``config=botocore.config.Config(…)``)."""
         try:
-            import boto3
+            import boto3  # type: ignore[import-untyped, unused-ignore]
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise EumSocialError(
                 "boto3 is not installed: pip install 'eum-social[boto3]' (or boto3)"
@@ -168,25 +168,44 @@ class Control:
             raise self._unreachable(method, path, e) from e
         return json.loads(raw) if raw.strip() else None
 
+    def _dict(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: Optional[Mapping[str, Any]] = None,
+        timeout: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        """:meth:`request` for the endpoints that answer a JSON object."""
+        answer = self.request(method, path, body, query=query, timeout=timeout)
+        if not isinstance(answer, dict):
+            raise EumSocialError(f"{method} {path}: expected a JSON object, got {answer!r}")
+        return answer
+
     def _unreachable(self, method: str, path: str, error: BaseException) -> EumSocialError:
         reason = getattr(error, "reason", error)
-        return EumSocialError(f"{method} {path}: the emulator at {self._endpoint_url} is unreachable: {reason}")
+        return EumSocialError(
+            f"{method} {path}: the emulator at {self._endpoint_url} is unreachable: {reason}"
+        )
 
     # -- the control API ------------------------------------------------------------------------
 
     def health(self) -> Dict[str, Any]:
         """``GET /health``: status, version, default account/Region, S3 backend, operations."""
-        return self.request("GET", "/health")
+        return self._dict("GET", "/health")
 
     def reset(self) -> Dict[str, Any]:
         """``POST /reset``: every account and Region back to the seed; clock, timers, events,
         deliveries, media and the request log cleared (fault rules, quotas and SNS subscriptions
         are configuration and stay; see :meth:`restore_configuration`)."""
-        return self.request("POST", "/reset")
+        return self._dict("POST", "/reset")
 
-    def wabas(self, *, account: Optional[str] = None, region: Optional[str] = None) -> Dict[str, Any]:
+    def wabas(
+        self, *, account: Optional[str] = None, region: Optional[str] = None
+    ) -> Dict[str, Any]:
         """``GET /wabas``: the WABAs of the account and Region with their phone numbers."""
-        return self.request("GET", "/wabas", query={"account": account, "region": region})
+        return self._dict("GET", "/wabas", query={"account": account, "region": region})
 
     @property
     def phone_number_id(self) -> str:
@@ -209,7 +228,7 @@ class Control:
         """``GET /messages``: accepted outbound messages, oldest first, with the decoded Meta
         message and status history. Filters: ``phone_number_id``, ``to``, ``message_id``,
         ``limit``, ``account``, ``region``."""
-        return self.request("GET", "/messages", query=_camel_keys(filters))
+        return self._dict("GET", "/messages", query=_camel_keys(filters))
 
     def events(
         self,
@@ -235,15 +254,15 @@ class Control:
         if count is not None:
             query["count"] = count
         waits = (5.0 if wait is None else wait) if count else 0.0
-        return self.request("GET", "/events", query=query, timeout=self.timeout + waits)
+        return self._dict("GET", "/events", query=query, timeout=self.timeout + waits)
 
     def export_state(self) -> Dict[str, Any]:
         """``GET /state``: the whole state as one JSON document."""
-        return self.request("GET", "/state")
+        return self._dict("GET", "/state")
 
     def import_state(self, document: Mapping[str, Any]) -> Dict[str, Any]:
         """``PUT /state``: replaces the whole state with an exported document, all or nothing."""
-        return self.request("PUT", "/state", dict(document))
+        return self._dict("PUT", "/state", dict(document))
 
     # -- configuration a test may change, put back by the pytest plugin ------------------------
 
@@ -252,7 +271,9 @@ class Control:
         :meth:`restore_configuration` (:class:`EumSocial` takes it when it starts)."""
         self._configuration = {
             "faults": {r["id"] for r in self.faults.list()["rules"]},
-            "subscriptions": {s["subscriptionArn"] for s in self.sns.subscriptions()["subscriptions"]},
+            "subscriptions": {
+                s["subscriptionArn"] for s in self.sns.subscriptions()["subscriptions"]
+            },
             "quotas": self._quotas_body(self.request("GET", "/quotas")),
         }
 
@@ -316,7 +337,7 @@ class Inbound:
         if region is not None:
             body["region"] = region
         body.update(fields)
-        return self._control.request("POST", "/inbound", body)
+        return self._control._dict("POST", "/inbound", body)
 
     def text(self, body: str, *, from_: str, **common: Any) -> Dict[str, Any]:
         """A text message."""
@@ -492,7 +513,7 @@ class Clock:
 
     def get(self) -> Dict[str, Any]:
         """The clock now."""
-        return self._control.request("GET", "/clock")
+        return self._control._dict("GET", "/clock")
 
     def now_ms(self) -> int:
         """The virtual time in epoch milliseconds."""
@@ -510,20 +531,20 @@ class Clock:
         """Moves the clock forward by the sum of the arguments; timers that fall due run in
         order, each at its own virtual time (statuses, template reviews, window expiry, …)."""
         total = ms + 1000 * (seconds + 60 * minutes + 3600 * hours + 86400 * days)
-        return self._control.request("POST", "/clock/advance", {"ms": total})
+        return self._control._dict("POST", "/clock/advance", {"ms": total})
 
     def freeze(self) -> Dict[str, Any]:
         """Stops the clock (only :meth:`advance` and :meth:`set` move it)."""
-        return self._control.request("POST", "/clock", {"frozen": True})
+        return self._control._dict("POST", "/clock", {"frozen": True})
 
     def resume(self) -> Dict[str, Any]:
         """Lets a frozen clock run again."""
-        return self._control.request("POST", "/clock", {"frozen": False})
+        return self._control._dict("POST", "/clock", {"frozen": False})
 
     def set(self, now: Union[int, datetime.datetime]) -> Dict[str, Any]:
         """Jumps forward to ``now`` (epoch milliseconds, or an aware ``datetime``)."""
         now_ms = int(now.timestamp() * 1000) if isinstance(now, datetime.datetime) else int(now)
-        return self._control.request("POST", "/clock", {"nowMs": now_ms})
+        return self._control._dict("POST", "/clock", {"nowMs": now_ms})
 
 
 class Templates:
@@ -543,7 +564,7 @@ class Templates:
     ) -> Dict[str, Any]:
         """Every template with status, reason, quality and pauses."""
         query = {"wabaId": waba_id, "account": account, "region": region}
-        return self._control.request("GET", "/templates", query=query)
+        return self._control._dict("GET", "/templates", query=query)
 
     def review(
         self,
@@ -555,15 +576,19 @@ class Templates:
         region: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Meta's decision: ``APPROVE``, ``REJECT``, ``PAUSE``, ``UNPAUSE`` or ``DISABLE``."""
-        body = _camel_keys({"decision": decision, "reason": reason, "account": account, "region": region})
+        body = _camel_keys(
+            {"decision": decision, "reason": reason, "account": account, "region": region}
+        )
         path = f"/templates/{urllib.parse.quote(str(meta_template_id), safe='')}/review"
-        return self._control.request("POST", path, body)
+        return self._control._dict("POST", path, body)
 
     def approve(self, meta_template_id: str, **scope: Any) -> Dict[str, Any]:
         """Approves the template (``message_template_status_update`` follows)."""
         return self.review(meta_template_id, "APPROVE", **scope)
 
-    def reject(self, meta_template_id: str, reason: str = "INVALID_FORMAT", **scope: Any) -> Dict[str, Any]:
+    def reject(
+        self, meta_template_id: str, reason: str = "INVALID_FORMAT", **scope: Any
+    ) -> Dict[str, Any]:
         """Rejects the template with Meta's ``reason`` (``SCAM``, ``PROMOTIONAL``, …)."""
         return self.review(meta_template_id, "REJECT", reason=reason, **scope)
 
@@ -583,7 +608,7 @@ class Templates:
         """Sets the quality score: ``GREEN``, ``YELLOW``, ``RED`` or ``UNKNOWN``."""
         body = _camel_keys({"quality_score": score, **scope})
         path = f"/templates/{urllib.parse.quote(str(meta_template_id), safe='')}/quality"
-        return self._control.request("PUT", path, body)
+        return self._control._dict("PUT", path, body)
 
 
 class Faults:
@@ -600,19 +625,19 @@ class Faults:
         ``latency_ms=500``, …); returns it with its ``id``."""
         body = dict(rule or {})
         body.update(_camel_keys(fields))
-        return self._control.request("POST", "/faults", body)
+        return self._control._dict("POST", "/faults", body)
 
     def list(self) -> Dict[str, Any]:
         """The rules with their ``matched`` and ``fired`` counts, and the ``seedRng``."""
-        return self._control.request("GET", "/faults")
+        return self._control._dict("GET", "/faults")
 
     def remove(self, rule_id: int) -> Dict[str, Any]:
         """Removes one rule."""
-        return self._control.request("DELETE", f"/faults/{int(rule_id)}")
+        return self._control._dict("DELETE", f"/faults/{int(rule_id)}")
 
     def clear(self) -> Dict[str, Any]:
         """Removes every rule (also those given with ``--faults``)."""
-        return self._control.request("DELETE", "/faults")
+        return self._control._dict("DELETE", "/faults")
 
 
 class Sns:
@@ -640,21 +665,21 @@ class Sns:
                 "signature_version": signature_version,
             }
         )
-        return self._control.request("POST", "/sns/subscriptions", body)
+        return self._control._dict("POST", "/sns/subscriptions", body)
 
     def subscriptions(self) -> Dict[str, Any]:
         """Every subscription with its state."""
-        return self._control.request("GET", "/sns/subscriptions")
+        return self._control._dict("GET", "/sns/subscriptions")
 
     def unsubscribe(self, subscription_arn: str) -> Dict[str, Any]:
         """Removes a subscription."""
         query = {"subscriptionArn": subscription_arn}
-        return self._control.request("DELETE", "/sns/subscriptions", query=query)
+        return self._control._dict("DELETE", "/sns/subscriptions", query=query)
 
     def deliveries(self, *, state: Optional[str] = None) -> Dict[str, Any]:
         """Deliveries (``state``: ``pending``, ``delivered`` or ``failed``)."""
-        return self._control.request("GET", "/sns/deliveries", query={"state": state})
+        return self._control._dict("GET", "/sns/deliveries", query={"state": state})
 
     def redrive(self) -> Dict[str, Any]:
         """Retries the failed deliveries."""
-        return self._control.request("POST", "/sns/deliveries/redrive")
+        return self._control._dict("POST", "/sns/deliveries/redrive")

@@ -48,13 +48,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="the eum-social binary to run (default: the one the wheel installed)",
     )
-    parser.addini("eum_social_args", "extra flags of the eum-social binary", type="args", default=[])
+    parser.addini(
+        "eum_social_args", "extra flags of the eum-social binary", type="args", default=[]
+    )
     parser.addini("eum_social_binary", "the eum-social binary to run", default="")
     parser.addini(
         "eum_social_startup_timeout", "seconds to wait for the binary's READY line", default="60"
     )
     parser.addini(
-        "eum_social_reset", "reset the emulator before each test that uses it", type="bool", default=True
+        "eum_social_reset",
+        "reset the emulator before each test that uses it",
+        type="bool",
+        default=True,
     )
 
 

@@ -16,7 +16,7 @@ import sysconfig
 import tempfile
 import threading
 import weakref
-from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Union
+from typing import IO, Any, Callable, Deque, Dict, List, Mapping, Optional, Union
 
 from .control import Control
 from .errors import EumSocialError, StartupError
@@ -68,7 +68,7 @@ def _flag_value(name: str, value: Any, tmpdir: str) -> str:
     if isinstance(value, (list, tuple)):  # --status-delays 200,700,2000
         return ",".join(str(v) for v in value)
     if isinstance(value, os.PathLike):
-        return os.fspath(value)
+        return str(os.fspath(value))
     return str(value)
 
 
@@ -96,7 +96,10 @@ def _die_with_parent() -> Optional[Any]:
     even by SIGKILL (where neither atexit nor a finalizer runs). PDEATHSIG fires when the
     starting *thread* ends, so only a start from the main thread uses it. The libc function is
     looked up here, before the fork: the child only calls it."""
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return None
     try:
         import ctypes
@@ -215,7 +218,7 @@ class EumSocial(Control):
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self._proc: Optional["subprocess.Popen[bytes]"] = None
-        self._finalizer: Optional[weakref.finalize] = None
+        self._finalizer: Optional[Callable[[], Any]] = None
         self._reader: Optional[threading.Thread] = None
         self._stderr = _Stderr()
         if start:
@@ -246,9 +249,14 @@ class EumSocial(Control):
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             raise StartupError(f"cannot run {self.command[0]}: {e}", self.command, "") from e
         self._proc = proc
-        self._finalizer = weakref.finalize(self, _stop_process, proc, self.stop_timeout, self._tmpdir)
+        self._finalizer = weakref.finalize(
+            self, _stop_process, proc, self.stop_timeout, self._tmpdir
+        )
         self._reader = threading.Thread(
-            target=self._stderr.read, args=(proc.stderr,), name=f"eum-social-{proc.pid}", daemon=True
+            target=self._stderr.read,
+            args=(proc.stderr,),
+            name=f"eum-social-{proc.pid}",
+            daemon=True,
         )
         self._reader.start()
         try:
@@ -330,7 +338,9 @@ class EumSocial(Control):
         base = super()._unreachable(method, path, error)
         if self._proc is not None and self._proc.poll() is not None:
             tail = "\n".join(list(self._stderr.lines)[-20:])
-            return EumSocialError(f"{base}\neum-social exited with code {self._proc.returncode}; stderr:\n{tail}")
+            return EumSocialError(
+                f"{base}\neum-social exited with code {self._proc.returncode}; stderr:\n{tail}"
+            )
         return base
 
     def __repr__(self) -> str:
