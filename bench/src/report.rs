@@ -20,6 +20,9 @@ pub struct Report {
     /// SendWhatsAppMessage without and with web consoles connected (none in older reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consoles: Option<ConsoleCell>,
+    /// SendWhatsAppMessage with `--state-dir` (none in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<PersistenceCell>,
     /// The targets with this run's figures and pass/fail, as the tables show them (filled when
     /// the report is written; recomputed from the figures for the tables).
     #[serde(default)]
@@ -192,6 +195,30 @@ impl ConsoleCell {
     }
 }
 
+/// SendWhatsAppMessage with the state kept in SQLite (`--state-dir`, every acknowledged write
+/// committed): on an empty state, then again after `messages` more sends.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PersistenceCell {
+    pub concurrency: usize,
+    pub messages: u64,
+    pub empty: LoadResult,
+    pub after: LoadResult,
+}
+
+/// Persisted sends per second at concurrency 8 on an empty state (issue 16).
+pub const MIN_PERSISTED_RATE: f64 = 1_000.0;
+/// The persisted rate after 10,000 messages, as a fraction of the empty state's.
+pub const MIN_PERSISTED_RATIO: f64 = 0.8;
+
+impl PersistenceCell {
+    pub fn ratio(&self) -> Option<f64> {
+        ratio(self.after.requests_per_s, self.empty.requests_per_s)
+    }
+    pub fn errors(&self) -> u64 {
+        self.empty.errors() + self.after.errors()
+    }
+}
+
 /// Resident memory (kB, from /proc/PID/status) idle after start and after the sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memory {
@@ -259,6 +286,31 @@ pub fn verdicts(r: &Report) -> Vec<Verdict> {
     }
     if let Some(cell) = &r.consoles {
         out.push(consoles_verdict(cell));
+    }
+    if let Some(p) = &r.persistence {
+        out.push(Verdict {
+            target: format!(
+                "SendWhatsAppMessage with --state-dir: ≥ {} req/s at concurrency {}",
+                fmt_count(MIN_PERSISTED_RATE as u64),
+                p.concurrency
+            ),
+            measured: format!("{} req/s{}", fmt_rate(p.empty.requests_per_s), fmt_errors(p.empty.errors())),
+            pass: p.empty.errors() == 0 && p.empty.requests_per_s >= MIN_PERSISTED_RATE,
+        });
+        out.push(Verdict {
+            target: format!(
+                "SendWhatsAppMessage with --state-dir after {} messages: ≥ 80% of the empty state's rate",
+                fmt_count(p.messages)
+            ),
+            measured: format!(
+                "{} ({} vs {} req/s){}",
+                fmt_ratio(p.ratio()),
+                fmt_rate(p.after.requests_per_s),
+                fmt_rate(p.empty.requests_per_s),
+                fmt_errors(p.errors())
+            ),
+            pass: p.errors() == 0 && p.ratio().is_some_and(|x| x >= MIN_PERSISTED_RATIO),
+        });
     }
     out.push(Verdict {
         target: format!("start to READY < 20 ms (median of {})", r.ready_ms.samples.len()),
@@ -621,6 +673,28 @@ pub fn markdown(r: &Report) -> String {
     }
     if let Some(cell) = &r.consoles {
         console_markdown(&mut s, cell);
+    }
+    if let Some(p) = &r.persistence {
+        let _ = writeln!(s, "\n## Persistence\n");
+        let _ = writeln!(
+            s,
+            "SendWhatsAppMessage at concurrency {} with `--state-dir` (SQLite, WAL, `synchronous=FULL`; \
+             a response only after its write is committed), on an empty state, then after {} more \
+             messages.\n",
+            p.concurrency,
+            fmt_count(p.messages)
+        );
+        let _ = writeln!(s, "| state | req/s | p50 | p99 | errors |\n|---|---|---|---|---|");
+        for (name, l) in [("empty", &p.empty), ("after the messages", &p.after)] {
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {} | {} |",
+                fmt_rate(l.requests_per_s),
+                fmt_ms(l.p50_us),
+                fmt_ms(l.p99_us),
+                l.errors()
+            );
+        }
     }
     let mem = &r.memory;
     let _ = writeln!(s, "\n## Start and memory\n");

@@ -268,6 +268,8 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         }
     }
 
+    report.persistence = Some(persisted_sends(&mut ctx, &phones, &args, &send_args)?);
+
     report.verdicts = report::verdicts(&report);
     report.settings.emulator_args = ctx.extra.clone();
     report.settings.notes = ctx.notes.clone();
@@ -285,6 +287,70 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         args.out.display()
     );
     Ok(())
+}
+
+/// Concurrency and messages of the persisted-send cell (issue 16's targets).
+const PERSIST_CONCURRENCY: usize = 8;
+const PERSIST_MESSAGES: u64 = 10_000;
+
+/// SendWhatsAppMessage against an emulator with `--state-dir` (a fresh directory): on the empty
+/// state, then after [`PERSIST_MESSAGES`] more sends.
+fn persisted_sends(
+    ctx: &mut Ctx,
+    phones: &[String],
+    args: &RunArgs,
+    send_args: &dyn Fn(u64, u64, usize) -> Vec<String>,
+) -> Result<report::PersistenceCell, String> {
+    eprintln!("persisted sends (--state-dir) at concurrency {PERSIST_CONCURRENCY} …");
+    let id = std::process::id();
+    let dir = std::env::temp_dir().join(format!("eum-social-bench-state-{id}"));
+    let seed = std::env::temp_dir().join(format!("eum-social-bench-seed-persist-{id}.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::write(&seed, bench_seed(phones).to_string())
+        .map_err(|e| format!("{}: {e}", seed.display()))?;
+    let server_args = [
+        "--state-dir".to_string(),
+        dir.display().to_string(),
+        "--seed".into(),
+        seed.display().to_string(),
+        "--message-log-capacity".into(),
+        args.message_log_capacity.to_string(),
+        "--event-log-capacity".into(),
+        args.event_log_capacity.to_string(),
+    ];
+    let started = ctx.start_emulator(&server_args);
+    let _ = std::fs::remove_file(&seed);
+    let (server, _) = started?;
+    let result = (|| {
+        for phone in phones {
+            let body = json!({
+                "phoneNumberId": phone, "account": ACCOUNT, "region": BENCH_REGION,
+                "from": args.recipient, "text": "Hi! Where is my order?",
+            });
+            let (status, answer) = http_post(&server.url, "/_emulator/inbound", &body.to_string())?;
+            if status != 200 {
+                return Err(format!("opening the customer service window: {status} {answer}"));
+            }
+        }
+        let empty = ctx.load(&server, &send_args(0, args.duration_ms, PERSIST_CONCURRENCY))?;
+        ctx.load(&server, &send_args(PERSIST_MESSAGES, 3_600_000, PERSIST_CONCURRENCY))?;
+        let after = ctx.load(&server, &send_args(0, args.duration_ms, PERSIST_CONCURRENCY))?;
+        eprintln!(
+            "  empty {} req/s, after {} messages {} req/s",
+            report::fmt_rate(empty.requests_per_s),
+            report::fmt_count(PERSIST_MESSAGES),
+            report::fmt_rate(after.requests_per_s)
+        );
+        Ok(report::PersistenceCell {
+            concurrency: PERSIST_CONCURRENCY,
+            messages: PERSIST_MESSAGES,
+            empty,
+            after,
+        })
+    })();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 struct Ctx {
