@@ -19,6 +19,15 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
+/// The workspace's target directory: `CARGO_TARGET_DIR` when it is set to an absolute path (a
+/// relative one is the caller's, not this test's), else `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| root.join("target"))
+}
+
 struct Finished {
     success: bool,
     output: String,
@@ -148,7 +157,7 @@ fn the_wheel_installs_without_rust_and_its_tests_pass() {
             .arg("--out")
             .arg(&wheels)
             .current_dir(root.join("python"))
-            .env("CARGO_TARGET_DIR", root.join("target")),
+            .env("CARGO_TARGET_DIR", target_dir(&root)),
         30 * minute,
     );
     let wheel = std::fs::read_dir(&wheels)
