@@ -116,15 +116,21 @@ class _Stderr:
     (so a forgotten server can still be collected, and its finalizer stop the process)."""
 
     def __init__(self) -> None:
-        self.lines: Deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self._lines: Deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self._lock = threading.Lock()  # list() of a deque that grows meanwhile would raise
         self.ready = threading.Event()
         self.url: Optional[str] = None
+
+    def lines(self) -> List[str]:
+        with self._lock:
+            return list(self._lines)
 
     def read(self, stream: IO[bytes]) -> None:
         with stream:
             for raw in iter(stream.readline, b""):
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                self.lines.append(line)
+                with self._lock:
+                    self._lines.append(line)
                 if self.url is None:
                     match = _READY.match(line)
                     if match:
@@ -329,15 +335,15 @@ class EumSocial(Control):
     @property
     def log(self) -> List[str]:
         """The binary's stderr lines so far (the last 2000)."""
-        return list(self._stderr.lines)
+        return self._stderr.lines()
 
     def log_text(self) -> str:
-        return "\n".join(self._stderr.lines)
+        return "\n".join(self._stderr.lines())
 
     def _unreachable(self, method: str, path: str, error: BaseException) -> EumSocialError:
         base = super()._unreachable(method, path, error)
         if self._proc is not None and self._proc.poll() is not None:
-            tail = "\n".join(list(self._stderr.lines)[-20:])
+            tail = "\n".join(self._stderr.lines()[-20:])
             return EumSocialError(
                 f"{base}\neum-social exited with code {self._proc.returncode}; stderr:\n{tail}"
             )
