@@ -1,17 +1,18 @@
 //! `--state-dir`: the state in SQLite (`DIR/state.sqlite3`, WAL, `synchronous=FULL`).
 //!
 //! Rows: `header` (version, storage layout, clock, ids), `partition/<account>/<region>` (one per
-//! partition, without its message logs), `scheduler`, `sns`, `eventlog` (next seq); the event
-//! log one row per event in `events`; and every message of the partitions' logs one row in
-//! `messages` (`<account>/<region>/out/<messageId>` or `…/in/<wamid>`, ordered by the message's
-//! place in its partition). A dedicated writer coalesces concurrent requests (group commit):
+//! partition, without its message logs), `sns`, `eventlog` (next seq); the event log one row per
+//! event in `events`; every message of the partitions' logs one row in `messages`
+//! (`<account>/<region>/out/<messageId>` or `…/in/<wamid>`, ordered by the message's place in its
+//! partition); and every pending timer one row in `timers`. A dedicated writer coalesces concurrent requests (group commit):
 //! every `sync` waits for a write that started after it was called, and a write only serializes
 //! the partitions handed out since the previous one, and of their logs only the messages that
 //! changed (the logs record them), rewriting the rows whose text changed, in one transaction, on a
 //! blocking thread: a send costs its message and its effects, not the partition.
 //!
-//! Storage layout 2 (this one) added the `messages` table; a directory of layout 1 (messages
-//! inside the partition rows) loads and is rewritten in layout 2; a newer layout is refused.
+//! Storage layout 2 (this one) added the `messages` and `timers` tables; a directory of layout 1
+//! (messages inside the partition rows, timers in one `scheduler` row) loads and is rewritten in
+//! layout 2; a newer layout is refused.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
