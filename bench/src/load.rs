@@ -26,6 +26,9 @@ const MAX_US: u64 = 60_000_000;
 pub enum RequestKind {
     /// SendWhatsAppMessage: a text message, round-robin over `--phone`.
     Send,
+    /// SendWhatsAppMessage: a campaign, the `hello_world` template to a new customer each time,
+    /// round-robin over `--phone` (every send accepted, with its three statuses).
+    Campaign,
     /// ListLinkedWhatsAppBusinessAccounts.
     List,
     /// GetLinkedWhatsAppBusinessAccount of `--waba`.
@@ -36,6 +39,7 @@ impl RequestKind {
     pub fn operation(self) -> &'static str {
         match self {
             RequestKind::Send => "SendWhatsAppMessage",
+            RequestKind::Campaign => "SendWhatsAppMessage (campaign)",
             RequestKind::List => "ListLinkedWhatsAppBusinessAccounts",
             RequestKind::Get => "GetLinkedWhatsAppBusinessAccount",
         }
@@ -115,6 +119,8 @@ pub struct RequestSpec {
     headers: Vec<(&'static str, String)>,
     /// One body per phone number for `send` (round-robin); one empty body otherwise.
     bodies: Vec<Bytes>,
+    /// For `campaign`: the phone numbers, a body made per request (a new customer each).
+    campaign: Vec<String>,
 }
 
 impl RequestSpec {
@@ -132,6 +138,20 @@ impl RequestSpec {
                     path: "/v1/whatsapp/send".into(),
                     headers,
                     bodies,
+                    campaign: Vec::new(),
+                }
+            }
+            RequestKind::Campaign => {
+                headers.push(("content-type", "application/json".into()));
+                if let Some(scope) = &args.send_scope {
+                    headers.push(("authorization", authorization(scope)));
+                }
+                RequestSpec {
+                    method: hyper::Method::POST,
+                    path: "/v1/whatsapp/send".into(),
+                    headers,
+                    bodies: vec![Bytes::new()],
+                    campaign: args.phone.clone(),
                 }
             }
             RequestKind::List => RequestSpec {
@@ -139,19 +159,26 @@ impl RequestSpec {
                 path: "/v1/whatsapp/waba/list".into(),
                 headers,
                 bodies: vec![Bytes::new()],
+                campaign: Vec::new(),
             },
             RequestKind::Get => RequestSpec {
                 method: hyper::Method::GET,
                 path: format!("/v1/whatsapp/waba/details?id={}", args.waba),
                 headers,
                 bodies: vec![Bytes::new()],
+                campaign: Vec::new(),
             },
         }
     }
 
     /// The `i`-th request of the run.
     pub fn request(&self, i: u64) -> Request<Full<Bytes>> {
-        let body = self.bodies[(i % self.bodies.len() as u64) as usize].clone();
+        let body = if self.campaign.is_empty() {
+            self.bodies[(i % self.bodies.len() as u64) as usize].clone()
+        } else {
+            let phone = &self.campaign[(i % self.campaign.len() as u64) as usize];
+            campaign_body(phone, &format!("1425{:07}", i % 10_000_000))
+        };
         let mut builder = Request::builder().method(self.method.clone()).uri(&self.path);
         for (name, value) in &self.headers {
             builder = builder.header(*name, value);
@@ -168,6 +195,22 @@ pub fn send_body(phone: &str, recipient: &str) -> Bytes {
         "to": recipient,
         "type": "text",
         "text": { "body": "Your order #4711 has shipped and arrives tomorrow." },
+    });
+    let body = serde_json::json!({
+        "originationPhoneNumberId": phone,
+        "metaApiVersion": "v20.0",
+        "message": base64::engine::general_purpose::STANDARD.encode(message.to_string()),
+    });
+    Bytes::from(body.to_string())
+}
+
+/// A campaign's SendWhatsAppMessage: Meta's sample template `hello_world` to `recipient`.
+pub fn campaign_body(phone: &str, recipient: &str) -> Bytes {
+    let message = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "to": recipient,
+        "type": "template",
+        "template": { "name": "hello_world", "language": { "code": "en_US" } },
     });
     let body = serde_json::json!({
         "originationPhoneNumberId": phone,

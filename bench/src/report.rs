@@ -294,7 +294,11 @@ pub fn verdicts(r: &Report) -> Vec<Verdict> {
                 fmt_count(MIN_PERSISTED_RATE as u64),
                 p.concurrency
             ),
-            measured: format!("{} req/s{}", fmt_rate(p.empty.requests_per_s), fmt_errors(p.empty.errors())),
+            measured: format!(
+                "{} req/s{}",
+                fmt_rate(p.empty.requests_per_s),
+                fmt_errors(p.empty.errors())
+            ),
             pass: p.empty.errors() == 0 && p.empty.requests_per_s >= MIN_PERSISTED_RATE,
         });
         out.push(Verdict {

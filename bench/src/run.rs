@@ -174,6 +174,13 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         args.recipient,
         phones.len()
     ));
+    ctx.notes.push(format!(
+        "SendWhatsAppMessage (campaign): Meta's sample template `hello_world` to a new customer \
+         with every request (outside any customer service window), round-robin over the same {} \
+         numbers: every send is accepted and gets its `sent`, `delivered` and `read` statuses — \
+         the send path a marketing campaign takes.",
+        phones.len()
+    ));
     let send_args = |count: u64, duration_ms: u64, concurrency: usize| {
         vec![
             format!("--request=send"),
@@ -187,10 +194,15 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     };
 
     // Read-only operations first, so that status timers of the sends do not run during them.
-    for kind in [RequestKind::List, RequestKind::Get, RequestKind::Send] {
+    for kind in [RequestKind::List, RequestKind::Get, RequestKind::Send, RequestKind::Campaign] {
         for &concurrency in &args.concurrency {
             let load_args = match kind {
                 RequestKind::Send => send_args(0, args.duration_ms, concurrency),
+                RequestKind::Campaign => {
+                    let mut campaign = send_args(0, args.duration_ms, concurrency);
+                    campaign[0] = "--request=campaign".into();
+                    campaign
+                }
                 _ => vec![
                     format!("--request={}", if kind == RequestKind::List { "list" } else { "get" }),
                     format!("--duration-ms={}", args.duration_ms),
