@@ -155,16 +155,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         message_log_capacity: args.message_log_capacity,
         ..Default::default()
     };
-    for phone in &phones {
-        let body = json!({
-            "phoneNumberId": phone, "account": ACCOUNT, "region": BENCH_REGION,
-            "from": args.recipient, "text": "Hi! Where is my order?",
-        });
-        let (status, answer) = http_post(&emulator.url, "/_emulator/inbound", &body.to_string())?;
-        if status != 200 {
-            return Err(format!("opening the customer service window: {status} {answer}"));
-        }
-    }
+    open_windows(&emulator.url, &phones, &args.recipient)?;
     ctx.notes.push(format!(
         "SendWhatsAppMessage: a text message to {} inside its customer service window (opened by an \
          inbound message), round-robin over the {} numbers of a bench WABA in {BENCH_REGION} (Meta \
@@ -301,6 +292,22 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The recipient writes to every number first: the text sends go inside its customer service
+/// window.
+fn open_windows(url: &str, phones: &[String], recipient: &str) -> Result<(), String> {
+    for phone in phones {
+        let body = json!({
+            "phoneNumberId": phone, "account": ACCOUNT, "region": BENCH_REGION,
+            "from": recipient, "text": "Hi! Where is my order?",
+        });
+        let (status, answer) = http_post(url, "/_emulator/inbound", &body.to_string())?;
+        if status != 200 {
+            return Err(format!("opening the customer service window: {status} {answer}"));
+        }
+    }
+    Ok(())
+}
+
 /// Concurrency and messages of the persisted-send cell (issue 16's targets).
 const PERSIST_CONCURRENCY: usize = 8;
 const PERSIST_MESSAGES: u64 = 10_000;
@@ -334,16 +341,7 @@ fn persisted_sends(
     let _ = std::fs::remove_file(&seed);
     let (server, _) = started?;
     let result = (|| {
-        for phone in phones {
-            let body = json!({
-                "phoneNumberId": phone, "account": ACCOUNT, "region": BENCH_REGION,
-                "from": args.recipient, "text": "Hi! Where is my order?",
-            });
-            let (status, answer) = http_post(&server.url, "/_emulator/inbound", &body.to_string())?;
-            if status != 200 {
-                return Err(format!("opening the customer service window: {status} {answer}"));
-            }
-        }
+        open_windows(&server.url, phones, &args.recipient)?;
         let empty = ctx.load(&server, &send_args(0, args.duration_ms, PERSIST_CONCURRENCY))?;
         ctx.load(&server, &send_args(PERSIST_MESSAGES, 3_600_000, PERSIST_CONCURRENCY))?;
         let after = ctx.load(&server, &send_args(0, args.duration_ms, PERSIST_CONCURRENCY))?;

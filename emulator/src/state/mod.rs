@@ -337,18 +337,22 @@ impl Store {
             .collect();
     }
 
+    /// The partition of (`account`, `region`), if it exists (no allocation).
+    fn lookup(&self, account: &str, region: &str) -> Option<Arc<RwLock<Partition>>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&KeyRef(account, region))
+            .cloned()
+    }
+
     /// The caller's partition (created empty on first use).
     pub fn partition(&self, account: &str, region: &str) -> Arc<RwLock<Partition>> {
         if let Some(touched) = self.touched.get() {
             let key = (account.to_string(), region.to_string());
             touched.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
         }
-        let found = self
-            .partitions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&KeyRef(account, region))
-            .cloned();
+        let found = self.lookup(account, region);
         if let Some(p) = found {
             return p;
         }
@@ -374,12 +378,7 @@ impl Store {
 
     /// [`Self::read`] by account and Region.
     pub fn view<R>(&self, account: &str, region: &str, f: impl FnOnce(&Partition) -> R) -> R {
-        let found = self
-            .partitions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&KeyRef(account, region))
-            .cloned();
+        let found = self.lookup(account, region);
         match found {
             Some(partition) => f(&partition.read().unwrap_or_else(PoisonError::into_inner)),
             None => f(&Partition::new(account, region)),
@@ -389,12 +388,7 @@ impl Store {
     /// The partition of (`account`, `region`) to read, or an empty one of its own when there is
     /// none: never creates one, so reads with ever new access keys cost no memory.
     pub fn existing_or_empty(&self, account: &str, region: &str) -> Arc<RwLock<Partition>> {
-        let found = self
-            .partitions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&KeyRef(account, region))
-            .cloned();
+        let found = self.lookup(account, region);
         found.unwrap_or_else(|| Arc::new(RwLock::new(Partition::new(account, region))))
     }
 
