@@ -257,7 +257,9 @@ async fn control_command(command: Command, token: Option<String>) -> ExitCode {
         Ok(res) => {
             let ok = res.status().is_success();
             let text = res.text().await.unwrap_or_default();
-            println!("{text}");
+            // A closed stdout (`eum-social events | head`) is not an error worth a panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{text}");
             if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Err(e) => {
