@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
 use crate::meta::template_lifecycle;
-use crate::ops::templates::{publish_waba_event, status_event};
+use crate::ops::templates::{WabaOf, publish_waba_event_of, status_event};
 use crate::scheduler::Job;
 use crate::state::{Template, Waba};
 
@@ -83,13 +83,15 @@ fn with_template(
             .expect("found above");
         let event = f(t, &hex)?;
         let t = t.clone();
-        (event, waba.clone(), t)
+        (event, WabaOf::of(waba), t)
     };
     match event {
         Some(("message_template_status_update", extra)) => {
             status_event(state, &account, &region, &waba, &t, extra);
         }
-        Some((field, value)) => publish_waba_event(state, &account, &region, &waba, field, value),
+        Some((field, value)) => {
+            publish_waba_event_of(state, &account, &region, &waba, field, value)
+        }
         None => {}
     }
     Ok(view(&t))

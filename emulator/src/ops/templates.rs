@@ -74,7 +74,7 @@ pub fn status_event(
     state: &AppState,
     account: &str,
     region: &str,
-    waba: &Waba,
+    waba: &WabaOf,
     t: &Template,
     extra: Value,
 ) {
@@ -91,18 +91,7 @@ pub fn status_event(
             obj.insert(k.clone(), v.clone());
         }
     }
-    publish_waba_event(state, account, region, waba, "message_template_status_update", value);
-}
-
-pub fn publish_waba_event(
-    state: &AppState,
-    account: &str,
-    region: &str,
-    waba: &Waba,
-    field: &'static str,
-    value: Value,
-) {
-    publish_waba_event_of(state, account, region, &WabaOf::of(waba), field, value);
+    publish_waba_event_of(state, account, region, waba, "message_template_status_update", value);
 }
 
 /// What a WABA-level event needs of its WABA (cheap to take under the partition's lock).
@@ -201,7 +190,7 @@ pub fn run_review(
         }
     };
     let t = t.clone();
-    let waba = waba.clone();
+    let waba = WabaOf::of(waba);
     drop(p);
     status_event(state, account, region, &waba, &t, extra);
 }
@@ -366,7 +355,7 @@ pub fn update_whatsapp_message_template(
     let format = input.str("parameterFormat").map(|f| f.to_ascii_uppercase());
     let tracking = input.bool("ctaUrlLinkTrackingOptedOut");
     let now = state.clock.now_ms();
-    let (t, waba) = state.store.with(ctx, |p| -> ApiResult<(Template, Waba)> {
+    let (t, waba) = state.store.with(ctx, |p| -> ApiResult<(Template, WabaOf)> {
         let waba = p.waba_mut(ctx, id)?;
         let media = handles(waba);
         let t = find(waba, input)?;
@@ -427,7 +416,7 @@ pub fn update_whatsapp_message_template(
         t.status = "PENDING".into();
         t.rejected_reason = None;
         let t = t.clone();
-        Ok((t, waba.clone()))
+        Ok((t, WabaOf::of(waba)))
     })?;
     status_event(state, &ctx.account, &ctx.region, &waba, &t, json!({}));
     schedule_review(state, ctx, &waba.hex, &t);
@@ -443,7 +432,7 @@ pub fn delete_whatsapp_message_template(
     let name = input.req_str("templateName")?;
     let by_id = input.str("metaTemplateId");
     let all = input.bool("deleteAllLanguages").unwrap_or(false);
-    let (deleted, waba) = state.store.with(ctx, |p| -> ApiResult<(Vec<Template>, Waba)> {
+    let (deleted, waba) = state.store.with(ctx, |p| -> ApiResult<(Vec<Template>, WabaOf)> {
         let waba = p.waba_mut(ctx, id)?;
         let matches = |t: &Template| {
             t.name == name && (all || by_id.is_none_or(|tid| t.meta_template_id == tid))
@@ -462,7 +451,7 @@ pub fn delete_whatsapp_message_template(
             )));
         }
         waba.templates.retain(|t| !matches(t));
-        Ok((doomed, waba.clone()))
+        Ok((doomed, WabaOf::of(waba)))
     })?;
     for mut t in deleted {
         t.status = "DELETED".into();
