@@ -35,8 +35,10 @@
 //! `timers`, `config`) still form cycles, which the test lets only shrink.
 //!
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
-//! listener, with AWS API requests handed straight to the pipeline ([`Application`]);
-//! [`Emulator::start`] does both on a port for tests and embedders.
+//! listener, with AWS API requests handed straight to the pipeline ([`Application`]). Either way
+//! an AWS request takes one path, [`aws_request`]: the pipeline, panics answered, and with
+//! `--state-dir` the wait for its commit. [`Emulator::start`] does both on a port for tests and
+//! embedders.
 
 pub mod auth;
 pub mod clock;
@@ -179,47 +181,64 @@ impl AppState {
 /// The whole HTTP application: the control API under `/_emulator`, every other request to the
 /// AWS API pipeline (which answers unknown routes with an AWS-shaped error).
 pub fn app(state: AppState) -> Router {
-    let persisted = state.persist.is_some().then(|| state.clone());
     let control = control::router()
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token))
         .layer(axum::middleware::map_response(control::json_errors));
-    let router =
-        Router::new().nest("/_emulator", control).fallback(routes::handle).with_state(state);
-    let router = match persisted {
-        Some(state) => router.layer(axum::middleware::from_fn_with_state(state, persist::layer)),
-        None => router,
+    let control = match state.persist.is_some() {
+        true => control.layer(axum::middleware::from_fn_with_state(state.clone(), persist::layer)),
+        false => control,
     };
-    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+    let control = control.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response));
+    Router::new()
+        .nest("/_emulator", control)
+        .fallback(|axum::extract::State(state): axum::extract::State<AppState>, request| {
+            aws_request(state, request)
+        })
+        .with_state(state)
 }
 
-/// What the server runs for each request: [`app`], and the AWS API pipeline called directly for
-/// requests outside `/_emulator` (the same handler without the router's layers, the hot path)
-/// unless the state is persisted (then every request goes through the persisting layer).
+/// The one path of every AWS API request, whether the router or the server hands it over: the
+/// pipeline ([`routes::respond`]), a panic answered as `InternalServiceException`, and with
+/// `--state-dir` the wait until a change is committed. What every AWS request must pass belongs
+/// here, not in a router layer.
+pub async fn aws_request(
+    state: AppState,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use futures_util::FutureExt;
+    let may_change =
+        !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let persist = state.persist.clone();
+    let handled = std::panic::AssertUnwindSafe(routes::respond(state, request));
+    let response = handled.catch_unwind().await.unwrap_or_else(panic_response);
+    match persist {
+        Some(persist) if may_change => persist::committed(&persist, response).await,
+        _ => response,
+    }
+}
+
+/// What the server runs for each request: [`aws_request`] for requests outside `/_emulator`,
+/// called directly (the hot path: no router between), and [`app`]'s router for the control API.
 #[derive(Clone)]
 pub struct Application {
     router: Router,
-    direct: Option<AppState>,
+    state: AppState,
 }
 
 impl Application {
     pub fn new(state: AppState) -> Application {
-        let direct = state.persist.is_none().then(|| state.clone());
-        Application { router: app(state), direct }
+        Application { router: app(state.clone()), state }
     }
 
-    /// Answers `request`; a panicking handler is answered as [`app`]'s panic layer does.
+    /// Answers `request`.
     pub async fn call(self, request: axum::extract::Request) -> axum::response::Response {
-        use futures_util::FutureExt;
         use tower::ServiceExt;
-        match self.direct {
-            Some(state) if !control::is_control_path(request.uri().path()) => {
-                let handled = std::panic::AssertUnwindSafe(routes::respond(state, request));
-                handled.catch_unwind().await.unwrap_or_else(panic_response)
-            }
-            _ => match self.router.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            },
+        if !control::is_control_path(request.uri().path()) {
+            return aws_request(self.state, request).await;
+        }
+        match self.router.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -76,12 +76,7 @@ impl RouteTable {
     }
 }
 
-/// The fallback handler that serves every AWS API request.
-pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    respond(state, request).await
-}
-
-/// Answers an AWS API request (the server calls it directly, without the router).
+/// Answers an AWS API request: the pipeline itself ([`crate::aws_request`] is the one path to it).
 pub async fn respond(state: AppState, request: Request) -> Response {
     if crate::control::ui::is_browser_root(&request) {
         return crate::control::ui::to_console();

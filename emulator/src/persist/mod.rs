@@ -140,9 +140,8 @@ pub fn import(state: &AppState, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Middleware (only with `--state-dir`): after a request that may have changed state, waits
-/// until a write that started after it has committed, so an acknowledged change survives a
-/// `kill -9`. If the write fails the client gets `InternalServiceException`, not a success.
+/// Middleware of the control API (only with `--state-dir`): after a request that may have
+/// changed state, waits until a write that started after it has committed (see [`committed`]).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(persist) = state.persist.clone() else { return next.run(request).await };
     let path = request.uri().path();
@@ -150,9 +149,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         || path == "/_emulator/sns/confirm"
         || path == "/_emulator/sns/unsubscribe";
     let response = next.run(request).await;
-    if !may_change {
-        return response;
-    }
+    if may_change { committed(&persist, response).await } else { response }
+}
+
+/// `response` once everything changed before it is committed, so an acknowledged change
+/// survives a `kill -9`; if the write fails the client gets `InternalServiceException`, not a
+/// success.
+pub async fn committed(persist: &sqlite::Persister, response: Response) -> Response {
     match persist.sync().await {
         Ok(()) => response,
         Err(e) => {
