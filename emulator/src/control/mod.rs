@@ -107,6 +107,13 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 
 pub type Params = Query<HashMap<String, String>>;
 
+/// `#[serde(default, deserialize_with = "super::present")]`: tells a member given as `null`
+/// (`Some(None)`: clear it) from one left out (`None`: keep it).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    use serde::Deserialize;
+    Option::<String>::deserialize(d).map(Some)
+}
+
 /// Every control API error as `{"message": …}` JSON: axum's own rejections (a body that is not
 /// JSON, a bad query or path, an unknown method) answer plain text, which becomes that message.
 pub async fn json_errors(response: Response) -> Response {

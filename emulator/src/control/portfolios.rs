@@ -95,14 +95,9 @@ struct PortfolioUpdate {
     region: Option<String>,
     messaging_limit_tier: Option<String>,
     /// The parent business whose portfolios share parent BSUIDs; `null` disables them.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     parent_business_id: Option<Option<String>>,
     marketing_messages_api: Option<bool>,
-}
-
-/// Tells a member given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Parses a tier a control request names.

@@ -94,15 +94,10 @@ struct PutUser {
     phone_number_id: String,
     bsuid: Option<String>,
     /// A username to adopt; `null` drops it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     username: Option<Option<String>>,
     account: Option<String>,
     region: Option<String>,
-}
-
-/// Tells a member given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 async fn put_user(
@@ -127,17 +122,8 @@ async fn put_user(
     let partition = state.store.partition(&account, &region);
     let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Both are checked before either is changed.
-    if let Some(Some(username)) = &b.username
-        && let Some((other, _)) = p
-            .meta
-            .users
-            .usernames
-            .iter()
-            .find(|(w, u)| **w != wa_id && u.eq_ignore_ascii_case(username))
-    {
-        return Err(ControlError::bad_request(format!(
-            "username {username} is already taken by {other}"
-        )));
+    if let Some(Some(username)) = &b.username {
+        p.meta.users.check_free(&wa_id, username).map_err(ControlError::bad_request)?;
     }
     if let Some(bsuid) = &b.bsuid {
         p.meta.users.assign(&portfolio, &wa_id, bsuid).map_err(ControlError::bad_request)?;

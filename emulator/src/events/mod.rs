@@ -293,6 +293,8 @@ pub struct EventLog {
     generation: std::sync::atomic::AtomicU64,
     /// Set when the server stops, so that live streams end and connections can drain.
     closed: tokio::sync::watch::Sender<bool>,
+    /// See [`EventLog::waiting`].
+    waiting: tokio::sync::Notify,
 }
 
 /// What [`EventLog::tail`] finds after a seq.
@@ -386,6 +388,7 @@ impl EventLog {
             accepted: Default::default(),
             generation: Default::default(),
             closed: tokio::sync::watch::Sender::new(false),
+            waiting: tokio::sync::Notify::new(),
         }
     }
 
@@ -394,9 +397,10 @@ impl EventLog {
         self.published.subscribe()
     }
 
-    /// How many wait for a publish right now (long polls of the event log, live streams).
-    pub fn waiters(&self) -> usize {
-        self.published.receiver_count()
+    /// Notified whenever a long poll of the event log starts waiting (tests and embedders wait
+    /// on it instead of sleeping).
+    pub fn waiting(&self) -> &tokio::sync::Notify {
+        &self.waiting
     }
 
     /// Counts an accepted send (one relaxed add: the send path pays nothing more).
@@ -476,6 +480,7 @@ impl EventLog {
         timeout: std::time::Duration,
     ) -> Vec<Arc<Event>> {
         let mut rx = self.published.subscribe();
+        self.waiting.notify_waiters();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let found = self.query(filter, limit);

@@ -123,13 +123,17 @@ impl Users {
             return Ok(());
         };
         check_username(username)?;
-        if let Some((other, _)) =
-            self.usernames.iter().find(|(w, u)| *w != wa_id && u.eq_ignore_ascii_case(username))
-        {
-            return Err(format!("username {username} is already taken by {other}"));
-        }
+        self.check_free(wa_id, username)?;
         self.usernames.insert(wa_id.to_string(), username.to_string());
         Ok(())
+    }
+
+    /// Err when another customer than `wa_id` holds `username` (ignoring case).
+    pub fn check_free(&self, wa_id: &str, username: &str) -> Result<(), String> {
+        match self.usernames.iter().find(|(w, u)| *w != wa_id && u.eq_ignore_ascii_case(username)) {
+            Some((other, _)) => Err(format!("username {username} is already taken by {other}")),
+            None => Ok(()),
+        }
     }
 
     /// A customer's new phone number keeps their BSUID.

@@ -208,18 +208,17 @@ async fn shutdown_drains_the_request_in_flight_and_closes_idle_connections() {
     let mut idle = connect(&emu).await;
     idle.write_all(HEALTH).await.unwrap();
     assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
+    // Stop once the long poll is in its handler, waiting for an event.
+    let events = emu.state.events.clone();
+    let waiting = events.waiting().notified();
+    tokio::pin!(waiting);
+    waiting.as_mut().enable();
     let mut busy = connect(&emu).await;
     busy.write_all(
         b"GET /_emulator/events?kind=none&count=1&waitMs=500 HTTP/1.1\r\nHost: localhost\r\n\r\n",
     )
     .await
     .unwrap();
-    // Stop once the long poll is in its handler, waiting for an event.
-    let waiting = async {
-        while emu.state.events.waiters() == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    };
     tokio::time::timeout(BOUND, waiting).await.expect("the long poll reached its handler");
     let stopping = tokio::spawn(emu.stop());
     let answer = read_response(&mut busy).await;
