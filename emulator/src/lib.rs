@@ -3,16 +3,12 @@
 //! # Layout
 //! - [`routes`]: the route table (from the model facts) and the request pipeline of the AWS API.
 //! - [`ops`]: one file per resource; each handler is named after the operation it serves.
-//! - [`model`]: the service model facts (embedded from `fixtures/model/`), input validation and
-//!   [`model::Operation`].
-//! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`auth`]: the credentials file, SigV4 verification (`--verify-sigv4`), the control token.
 //! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound,
 //!   template rules, authentication (OTP) templates.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
-//! - [`scheduler`]: timers on the virtual clock, a queue (statuses, SNS delivery attempts,
-//!   template reviews); [`timers`]: the loop where due timers meet the domain's transitions.
+//! - [`timers`]: the loop where due timers of the [`scheduler`] meet the domain's transitions.
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
 //!   SNS subscriptions, flow assets, conversion events,
 //!   call permissions and calls, public-key signature status), what the web console reads
@@ -23,13 +19,16 @@
 //! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
 //! - [`server`]: the accept loop: connection limit, header, body and idle timeouts, shutdown.
 //! - [`limits`]: what stands before a handler: fault rules, then the API rate limits (quotas).
-//! - [`reqlog`]: the request log (recent AWS API requests and their answers).
-//! - [`clock`]: the virtual clock.
 //! - [`persist`]: the state as one JSON document (export/import) and in SQLite (`--state-dir`).
 //! - [`config`]: run-time settings.
 //!
-//! Layers (issue 16; `emulator/tests/it/layers.rs` checks them from the sources): *base*
-//! (`clock`, `error`, `model`, `reqlog`, `scheduler`) looks only at the base — enforced; above it
+//! From the base crate `eum-social-base` (`base/`, re-exported here): [`model`] (the model facts,
+//! input validation, [`model::Operation`]), [`error`] ([`error::ApiError`] and its restJson1
+//! form), [`clock`] (the virtual clock), [`reqlog`] (the request log), [`scheduler`] (timers on
+//! the virtual clock, a queue).
+//!
+//! Layers (issue 16; `emulator/tests/it/layers.rs` checks them): *base* is a crate of its own,
+//! so the compiler refuses an import of this crate from it; above it
 //! *domain* (`state`, `meta`), *runtime* (`events`, `limits`, `persist`, `s3`, `media`),
 //! *adapters* (`auth`, `context`, `routes`, `server`, `ops`, `control`) and *app* (this file,
 //! `timers`, `config`) still form cycles, which the test lets only shrink.
@@ -41,22 +40,19 @@
 //! embedders.
 
 pub mod auth;
-pub mod clock;
+// The base layer is a crate of its own (`base/`): it cannot import anything of this crate.
+pub use eum_social_base::{clock, error, model, reqlog, scheduler};
 pub mod config;
 pub mod context;
 pub mod control;
-pub mod error;
 pub mod events;
 pub mod limits;
 pub mod media;
 pub mod meta;
-pub mod model;
 pub mod ops;
 pub mod persist;
-pub mod reqlog;
 pub mod routes;
 pub mod s3;
-pub mod scheduler;
 pub mod server;
 pub mod state;
 pub mod timers;
@@ -256,6 +252,7 @@ pub(crate) fn panic_response(
     tracing::error!(detail, "handler panicked");
     error::ApiError::internal(format!("Internal error in the emulator: {detail}"))
         .into_response_for(&uuid::Uuid::new_v4().to_string())
+        .map(axum::body::Body::from)
 }
 
 /// Serves [`Application::new`]`(state)` on `listener` until `shutdown` completes, then drains

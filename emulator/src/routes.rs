@@ -111,7 +111,7 @@ pub async fn respond(state: AppState, request: Request) -> Response {
             }
             response
         }
-        Err(Refusal::Error(e)) => e.into_response_for(&ctx.request_id),
+        Err(Refusal::Error(e)) => e.into_response_for(&ctx.request_id).map(Body::from),
         Err(Refusal::Drop) => limits::dropped_connection(),
     };
     tracing::debug!(

@@ -168,6 +168,7 @@ pub async fn committed(persist: &sqlite::Persister, response: Response) -> Respo
                 .to_string();
             crate::error::ApiError::internal(format!("The state could not be persisted: {e}"))
                 .into_response_for(&request_id)
+                .map(axum::body::Body::from)
         }
     }
 }

@@ -5,8 +5,7 @@
 //! `x-amzn-RequestId` and a JSON body `{"message": "..."}`. The SDKs pick the exception type from
 //! that header, so this is what makes `err.is_resource_not_found_exception()` work.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
 
 /// The error shapes of the `socialmessaging` model, plus the one an unknown route gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,11 +162,12 @@ impl ApiError {
         self
     }
 
-    /// The restJson1 wire form.
-    pub fn into_response_for(self, request_id: &str) -> Response {
+    /// The restJson1 wire form (a web framework's response from an `http` one).
+    pub fn into_response_for(self, request_id: &str) -> http::Response<String> {
         let status = self.status.unwrap_or(self.kind.status());
         let body = serde_json::json!({ "message": self.message }).to_string();
-        let mut response = (status, body).into_response();
+        let mut response = http::Response::new(body);
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         headers.insert("x-amzn-errortype", HeaderValue::from_static(self.kind.shape()));

@@ -1,4 +1,5 @@
-//! Timers on the virtual clock (a queue: what a job does is the app layer's, [`crate::timers`]):
+//! Timers on the virtual clock (a queue: what a job does is the app layer's, the emulator's
+//! `timers`):
 //! message statuses, SNS delivery attempts, template reviews. A job runs once the
 //! virtual clock reaches its due time — after real time passes, or at once when the clock is
 //! advanced past it (jobs then run in due order, each seeing its own due time). With a frozen
@@ -38,7 +39,7 @@ pub struct ScheduledJob {
 #[derive(Debug, Default)]
 pub struct Scheduler {
     inner: Mutex<Inner>,
-    pub(crate) wake: tokio::sync::Notify,
+    pub wake: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -99,7 +100,7 @@ impl Scheduler {
     }
 
     /// Removes and returns, in due order, up to `max` jobs due at or before `now`.
-    pub(crate) fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
+    pub fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let mut due = Vec::new();
         while due.len() < max {
@@ -121,7 +122,7 @@ impl Scheduler {
         due
     }
 
-    pub(crate) fn finished(&self, count: usize) {
+    pub fn finished(&self, count: usize) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.running = inner.running.saturating_sub(count);
     }
