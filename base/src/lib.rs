@@ -3,6 +3,7 @@
 //!
 //! - [`clock`]: the virtual clock and time formats.
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
+//! - [`locks`]: lock waits, counted.
 //! - [`model`]: the service model facts (embedded from `fixtures/model/`), input validation and
 //!   [`model::Operation`].
 //! - [`reqlog`]: the request log (recent AWS API requests and their answers).
@@ -10,6 +11,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod locks;
 pub mod model;
 pub mod reqlog;
 pub mod scheduler;

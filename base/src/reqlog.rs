@@ -2,7 +2,7 @@
 //! answered, for `GET /_emulator/requests`; and the `--log-requests` line per request.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -137,7 +137,7 @@ impl RequestLog {
     /// Keeps `record` (its `seq` is assigned here), forgetting the oldest beyond the capacity.
     pub fn record(&self, mut record: RequestRecord) {
         let (line, _evicted) = {
-            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut inner = crate::locks::lock(&self.inner, &crate::locks::REQUEST_LOG);
             record.seq = inner.next_seq;
             inner.next_seq += 1;
             let line = self.print.then(|| record.line());
@@ -160,7 +160,7 @@ impl RequestLog {
 
     /// The last `limit` records that match, oldest first.
     pub fn query(&self, filter: &RequestFilter, limit: usize) -> Vec<RequestRecord> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::REQUEST_LOG);
         let mut found: Vec<RequestRecord> =
             inner.records.iter().rev().filter(|r| filter.matches(r)).take(limit).cloned().collect();
         found.reverse();
@@ -169,7 +169,7 @@ impl RequestLog {
 
     /// Forgets every record; returns how many there were.
     pub fn clear(&self) -> usize {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::REQUEST_LOG);
         let n = inner.records.len();
         inner.records.clear();
         n

@@ -7,7 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 /// Work to do at a virtual time.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -78,7 +78,7 @@ impl Scheduler {
     /// Runs each job once the virtual clock reaches its due time (one lock of the queue).
     pub fn at_all(&self, jobs: impl IntoIterator<Item = (i64, Job)>) {
         let earliest = {
-            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
             let mut earliest = false;
             for (due_ms, job) in jobs {
                 earliest |= inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
@@ -101,7 +101,7 @@ impl Scheduler {
 
     /// Removes and returns, in due order, up to `max` jobs due at or before `now`.
     pub fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         let mut due = Vec::new();
         while due.len() < max {
             let Some(&Reverse((at, id))) = inner.heap.peek() else { break };
@@ -123,31 +123,31 @@ impl Scheduler {
     }
 
     pub fn finished(&self, count: usize) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         inner.running = inner.running.saturating_sub(count);
     }
 
     /// When the earliest waiting job falls due.
     pub fn next_due(&self) -> Option<i64> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         inner.heap.peek().map(|Reverse((due, _))| *due)
     }
 
     /// Jobs popped and still running.
     pub fn running(&self) -> usize {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).running
+        crate::locks::lock(&self.inner, &crate::locks::SCHEDULER).running
     }
 
     /// Jobs waiting or running.
     pub fn pending(&self) -> usize {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         inner.jobs.len() + inner.running
     }
 
     /// The waiting jobs in due order, without SNS delivery attempts (the deliveries themselves
     /// are exported, and their attempts are scheduled again on import).
     pub fn snapshot(&self) -> Vec<ScheduledJob> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         let mut order: Vec<(i64, u64)> = inner.heap.iter().map(|Reverse(k)| *k).collect();
         order.sort_unstable();
         order
@@ -170,7 +170,7 @@ impl Scheduler {
 
     /// Drops every pending job (reset).
     pub fn clear(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         inner.heap.clear();
         inner.jobs.clear();
         if let Some(c) = &mut inner.changes {
@@ -181,13 +181,13 @@ impl Scheduler {
 
     /// Starts recording which timers are added and gone (persistence).
     pub fn track(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         inner.changes.get_or_insert_with(TimerChanges::default);
     }
 
     /// Every stored timer with its id (a full write), forgetting the changes recorded so far.
     pub fn rows(&self) -> Vec<TimerRow> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         if let Some(c) = &mut inner.changes {
             *c = TimerChanges::default();
         }
@@ -205,7 +205,7 @@ impl Scheduler {
 
     /// The timers added since the last call (still pending) and the ids of those gone.
     pub fn take_changes(&self) -> (Vec<TimerRow>, Vec<u64>) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
         let Some(c) = inner.changes.as_mut().map(std::mem::take) else {
             return (Vec::new(), Vec::new());
         };

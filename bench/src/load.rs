@@ -103,6 +103,20 @@ pub struct LoadResult {
     /// requests/s on a busy machine: it does not depend on how the CPUs were shared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cpu_us: Option<f64>,
+    /// The emulator's lock waits during the load (`GET /_emulator/locks` before and after), by
+    /// lock; none for the bare server.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub lock_waits: std::collections::BTreeMap<String, LockWaits>,
+}
+
+/// Waits on one of the emulator's shared locks during a load.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LockWaits {
+    /// Times a thread found the lock held.
+    pub waits: u64,
+    /// Their total time, nanoseconds.
+    pub waited_nanos: u64,
 }
 
 impl LoadResult {
@@ -290,6 +304,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, String> {
         p99_us,
         max_us,
         server_cpu_us: None,
+        lock_waits: Default::default(),
     })
 }
 

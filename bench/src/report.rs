@@ -602,6 +602,47 @@ fn console_markdown(s: &mut String, cell: &ConsoleCell) {
 }
 
 /// `docs/BENCHMARKS.md`.
+/// The emulator's lock waits in the rows shown (`GET /_emulator/locks` around each load): how
+/// often a thread found a shared lock held, per 1,000 requests, and the time waited per request.
+fn lock_markdown(s: &mut String, r: &Report) {
+    let rows: Vec<&Comparison> =
+        r.throughput.iter().filter(|c| !c.emulator.lock_waits.is_empty()).collect();
+    let Some(first) = rows.first() else {
+        return;
+    };
+    let names: Vec<&String> = first.emulator.lock_waits.keys().collect();
+    let _ = writeln!(s, "\n## Lock waits\n");
+    let _ = writeln!(
+        s,
+        "The emulator's shared locks during the loads above (`GET /_emulator/locks` before and \
+         after each): waits per 1,000 requests (a thread found the lock held) / time waited per \
+         request.\n"
+    );
+    let _ = write!(s, "| operation | concurrency |");
+    for name in &names {
+        let _ = write!(s, " {name} |");
+    }
+    let _ = write!(s, "\n|---|--:|");
+    for _ in &names {
+        let _ = write!(s, "--:|");
+    }
+    let _ = writeln!(s);
+    for c in rows {
+        let requests = (c.emulator.ok + c.emulator.non_2xx).max(1) as f64;
+        let _ = write!(s, "| {} | {} |", c.operation, c.concurrency);
+        for name in &names {
+            let w = c.emulator.lock_waits.get(*name).copied().unwrap_or_default();
+            let _ = write!(
+                s,
+                " {:.1} / {:.2} µs |",
+                w.waits as f64 * 1000.0 / requests,
+                w.waited_nanos as f64 / 1000.0 / requests
+            );
+        }
+        let _ = writeln!(s);
+    }
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let m = &r.machine;
@@ -675,6 +716,7 @@ pub fn markdown(r: &Report) -> String {
             cell_errors(c)
         );
     }
+    lock_markdown(&mut s, r);
     if let Some(cell) = &r.consoles {
         console_markdown(&mut s, cell);
     }
@@ -828,6 +870,26 @@ mod tests {
         let cell = Comparison::median_round(vec![round(100.0, 70.0, 0), round(100.0, 30.0, 0)]);
         assert_eq!(cell.emulator.requests_per_s, 30.0);
         assert_eq!(Comparison::median_round(Vec::new()).round_ratios, Vec::<f64>::new());
+    }
+
+    #[test]
+    fn lock_waits_are_shown_per_request() {
+        let mut r = report();
+        assert!(!markdown(&r).contains("## Lock waits"), "no section without figures");
+        let waits = |waits, waited_nanos| crate::load::LockWaits { waits, waited_nanos };
+        r.throughput[1].emulator.lock_waits = [
+            ("partition".to_string(), waits(320, 6_400_000)),
+            ("scheduler".to_string(), waits(0, 0)),
+        ]
+        .into();
+        let md = markdown(&r);
+        let section = md.split("## Lock waits").nth(1).expect("a lock section");
+        // The sample load has 100 requests.
+        let requests = (r.throughput[1].emulator.ok + r.throughput[1].emulator.non_2xx) as f64;
+        let per_1000 = format!("{:.1} / {:.2} µs", 320.0 * 1000.0 / requests, 6_400.0 / requests);
+        assert!(section.contains("| partition | scheduler |"), "{section}");
+        assert!(section.contains(&per_1000), "{per_1000} in {section}");
+        assert!(section.contains("| 0.0 / 0.00 µs |"), "{section}");
     }
 
     #[test]

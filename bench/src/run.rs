@@ -3,6 +3,7 @@
 //! web consoles connected, then the sends whose memory footprint is measured.
 //! Writes `OUT/benchmarks.json` and `OUT/BENCHMARKS.md` and prints a table.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::console::ConsoleResult;
-use crate::load::{LoadResult, RequestKind};
+use crate::load::{LoadResult, LockWaits, RequestKind};
 use crate::report::{
     self, Comparison, ConsoleCell, ConsoleRound, Machine, Memory, Report, Settings, Summary,
 };
@@ -397,6 +398,7 @@ impl Ctx {
     /// Runs the load generator (this executable, `load …`) against `server` in its own process,
     /// and measures the CPU time the server spent meanwhile.
     fn load(&self, server: &Server, args: &[String]) -> Result<LoadResult, String> {
+        let locks_before = lock_waits(&server.url);
         let cpu_before = cpu_ticks(server.child.id())?;
         let output = Command::new(&self.me)
             .arg("load")
@@ -415,6 +417,17 @@ impl Ctx {
         let completed = result.ok + result.non_2xx;
         if completed > 0 {
             result.server_cpu_us = Some(cpu as f64 * 1e6 / TICKS_PER_S / completed as f64);
+        }
+        if let (Some(before), Some(after)) = (locks_before, lock_waits(&server.url)) {
+            result.lock_waits = after
+                .into_iter()
+                .map(|(name, a)| {
+                    let b = before.get(&name).copied().unwrap_or_default();
+                    let waits = a.waits.saturating_sub(b.waits);
+                    let waited_nanos = a.waited_nanos.saturating_sub(b.waited_nanos);
+                    (name, LockWaits { waits, waited_nanos })
+                })
+                .collect();
         }
         Ok(result)
     }
@@ -646,14 +659,29 @@ pub fn bench_seed(phones: &[String]) -> Value {
     seed
 }
 
+/// The emulator's lock waits so far (`GET /_emulator/locks`); None from the bare server or an
+/// emulator without the endpoint.
+fn lock_waits(url: &str) -> Option<BTreeMap<String, LockWaits>> {
+    let (status, body) = http_request(url, "GET", "/_emulator/locks", "").ok()?;
+    if status != 200 {
+        return None;
+    }
+    let answer: Value = serde_json::from_str(&body).ok()?;
+    serde_json::from_value(answer["locks"].clone()).ok()
+}
+
 /// A POST over a fresh connection (setup calls only; the loads use the load generator).
 fn http_post(url: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    http_request(url, "POST", path, body)
+}
+
+fn http_request(url: &str, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
     let host = url.strip_prefix("http://").unwrap_or(url);
     let mut stream = TcpStream::connect(host).map_err(|e| format!("{host}: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )

@@ -34,6 +34,7 @@ use crate::model::Operation;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/locks", get(locks))
         .route("/reset", post(reset))
         .route(
             "/state",
@@ -157,6 +158,20 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "s3": state.s3.describe(),
         "operations": Operation::ALL.iter().map(|o| o.name()).collect::<Vec<_>>(),
     }))
+}
+
+/// `GET /_emulator/locks`: how often each shared lock of the request path was found held by
+/// another thread, and how long the waits took (process-wide, since the start; see
+/// [`crate::locks`]). The benchmark reads it around each load.
+async fn locks() -> Json<Value> {
+    let locks: serde_json::Map<String, Value> = crate::locks::all()
+        .into_iter()
+        .map(|c| {
+            let (waits, ns) = c.totals();
+            (c.name.to_string(), json!({ "waits": waits, "waitedNanos": ns }))
+        })
+        .collect();
+    Json(json!({ "locks": locks }))
 }
 
 /// `POST /_emulator/reset`: every account and Region back to the seed, the clock to wall time,

@@ -6,7 +6,7 @@ pub mod sns;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -430,13 +430,13 @@ impl EventLog {
 
     /// The last seq handed out (0: none yet).
     pub fn last_seq(&self) -> u64 {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).next_seq
+        crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG).next_seq
     }
 
     /// The events after seq `after`, at most `max` of them (else [`Tail::Lagged`], without
     /// copying anything: a reader far behind costs the log nothing).
     pub fn tail(&self, after: u64, max: usize) -> Tail {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
         let next = inner.next_seq;
         if next <= after {
             return Tail::Events(Vec::new(), next);
@@ -451,7 +451,7 @@ impl EventLog {
 
     fn push(&self, build: impl FnOnce(u64) -> Event) -> Arc<Event> {
         let (event, evicted) = {
-            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
             inner.next_seq += 1;
             let event = Arc::new(build(inner.next_seq));
             let evicted =
@@ -467,7 +467,7 @@ impl EventLog {
 
     /// Matching events, oldest first, at most `limit`.
     pub fn query(&self, filter: &EventFilter, limit: usize) -> Vec<Arc<Event>> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
         inner.events.iter().filter(|e| filter.matches(e)).take(limit).cloned().collect()
     }
 
@@ -494,21 +494,21 @@ impl EventLog {
     }
 
     pub fn get(&self, seq: u64) -> Option<Arc<Event>> {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
         let first = inner.events.front()?.seq;
         inner.events.get(seq.checked_sub(first)? as usize).cloned()
     }
 
     /// The log as exported.
     pub fn snapshot(&self) -> EventLogState {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
         EventLogState { next_seq: inner.next_seq, events: inner.events.iter().cloned().collect() }
     }
 
     /// For incremental persistence: the first kept seq (None: empty), the last seq handed out,
     /// and the events after `after`.
     pub fn since(&self, after: u64) -> (Option<u64>, u64, Vec<Arc<Event>>) {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG);
         let first = inner.events.front().map(|e| e.seq);
         let skip = first.map_or(0, |f| after.saturating_add(1).saturating_sub(f) as usize);
         (first, inner.next_seq, inner.events.iter().skip(skip).cloned().collect())
@@ -520,14 +520,14 @@ impl EventLog {
         while events.len() > self.capacity {
             events.pop_front();
         }
-        *self.inner.lock().unwrap_or_else(PoisonError::into_inner) =
+        *crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG) =
             LogInner { events, next_seq: state.next_seq };
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.published.send_modify(|n| *n += 1);
     }
 
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).events.clear();
+        crate::locks::lock(&self.inner, &crate::locks::EVENT_LOG).events.clear();
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.published.send_modify(|n| *n += 1);
     }

@@ -493,7 +493,7 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
     let partition = state.store.partition(account, region);
     let mut due = Vec::with_capacity(steps.len());
     {
-        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = crate::locks::write(&partition, &crate::locks::PARTITION);
         let p = &mut *p;
         for (message_id, step, at) in steps {
             let Some(m) = p.meta.outbound.get_mut(message_id) else { continue };

@@ -365,7 +365,7 @@ impl Store {
     /// Runs `f` on the caller's partition under its write lock.
     pub fn with<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Partition) -> R) -> R {
         let partition = self.partition(&ctx.account, &ctx.region);
-        let mut guard = partition.write().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = crate::locks::write(&partition, &crate::locks::PARTITION);
         f(&mut guard)
     }
 
@@ -380,7 +380,7 @@ impl Store {
     pub fn view<R>(&self, account: &str, region: &str, f: impl FnOnce(&Partition) -> R) -> R {
         let found = self.lookup(account, region);
         match found {
-            Some(partition) => f(&partition.read().unwrap_or_else(PoisonError::into_inner)),
+            Some(partition) => f(&crate::locks::read(&partition, &crate::locks::PARTITION)),
             None => f(&Partition::new(account, region)),
         }
     }

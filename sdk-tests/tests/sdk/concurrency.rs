@@ -1,5 +1,6 @@
 //! Many clients at once lose nothing: 64 SDK clients send 20 messages each concurrently, and every
-//! message gets its own id, its three statuses exactly once, and the per-number counts add up.
+//! message gets its own id, its three statuses exactly once, and the per-number counts add up;
+//! `GET /_emulator/locks` counts the waits on the shared locks meanwhile.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -41,6 +42,7 @@ async fn send_counted(
 async fn sixty_four_clients_sending_at_once_lose_no_message_and_no_status() {
     let emu = emulator().await;
     let control = Control::new(&emu);
+    let locks_before = control.call("GET", "/locks", None).await;
     let phones = [PHONE_1, PHONE_2];
     // Room for every send within one virtual second (Meta's default is 80/s per number).
     for phone in phones {
@@ -136,4 +138,18 @@ async fn sixty_four_clients_sending_at_once_lose_no_message_and_no_status() {
     control.advance_seconds(600.0).await;
     control.settle().await;
     assert_eq!(control.events("kind=status&limit=10000").await.len(), total * 3);
+
+    // The lock waits of the shared locks are counted (process-wide: never fewer than before).
+    let locks_after = control.call("GET", "/locks", None).await;
+    for name in ["partition", "partitionParts", "scheduler", "eventLog", "requestLog"] {
+        for field in ["waits", "waitedNanos"] {
+            let before = locks_before["locks"][name][field].as_u64();
+            let after = locks_after["locks"][name][field].as_u64();
+            assert!(before.is_some() && after.is_some(), "{name}.{field}: {locks_after}");
+            assert!(after >= before, "{name}.{field} went back: {locks_before} {locks_after}");
+        }
+        let waits = locks_after["locks"][name]["waits"].as_u64().unwrap();
+        let nanos = locks_after["locks"][name]["waitedNanos"].as_u64().unwrap();
+        assert!(waits == 0 || nanos > 0, "a wait takes time: {name} {locks_after}");
+    }
 }
