@@ -192,16 +192,29 @@ impl Item<'_> {
 }
 
 /// Every message of `phone` grouped by customer, each group oldest first.
+/// A partition's message logs, locked (outbound first: the lock order of `MetaState`).
+struct Logs<'p> {
+    outbound: std::sync::MutexGuard<'p, crate::meta::BoundedLog<crate::meta::OutboundMessage>>,
+    inbound: std::sync::MutexGuard<'p, crate::meta::BoundedLog<crate::meta::InboundMessage>>,
+}
+
+impl<'p> Logs<'p> {
+    fn of(p: &'p Partition) -> Self {
+        let outbound = p.meta.outbound.lock();
+        Logs { outbound, inbound: p.meta.inbound.lock() }
+    }
+}
+
 fn by_customer<'a>(
-    p: &'a Partition,
+    logs: &'a Logs<'_>,
     phone: &PhoneNumber,
 ) -> std::collections::BTreeMap<&'a str, Vec<Item<'a>>> {
     let phone_id = ids::phone_id(&phone.hex);
     let mut groups: std::collections::BTreeMap<&str, Vec<Item>> = Default::default();
-    for m in p.meta.outbound.iter().filter(|m| m.phone_number_id == phone_id) {
+    for m in logs.outbound.iter().filter(|m| m.phone_number_id == phone_id) {
         groups.entry(m.to.as_str()).or_default().push(Item::Out(m));
     }
-    for m in p.meta.inbound.iter().filter(|m| m.phone_number_id == phone_id) {
+    for m in logs.inbound.iter().filter(|m| m.phone_number_id == phone_id) {
         groups.entry(m.from.as_str()).or_default().push(Item::In(m));
     }
     for items in groups.values_mut() {
@@ -213,17 +226,15 @@ fn by_customer<'a>(
 
 /// The messages of `phone` with one customer, oldest first (without grouping the whole log: the
 /// partition's lock is held while they are read).
-fn customer_items<'a>(p: &'a Partition, phone: &PhoneNumber, customer: &str) -> Vec<Item<'a>> {
+fn customer_items<'a>(logs: &'a Logs<'_>, phone: &PhoneNumber, customer: &str) -> Vec<Item<'a>> {
     let phone_id = ids::phone_id(&phone.hex);
-    let mut items: Vec<Item> = p
-        .meta
+    let mut items: Vec<Item> = logs
         .outbound
         .iter()
         .filter(|m| m.to == customer && m.phone_number_id == phone_id)
         .map(Item::Out)
         .chain(
-            p.meta
-                .inbound
+            logs.inbound
                 .iter()
                 .filter(|m| m.from == customer && m.phone_number_id == phone_id)
                 .map(Item::In),
@@ -271,7 +282,7 @@ async fn conversations(
     let (waba, phone) = find_phone(&p, &account, &region, id)
         .ok_or_else(|| phone_not_found(id, &account, &region))?;
     let now = state.clock.now_ms();
-    let mut list: Vec<(i64, Value)> = by_customer(&p, phone)
+    let mut list: Vec<(i64, Value)> = by_customer(&Logs::of(&p), phone)
         .into_iter()
         .filter_map(|(customer, items)| {
             let last = items.iter().rev().find(|i| !is_reaction(i)).or(items.last())?;
@@ -329,7 +340,8 @@ async fn thread(
     let (waba, phone) = find_phone(&p, &account, &region, &id)
         .ok_or_else(|| phone_not_found(&id, &account, &region))?;
     let now = state.clock.now_ms();
-    let items = customer_items(&p, phone, &customer);
+    let logs = Logs::of(&p);
+    let items = customer_items(&logs, phone, &customer);
     let end = match params.get("before") {
         None => items.len(),
         Some(before) => items.iter().position(|i| i.wamid() == before).ok_or_else(|| {

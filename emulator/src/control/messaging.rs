@@ -127,6 +127,7 @@ pub async fn messages(
     let list: Vec<Value> = p
         .meta
         .outbound
+        .lock()
         .iter()
         .filter(|m| params.get("phoneNumberId").is_none_or(|v| *v == m.phone_number_id))
         .filter(|m| params.get("to").is_none_or(|v| *v == m.to))

@@ -33,8 +33,9 @@ fn view(p: &mut Partition, id: &str, now: i64) -> Value {
     let phone_ids: Vec<String> =
         wabas.iter().flat_map(|w| w.phone_numbers.iter().map(|n| ids::phone_id(&n.hex))).collect();
     let tier = p.meta.tier(id);
-    let used = p.meta.portfolios.get_mut(id).map_or(0, |f| f.used(now));
-    let settings = p.meta.portfolios.get(id);
+    let portfolios = p.meta.portfolios.get_mut();
+    let used = portfolios.get_mut(id).map_or(0, |f| f.used(now));
+    let settings = portfolios.get(id);
     json!({
         "businessPortfolioId": id,
         "messagingLimitTier": tier,

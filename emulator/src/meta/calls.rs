@@ -43,8 +43,12 @@ pub struct CallOrigin {
 impl CallOrigin {
     pub fn new(p: &Partition, waba: &Waba, phone: &PhoneNumber) -> Self {
         let ids = phone.origin(waba);
-        let parent_business =
-            p.meta.portfolios.get(&ids.portfolio_id).and_then(|f| f.parent_business_id.clone());
+        let parent_business = p
+            .meta
+            .portfolios
+            .lock()
+            .get(&ids.portfolio_id)
+            .and_then(|f| f.parent_business_id.clone());
         CallOrigin {
             account: p.account.clone(),
             region: p.region.clone(),

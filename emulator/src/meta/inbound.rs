@@ -196,8 +196,12 @@ pub fn receive(
         message[&message_type] = body;
         if let Some(context) = req.fields.get("context") {
             let id = context.get("id").and_then(Value::as_str).unwrap_or_default();
-            let ours =
-                p.meta.outbound.iter().any(|m| m.wamid == id && m.origin.phone_hex == phone.hex);
+            let ours = p
+                .meta
+                .outbound
+                .lock()
+                .iter()
+                .any(|m| m.wamid == id && m.origin.phone_hex == phone.hex);
             if !ours {
                 return Err(format!("context.id {id:?} is not a message this phone number sent"));
             }
@@ -248,7 +252,7 @@ pub fn receive(
         let mut inbound = inbound;
         inbound.order = p.meta.next_order();
         p.meta.windows.insert((phone_hex, from.clone()), now);
-        p.meta.inbound.insert(wamid, inbound.clone(), capacity);
+        p.meta.inbound.get_mut().insert(wamid, inbound.clone(), capacity);
         (inbound, draft)
     };
     let event = events::publish(state, draft);

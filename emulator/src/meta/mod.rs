@@ -22,53 +22,101 @@ use serde_json::Value;
 use errors::MetaError;
 
 /// Meta-side state of one partition (account, Region).
+///
+/// Sends and status timers run under the partition's *shared* lock (they change no resource):
+/// what they change — the message logs, the traffic counters, the portfolios' reach and the
+/// message order — sits behind locks of its own ([`Guarded`]), each held for one insert or one
+/// counter update. Whoever holds the partition's exclusive lock reaches them without locking
+/// (`get_mut`). Lock order, outer to inner: `outbound`, `inbound`, `traffic`, `portfolios`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetaState {
     /// Accepted outbound messages by `messageId`.
-    pub outbound: BoundedLog<OutboundMessage>,
+    pub outbound: Guarded<BoundedLog<OutboundMessage>>,
     /// Inbound messages by wamid.
-    pub inbound: BoundedLog<InboundMessage>,
+    pub inbound: Guarded<BoundedLog<InboundMessage>>,
     /// Customer service windows: (phone hex, customer wa_id) → last inbound message, epoch ms.
     #[serde(with = "crate::persist::pairs")]
     pub windows: BTreeMap<(String, String), i64>,
     /// Per phone number: throughput, business-initiated conversations, pair rates.
-    pub traffic: BTreeMap<String, PhoneTraffic>,
+    pub traffic: Guarded<BTreeMap<String, PhoneTraffic>>,
     /// Messages recorded so far, in and out: orders a conversation's messages of one instant.
     #[serde(default)]
-    pub recorded: u64,
+    pub recorded: std::sync::atomic::AtomicU64,
     /// Business-scoped user IDs assigned, and the customers each names.
     #[serde(default)]
     pub users: bsuid::Users,
     /// Messaging limits and the customers reached, per business portfolio.
     #[serde(default)]
-    pub portfolios: BTreeMap<String, portfolio::Portfolio>,
+    pub portfolios: Guarded<BTreeMap<String, portfolio::Portfolio>>,
 }
 
 impl MetaState {
     /// The position of the next message recorded (1, 2, …).
-    pub fn next_order(&mut self) -> u64 {
-        self.recorded += 1;
-        self.recorded
+    pub fn next_order(&self) -> u64 {
+        self.recorded.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
 
     /// A business portfolio's limit and use (the default tier until one is set).
     pub fn portfolio(&mut self, id: &str) -> &mut portfolio::Portfolio {
-        if !self.portfolios.contains_key(id) {
-            self.portfolios.insert(id.to_string(), Default::default());
-        }
-        self.portfolios.get_mut(id).expect("present or inserted above")
+        portfolio_entry(self.portfolios.get_mut(), id)
     }
 
     /// A customer's parent BSUID, where the portfolio has parent BSUIDs.
     pub fn parent_bsuid(&self, portfolio: &str, wa_id: &str) -> Option<String> {
-        let parent = self.portfolios.get(portfolio)?.parent_business_id.as_deref()?;
+        let portfolios = self.portfolios.lock();
+        let parent = portfolios.get(portfolio)?.parent_business_id.as_deref()?;
         Some(bsuid::derive_parent(parent, wa_id))
     }
 
     /// A business portfolio's messaging limit tier.
     pub fn tier(&self, id: &str) -> portfolio::Tier {
-        self.portfolios.get(id).map(|p| p.messaging_limit_tier).unwrap_or_default()
+        self.portfolios.lock().get(id).map(|p| p.messaging_limit_tier).unwrap_or_default()
+    }
+}
+
+/// The portfolio `id` of `portfolios`, made with the defaults when it has none yet.
+pub fn portfolio_entry<'a>(
+    portfolios: &'a mut BTreeMap<String, portfolio::Portfolio>,
+    id: &str,
+) -> &'a mut portfolio::Portfolio {
+    if !portfolios.contains_key(id) {
+        portfolios.insert(id.to_string(), Default::default());
+    }
+    portfolios.get_mut(id).expect("present or inserted above")
+}
+
+/// A part of a partition that changes under the partition's shared lock: a mutex of its own,
+/// whose waits are counted ([`crate::locks::PARTITION_PARTS`]). Exported and persisted as the
+/// value it holds.
+#[derive(Debug, Default)]
+pub struct Guarded<T>(std::sync::Mutex<T>);
+
+impl<T> Guarded<T> {
+    pub fn new(value: T) -> Self {
+        Guarded(std::sync::Mutex::new(value))
+    }
+
+    /// The value, locked (for a holder of the partition's shared lock; never across an await).
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        crate::locks::lock(&self.0, &crate::locks::PARTITION_PARTS)
+    }
+
+    /// The value, for the holder of the partition's exclusive lock (no locking).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<T: Serialize> Serialize for Guarded<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.lock().serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Guarded<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Guarded::new)
     }
 }
 

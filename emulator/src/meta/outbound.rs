@@ -120,14 +120,17 @@ pub fn send(
     };
     let meta_api_version = api_version.to_string();
 
-    let (scheduled, evicted) = state.store.with(ctx, |p| -> ApiResult<(Vec<i64>, _)> {
+    // Under the partition's shared lock: sends through any numbers run side by side, each
+    // locking only the log, counter or portfolio it changes, for that change (see MetaState).
+    let (scheduled, evicted, throttled_flow) = state.store.shared(ctx, |p| -> ApiResult<_> {
         let (waba, phone) = p.phone(ctx, phone_id)?;
         let origin = phone.origin(waba);
         let throughput = phone.throughput_per_second;
 
         let (message_type, to) = match shape {
             Shape::MarkRead { message_id: wamid } => {
-                let inbound = p.meta.inbound.get_mut(&wamid).filter(|m| {
+                let mut log = p.meta.inbound.lock();
+                let inbound = log.get_mut(&wamid).filter(|m| {
                     m.phone_number_id == ids::phone_id(&origin.phone_hex)
                 });
                 let Some(inbound) = inbound else {
@@ -137,7 +140,7 @@ pub fn send(
                     )));
                 };
                 inbound.read = true;
-                return Ok((Vec::new(), Vec::new()));
+                return Ok((Vec::new(), Vec::new(), None));
             }
             Shape::Message { message_type, to } => (message_type, to),
         };
@@ -159,10 +162,11 @@ pub fn send(
                 let business = p
                     .meta
                     .portfolios
+                    .lock()
                     .get(&origin.portfolio_id)
-                    .and_then(|f| f.parent_business_id.as_deref());
+                    .and_then(|f| f.parent_business_id.clone());
                 let wa_id = business
-                    .and_then(|b| p.meta.users.wa_id_of_parent(&origin.portfolio_id, b, &parent));
+                    .and_then(|b| p.meta.users.wa_id_of_parent(&origin.portfolio_id, &b, &parent));
                 let Some(wa_id) = wa_id else {
                     return Err(meta_invalid(MetaError::with_details(
                         131009,
@@ -224,7 +228,8 @@ pub fn send(
         }
 
         // Throughput: at most `throughput` messages per second per number (130429).
-        let traffic = entry(&mut p.meta.traffic, &origin.phone_hex, Default::default);
+        let mut traffic_log = p.meta.traffic.lock();
+        let traffic = entry(&mut traffic_log, &origin.phone_hex, Default::default);
         while traffic.recent_sends.front().is_some_and(|t| *t <= now - 1000) {
             traffic.recent_sends.pop_front();
         }
@@ -246,7 +251,8 @@ pub fn send(
             vec![failed(delays, MetaError::new(131047))]
         } else if message_type == "template"
             && !in_window
-            && !p.meta.portfolio(&origin.portfolio_id).reach(to.id(), now)
+            && !super::portfolio_entry(&mut p.meta.portfolios.lock(), &origin.portfolio_id)
+                .reach(to.id(), now)
         {
             let tier = p.meta.tier(&origin.portfolio_id).name();
             vec![failed(
@@ -256,11 +262,7 @@ pub fn send(
                     format!("Message failed to send because this business portfolio reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."),
                 ),
             )]
-        } else if !take_pair_token(
-            p.meta.traffic.get_mut(&origin.phone_hex).expect("inserted above"),
-            to.id(),
-            now,
-        ) {
+        } else if !take_pair_token(traffic, to.id(), now) {
             vec![failed(delays, MetaError::new(131056))]
         } else {
             vec![
@@ -269,6 +271,7 @@ pub fn send(
                 PlannedStatus { delay_ms: delays.read_ms, status: "read".into(), error: None },
             ]
         };
+        drop(traffic_log);
         let delivering = plan.iter().all(|s| s.error.is_none());
         if message_type == "reaction" && delivering {
             // Meta, "Reaction messages": a reaction triggers only `sent`, or fails with 131009.
@@ -283,7 +286,11 @@ pub fn send(
         // AWS sends marketing templates through Meta's Marketing Messages API once the
         // portfolio accepted its terms (AWS user guide, "What is AWS End User Messaging Social").
         let marketing_messages_api = category == "marketing"
-            && p.meta.portfolios.get(&origin.portfolio_id).is_some_and(|f| f.marketing_messages_api);
+            && p.meta
+                .portfolios
+                .lock()
+                .get(&origin.portfolio_id)
+                .is_some_and(|f| f.marketing_messages_api);
         let message = OutboundMessage {
             message_id: message_id.clone(),
             wamid,
@@ -309,18 +316,21 @@ pub fn send(
             by_bsuid,
             marketing_messages_api,
         };
-        // A THROTTLED flow counts what it carries (10 an hour).
-        if let Some(id) = &flow_sent
-            && let Some(flow) =
-                p.wabas.get_mut(&message.origin.waba_hex).and_then(|w| w.flows.get_mut(id))
-            && flow.status == crate::state::flows::THROTTLED
-        {
-            flow.throttled_sends.retain(|t| now - t < 3_600_000);
-            flow.throttled_sends.push(now);
-        }
-        let evicted = p.meta.outbound.insert(message_id.clone(), message, capacity);
-        Ok((dues, evicted))
+        // A THROTTLED flow counts what it carries (10 an hour), under the exclusive lock below.
+        let throttled_flow = flow_sent
+            .filter(|id| waba.flows.get(id).is_some_and(|f| f.status == crate::state::flows::THROTTLED))
+            .map(|id| (message.origin.waba_hex.clone(), id));
+        let evicted = p.meta.outbound.lock().insert(message_id.clone(), message, capacity);
+        Ok((dues, evicted, throttled_flow))
     })?;
+    if let Some((waba_hex, id)) = throttled_flow {
+        state.store.with(ctx, |p| {
+            if let Some(flow) = p.wabas.get_mut(&waba_hex).and_then(|w| w.flows.get_mut(&id)) {
+                flow.throttled_sends.retain(|t| now - t < 3_600_000);
+                flow.throttled_sends.push(now);
+            }
+        });
+    }
     // The oldest messages the log let go are freed outside the partition's lock.
     drop(evicted);
     state.events.note_accepted();
@@ -366,11 +376,9 @@ fn reaction_target(
 ) -> Result<(), String> {
     let target = reaction["message_id"].as_str().unwrap_or_default();
     let phone_number_id = ids::phone_id(&origin.phone_hex);
-    let Some(m) = p
-        .meta
-        .inbound
-        .get(target)
-        .filter(|m| m.phone_number_id == phone_number_id && m.from == customer)
+    let inbound = p.meta.inbound.lock();
+    let Some(m) =
+        inbound.get(target).filter(|m| m.phone_number_id == phone_number_id && m.from == customer)
     else {
         return Err(format!(
             "Reaction to {target} was not delivered: it is not a message this customer sent to this phone number."
@@ -493,10 +501,11 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
     let partition = state.store.partition(account, region);
     let mut due = Vec::with_capacity(steps.len());
     {
-        let mut p = crate::locks::write(&partition, &crate::locks::PARTITION);
-        let p = &mut *p;
+        // The partition's shared lock: statuses change only their messages (the log's lock).
+        let p = crate::locks::read(&partition, &crate::locks::PARTITION);
+        let mut outbound = p.meta.outbound.lock();
         for (message_id, step, at) in steps {
-            let Some(m) = p.meta.outbound.get_mut(message_id) else { continue };
+            let Some(m) = outbound.get_mut(message_id) else { continue };
             let Some(planned) = m.plan.get(*step) else { continue };
             let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
             let status = planned.status.clone();
@@ -520,12 +529,7 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
                 biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
                 user_id: m.to_user_id.clone(),
                 by_bsuid: m.by_bsuid,
-                parent_user_id: p
-                    .meta
-                    .portfolios
-                    .get(&m.origin.portfolio_id)
-                    .and_then(|f| f.parent_business_id.as_deref())
-                    .map(|parent| super::bsuid::derive_parent(parent, &m.to)),
+                parent_user_id: p.meta.parent_bsuid(&m.origin.portfolio_id, &m.to),
                 username: p.meta.users.username(&m.to).map(str::to_string),
             };
             due.push((Box::new(facts), m.message_id.clone(), destination));

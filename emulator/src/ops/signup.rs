@@ -287,7 +287,7 @@ fn setup_finalization(
                 business_portfolio_id: None,
             };
             // A business portfolio new to the platform starts at 250 (Meta, "Messaging limits").
-            p.meta.portfolios.entry(waba.portfolio_id()).or_insert_with(|| {
+            p.meta.portfolios.get_mut().entry(waba.portfolio_id()).or_insert_with(|| {
                 crate::meta::portfolio::Portfolio::new(crate::meta::portfolio::Tier::T250)
             });
             p.wabas.insert(waba.hex.clone(), waba);

@@ -261,10 +261,10 @@ impl Writer {
             let text = {
                 let mut guard = partition.write().unwrap_or_else(PoisonError::into_inner);
                 let p = &mut *guard;
-                let out_changes = p.meta.outbound.take_changes();
-                let in_changes = p.meta.inbound.take_changes();
+                let out_changes = p.meta.outbound.get_mut().take_changes();
+                let in_changes = p.meta.inbound.get_mut().take_changes();
                 collect(
-                    &p.meta.outbound,
+                    p.meta.outbound.get_mut(),
                     out_changes,
                     all,
                     &part,
@@ -274,7 +274,7 @@ impl Writer {
                     &mut gone,
                 )?;
                 collect(
-                    &p.meta.inbound,
+                    p.meta.inbound.get_mut(),
                     in_changes,
                     all,
                     &part,

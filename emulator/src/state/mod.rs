@@ -279,15 +279,15 @@ impl Store {
     pub fn reset(&self) {
         let fresh = self.seed.partitions();
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
-        *map = fresh.into_iter().map(|(k, p)| (k, self.shared(p))).collect();
+        *map = fresh.into_iter().map(|(k, p)| (k, self.tracked(p))).collect();
     }
 
     /// A partition as the store keeps it: with persistence, its message logs record what
     /// changes (a write stores those messages, not the logs).
-    fn shared(&self, mut p: Partition) -> Arc<RwLock<Partition>> {
+    fn tracked(&self, mut p: Partition) -> Arc<RwLock<Partition>> {
         if self.touched.get().is_some() {
-            p.meta.outbound.track();
-            p.meta.inbound.track();
+            p.meta.outbound.get_mut().track();
+            p.meta.inbound.get_mut().track();
         }
         Arc::new(RwLock::new(p))
     }
@@ -297,8 +297,8 @@ impl Store {
         let _ = self.touched.set(Mutex::default());
         for p in self.partitions.read().unwrap_or_else(PoisonError::into_inner).values() {
             let mut p = p.write().unwrap_or_else(PoisonError::into_inner);
-            p.meta.outbound.track();
-            p.meta.inbound.track();
+            p.meta.outbound.get_mut().track();
+            p.meta.inbound.get_mut().track();
         }
     }
 
@@ -333,7 +333,7 @@ impl Store {
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         *map = partitions
             .into_iter()
-            .map(|p| ((p.account.clone(), p.region.clone()), self.shared(p)))
+            .map(|p| ((p.account.clone(), p.region.clone()), self.tracked(p)))
             .collect();
     }
 
@@ -358,8 +358,17 @@ impl Store {
         }
         let mut map = self.partitions.write().unwrap_or_else(PoisonError::into_inner);
         map.entry((account.to_string(), region.to_string()))
-            .or_insert_with(|| self.shared(Partition::new(account, region)))
+            .or_insert_with(|| self.tracked(Partition::new(account, region)))
             .clone()
+    }
+
+    /// Runs `f` on the caller's partition (created empty on first use) under its *shared* lock,
+    /// for changes to the parts that have locks of their own (the Meta side's logs and
+    /// counters: [`crate::meta::MetaState`]): sends run side by side.
+    pub fn shared<R>(&self, ctx: &RequestContext, f: impl FnOnce(&Partition) -> R) -> R {
+        let partition = self.partition(&ctx.account, &ctx.region);
+        let guard = crate::locks::read(&partition, &crate::locks::PARTITION);
+        f(&guard)
     }
 
     /// Runs `f` on the caller's partition under its write lock.

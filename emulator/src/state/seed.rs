@@ -232,6 +232,7 @@ impl Seed {
                 let limit = partition
                     .meta
                     .portfolios
+                    .get_mut()
                     .entry(waba.portfolio_id())
                     .or_insert_with(|| Portfolio::new(tier));
                 limit.messaging_limit_tier = limit.messaging_limit_tier.max(tier);

@@ -77,8 +77,8 @@ fn snapshot(emu: &Emulator) -> Value {
     json!({
         "wabas": serde_json::to_value(&p.wabas).expect("wabas serialize"),
         "signups": signups,
-        "outbound": p.meta.outbound.len(),
-        "inbound": p.meta.inbound.len(),
+        "outbound": p.meta.outbound.lock().len(),
+        "inbound": p.meta.inbound.lock().len(),
         "windows": p.meta.windows.len(),
         "conversionEvents": p.conversion_events.events.len(),
         "media": p.media.len(),
