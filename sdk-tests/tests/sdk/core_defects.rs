@@ -93,6 +93,57 @@ async fn reads_run_while_another_reader_holds_the_partition() {
     done.expect("reads waited for a reader: they took the write lock");
 }
 
+/// Sends, and the status timers after them, change only the message logs and counters, which
+/// have locks of their own: they run while another thread holds the partition's shared lock
+/// (a send that took the exclusive lock would wait for it, and time out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_and_statuses_run_while_another_reader_holds_the_partition() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let control = Control::new(&emu);
+    control.freeze(true).await;
+    control.customer_says(PHONE_1, "14255550199", "hi").await;
+    let partition = emu.state.store.existing(&(ACCOUNT.to_string(), REGION.to_string())).unwrap();
+    let (held, wait_held) = mpsc::channel();
+    let (release, wait_release) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _guard = partition.read().unwrap();
+        held.send(()).unwrap();
+        let _ = wait_release.recv_timeout(Duration::from_secs(30));
+    });
+    wait_held.recv_timeout(Duration::from_secs(10)).unwrap();
+    let work = async {
+        let mut ids = Vec::new();
+        for text in ["one", "two", "three"] {
+            let sent = client
+                .send_whats_app_message()
+                .origination_phone_number_id(PHONE_1)
+                .meta_api_version("v20.0")
+                .message(text_to("14255550199", text))
+                .send()
+                .await
+                .expect("SendWhatsAppMessage");
+            ids.push(sent.message_id().unwrap().to_string());
+        }
+        // The statuses fire (the timer loop takes the shared lock too).
+        control.advance_seconds(3.0).await;
+        control.settle().await;
+        let events = control.wait_events("kind=status&limit=100", 9).await;
+        for id in &ids {
+            let statuses: Vec<&str> = events
+                .iter()
+                .filter(|e| e["messageId"] == id.as_str())
+                .filter_map(|e| e["status"].as_str())
+                .collect();
+            assert_eq!(statuses, ["sent", "delivered", "read"], "{id}");
+        }
+    };
+    let done = tokio::time::timeout(Duration::from_secs(20), work).await;
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    done.expect("sends or statuses waited for a reader: they took the exclusive lock");
+}
+
 #[tokio::test]
 async fn every_control_api_error_is_json_with_a_message() {
     let emu = emulator().await;
