@@ -1,6 +1,8 @@
 //! The store: every resource, keyed by (account, region) so that nothing crosses accounts or
-//! regions. Each partition has its own mutex (std, never held across an await: handlers lock,
-//! change, unlock, and only then do anything asynchronous).
+//! regions. Each partition has its own read-write lock (std, never held across an await:
+//! handlers lock, change, unlock, and only then do anything asynchronous). Reads and sends take
+//! it shared ([`Store::read`], [`Store::shared`]; what a send changes has a lock of its own, see
+//! [`crate::meta::MetaState`]); changes to resources take it exclusive ([`Store::with`]).
 
 pub mod calling;
 pub mod datasets;
