@@ -272,7 +272,12 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         }
     }
 
-    report.persistence = Some(persisted_sends(&mut ctx, &phones, &args, &send_args)?);
+    // Bound by fsync, so noisier than the loads above: rounds on fresh states, the median kept.
+    let mut persisted = Vec::new();
+    for _ in 0..args.rounds {
+        persisted.push(persisted_sends(&mut ctx, &phones, &args, &send_args)?);
+    }
+    report.persistence = Some(report::PersistenceCell::median_round(persisted));
 
     report.verdicts = report::verdicts(&report);
     report.settings.emulator_args = ctx.extra.clone();
@@ -357,6 +362,7 @@ fn persisted_sends(
             messages: PERSIST_MESSAGES,
             empty,
             after,
+            round_ratios: Vec::new(),
         })
     })();
     drop(server);
