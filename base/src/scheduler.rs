@@ -36,14 +36,35 @@ pub struct ScheduledJob {
     pub job: Job,
 }
 
-#[derive(Debug, Default)]
+/// The queue. Adding a timer takes no lock: jobs go into an inbox (a lock-free channel), which
+/// the queue's own lock drains into the heap whenever it is taken — so senders never wait for
+/// the timer loop, nor the timer loop for senders.
+#[derive(Debug)]
 pub struct Scheduler {
     inner: Mutex<Inner>,
+    inbox: std::sync::mpsc::Sender<(i64, Job)>,
+    /// At most the earliest due time known (heap or inbox); i64::MAX when none: a job added
+    /// before it wakes the timer loop.
+    earliest: std::sync::atomic::AtomicI64,
     pub wake: tokio::sync::Notify,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        let (inbox, arrivals) = std::sync::mpsc::channel();
+        Scheduler {
+            inner: Mutex::new(Inner { arrivals: Some(arrivals), ..Default::default() }),
+            inbox,
+            earliest: std::sync::atomic::AtomicI64::new(i64::MAX),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// The inbox's receiving end (always Some; an Option only so that `Inner` has a default).
+    arrivals: Option<std::sync::mpsc::Receiver<(i64, Job)>>,
     heap: BinaryHeap<Reverse<(i64, u64)>>,
     jobs: hashbrown::HashMap<u64, Job>,
     next: u64,
@@ -75,33 +96,51 @@ impl Scheduler {
         self.at_all([(due_ms, job)]);
     }
 
-    /// Runs each job once the virtual clock reaches its due time (one lock of the queue).
+    /// Runs each job once the virtual clock reaches its due time (no lock: into the inbox).
     pub fn at_all(&self, jobs: impl IntoIterator<Item = (i64, Job)>) {
-        let earliest = {
-            let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
-            let mut earliest = false;
-            for (due_ms, job) in jobs {
-                earliest |= inner.heap.peek().is_none_or(|Reverse((due, _))| due_ms < *due);
-                inner.next += 1;
-                let id = inner.next;
-                inner.heap.push(Reverse((due_ms, id)));
-                if persisted(&job)
-                    && let Some(c) = &mut inner.changes
-                {
-                    c.added.insert(id, due_ms);
-                }
-                inner.jobs.insert(id, job);
-            }
-            earliest
-        };
+        use std::sync::atomic::Ordering;
+        let mut earliest = false;
+        for (due_ms, job) in jobs {
+            // The receiver lives as long as the scheduler: a send cannot fail.
+            let _ = self.inbox.send((due_ms, job));
+            earliest |= self.earliest.fetch_min(due_ms, Ordering::AcqRel) > due_ms;
+        }
         if earliest {
             self.wake.notify_one();
         }
     }
 
+    /// The queue, locked, with the inbox's jobs moved into the heap (in the order they came:
+    /// ids, and so the order of jobs due at one instant, are those of the calls).
+    fn queue(&self) -> std::sync::MutexGuard<'_, Inner> {
+        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let inner_ref = &mut *inner;
+        if let Some(arrivals) = &inner_ref.arrivals {
+            for (due_ms, job) in arrivals.try_iter() {
+                inner_ref.next += 1;
+                let id = inner_ref.next;
+                inner_ref.heap.push(Reverse((due_ms, id)));
+                if persisted(&job)
+                    && let Some(c) = &mut inner_ref.changes
+                {
+                    c.added.insert(id, due_ms);
+                }
+                inner_ref.jobs.insert(id, job);
+            }
+        }
+        inner
+    }
+
+    /// Resets the earliest-due hint to the heap's (under the queue's lock, after a drain: a
+    /// job added since lowers it again).
+    fn note_earliest(&self, inner: &Inner) {
+        let due = inner.heap.peek().map_or(i64::MAX, |Reverse((due, _))| *due);
+        self.earliest.store(due, std::sync::atomic::Ordering::Release);
+    }
+
     /// Removes and returns, in due order, up to `max` jobs due at or before `now`.
     pub fn pop_due(&self, now: i64, max: usize) -> Vec<(i64, Job)> {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         let mut due = Vec::new();
         while due.len() < max {
             let Some(&Reverse((at, id))) = inner.heap.peek() else { break };
@@ -119,35 +158,37 @@ impl Scheduler {
             }
         }
         inner.running += due.len();
+        self.note_earliest(&inner);
         due
     }
 
     pub fn finished(&self, count: usize) {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         inner.running = inner.running.saturating_sub(count);
     }
 
     /// When the earliest waiting job falls due.
     pub fn next_due(&self) -> Option<i64> {
-        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let inner = self.queue();
+        self.note_earliest(&inner);
         inner.heap.peek().map(|Reverse((due, _))| *due)
     }
 
     /// Jobs popped and still running.
     pub fn running(&self) -> usize {
-        crate::locks::lock(&self.inner, &crate::locks::SCHEDULER).running
+        self.queue().running
     }
 
     /// Jobs waiting or running.
     pub fn pending(&self) -> usize {
-        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let inner = self.queue();
         inner.jobs.len() + inner.running
     }
 
     /// The waiting jobs in due order, without SNS delivery attempts (the deliveries themselves
     /// are exported, and their attempts are scheduled again on import).
     pub fn snapshot(&self) -> Vec<ScheduledJob> {
-        let inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let inner = self.queue();
         let mut order: Vec<(i64, u64)> = inner.heap.iter().map(|Reverse(k)| *k).collect();
         order.sort_unstable();
         order
@@ -170,9 +211,10 @@ impl Scheduler {
 
     /// Drops every pending job (reset).
     pub fn clear(&self) {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         inner.heap.clear();
         inner.jobs.clear();
+        self.note_earliest(&inner);
         if let Some(c) = &mut inner.changes {
             // A clear comes with a full rewrite (reset, import).
             *c = TimerChanges::default();
@@ -181,13 +223,13 @@ impl Scheduler {
 
     /// Starts recording which timers are added and gone (persistence).
     pub fn track(&self) {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         inner.changes.get_or_insert_with(TimerChanges::default);
     }
 
     /// Every stored timer with its id (a full write), forgetting the changes recorded so far.
     pub fn rows(&self) -> Vec<TimerRow> {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         if let Some(c) = &mut inner.changes {
             *c = TimerChanges::default();
         }
@@ -205,7 +247,7 @@ impl Scheduler {
 
     /// The timers added since the last call (still pending) and the ids of those gone.
     pub fn take_changes(&self) -> (Vec<TimerRow>, Vec<u64>) {
-        let mut inner = crate::locks::lock(&self.inner, &crate::locks::SCHEDULER);
+        let mut inner = self.queue();
         let Some(c) = inner.changes.as_mut().map(std::mem::take) else {
             return (Vec::new(), Vec::new());
         };
@@ -218,5 +260,75 @@ impl Scheduler {
             })
             .collect();
         (added, c.gone.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::task::{Context, Waker};
+
+    fn job(step: usize) -> Job {
+        Job::MessageStatus { account: "a".into(), region: "r".into(), message_id: "m".into(), step }
+    }
+
+    /// Whether the timer loop would wake now (a stored permit), consuming it.
+    fn woken(s: &Scheduler) -> bool {
+        let notified = std::pin::pin!(s.wake.notified());
+        notified.poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[test]
+    fn jobs_added_from_many_threads_come_out_in_due_order() {
+        let s = Arc::new(Scheduler::default());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        s.at_all([((t * 100 + i) as i64 % 50, job(t * 100 + i))]);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(s.pending(), 400);
+        let due = s.pop_due(24, 1_000);
+        assert_eq!(due.len(), 200, "due times 0..=24, 8 jobs each");
+        assert!(due.windows(2).all(|w| w[0].0 <= w[1].0), "in due order");
+        assert_eq!(s.pending(), 400, "popped jobs are pending until finished");
+        s.finished(due.len());
+        assert_eq!(s.pending(), 200);
+        assert_eq!(s.next_due(), Some(25));
+    }
+
+    #[test]
+    fn an_earlier_job_wakes_the_timer_loop_and_a_later_one_does_not() {
+        let s = Scheduler::default();
+        s.at(1_000, job(0));
+        assert!(woken(&s), "the first job");
+        assert_eq!(s.next_due(), Some(1_000));
+        s.at(2_000, job(1));
+        assert!(!woken(&s), "due after the earliest");
+        s.at(500, job(2));
+        assert!(woken(&s), "due before the earliest");
+        // Jobs of one instant keep the order they were added in.
+        s.at(500, job(3));
+        let order: Vec<usize> = s
+            .pop_due(500, 10)
+            .into_iter()
+            .map(|(_, j)| match j {
+                Job::MessageStatus { step, .. } => step,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, [2, 3]);
+        s.clear();
+        assert_eq!(s.pending(), 2, "the two popped jobs are still running");
+        assert_eq!(s.next_due(), None);
     }
 }

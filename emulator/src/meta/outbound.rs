@@ -494,6 +494,9 @@ fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
 /// its plan, the virtual time it is due at).
 pub type StatusStep = (String, usize, i64);
 
+/// Status steps applied under one lock of the message log.
+const STEPS_PER_LOCK: usize = 16;
+
 /// Applies status steps of messages of one partition, each at its own virtual time, and
 /// publishes their status events. The partition is locked once, for the state changes only: the
 /// events are built and published after.
@@ -501,38 +504,41 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
     let partition = state.store.partition(account, region);
     let mut due = Vec::with_capacity(steps.len());
     {
-        // The partition's shared lock: statuses change only their messages (the log's lock).
+        // The partition's shared lock: statuses change only their messages (the log's lock,
+        // taken for a few steps at a time so that sends do not wait for a whole batch).
         let p = crate::locks::read(&partition, &crate::locks::PARTITION);
-        let mut outbound = p.meta.outbound.lock();
-        for (message_id, step, at) in steps {
-            let Some(m) = outbound.get_mut(message_id) else { continue };
-            let Some(planned) = m.plan.get(*step) else { continue };
-            let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
-            let status = planned.status.clone();
-            let record =
-                StatusRecord { status: status.clone(), time_ms: *at, error: error.clone() };
-            m.statuses.push(record);
-            let destination = p
-                .wabas
-                .get(&m.origin.waba_hex)
-                .and_then(|w| w.event_destinations.first())
-                .map(|d| d.event_destination_arn.clone());
-            let facts = StatusFacts {
-                at: *at,
-                status,
-                error,
-                wamid: m.wamid.clone(),
-                to: m.to.clone(),
-                origin: m.origin.clone(),
-                free: is_free(m),
-                category: m.category.clone(),
-                biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
-                user_id: m.to_user_id.clone(),
-                by_bsuid: m.by_bsuid,
-                parent_user_id: p.meta.parent_bsuid(&m.origin.portfolio_id, &m.to),
-                username: p.meta.users.username(&m.to).map(str::to_string),
-            };
-            due.push((Box::new(facts), m.message_id.clone(), destination));
+        for chunk in steps.chunks(STEPS_PER_LOCK) {
+            let mut outbound = p.meta.outbound.lock();
+            for (message_id, step, at) in chunk {
+                let Some(m) = outbound.get_mut(message_id) else { continue };
+                let Some(planned) = m.plan.get(*step) else { continue };
+                let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
+                let status = planned.status.clone();
+                let record =
+                    StatusRecord { status: status.clone(), time_ms: *at, error: error.clone() };
+                m.statuses.push(record);
+                let destination = p
+                    .wabas
+                    .get(&m.origin.waba_hex)
+                    .and_then(|w| w.event_destinations.first())
+                    .map(|d| d.event_destination_arn.clone());
+                let facts = StatusFacts {
+                    at: *at,
+                    status,
+                    error,
+                    wamid: m.wamid.clone(),
+                    to: m.to.clone(),
+                    origin: m.origin.clone(),
+                    free: is_free(m),
+                    category: m.category.clone(),
+                    biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
+                    user_id: m.to_user_id.clone(),
+                    by_bsuid: m.by_bsuid,
+                    parent_user_id: p.meta.parent_bsuid(&m.origin.portfolio_id, &m.to),
+                    username: p.meta.users.username(&m.to).map(str::to_string),
+                };
+                due.push((Box::new(facts), m.message_id.clone(), destination));
+            }
         }
     }
     for (facts, message_id, destination) in due {
