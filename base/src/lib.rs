@@ -3,6 +3,7 @@
 //!
 //! - [`clock`]: the virtual clock and time formats.
 //! - [`error`]: the one [`error::ApiError`] and its restJson1 wire form.
+//! - [`json`]: JSON kept serialized ([`json::RawJson`]).
 //! - [`locks`]: lock waits, counted.
 //! - [`model`]: the service model facts (embedded from `fixtures/model/`), input validation and
 //!   [`model::Operation`].
@@ -11,6 +12,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod json;
 pub mod locks;
 pub mod model;
 pub mod reqlog;

@@ -41,7 +41,7 @@
 
 pub mod auth;
 // The base layer is a crate of its own (`base/`): it cannot import anything of this crate.
-pub use eum_social_base::{clock, error, locks, model, reqlog, scheduler};
+pub use eum_social_base::{clock, error, json, locks, model, reqlog, scheduler};
 pub mod config;
 pub mod context;
 pub mod control;

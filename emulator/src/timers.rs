@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::AppState;
+use crate::meta::outbound::StatusStep;
 use crate::scheduler::Job;
 
 /// The timer loop; runs for the life of the server.
@@ -70,7 +71,20 @@ fn execute_all(state: &AppState, due: Vec<(i64, Job)>) {
                 steps.push((message_id, step, at));
             }
         }
-        crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
+        advance_statuses(state, &account, &region, &steps);
+    }
+}
+
+/// Status steps of one partition: applied under the partition's shared lock, their events
+/// published after it.
+fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[StatusStep]) {
+    let partition = state.store.partition(account, region);
+    let drafts = {
+        let p = crate::locks::read(&partition, &crate::locks::PARTITION);
+        crate::meta::outbound::apply_statuses(&p, account, region, steps)
+    };
+    for draft in drafts {
+        crate::events::publish(state, draft);
     }
 }
 
@@ -78,7 +92,7 @@ fn execute(state: &AppState, due: i64, job: Job) {
     match job {
         Job::MessageStatus { account, region, message_id, step } => {
             let steps = [(message_id, step, due)];
-            crate::meta::outbound::advance_statuses(state, &account, &region, &steps);
+            advance_statuses(state, &account, &region, &steps);
         }
         Job::SnsDelivery { delivery_id } => {
             tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));

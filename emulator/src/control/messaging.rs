@@ -9,9 +9,49 @@ use serde_json::{Value, json};
 
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
+use crate::events::Event;
 use crate::events::{self, EventDraft, EventFilter};
-use crate::meta::inbound::{InboundRequest, locate_phone, media_type, receive};
+use crate::meta::InboundMessage;
+use crate::meta::inbound::{self, InboundRequest, media_type};
 use crate::state::{Waba, ids};
+
+/// Where an inbound request's business number lives: (account, Region, phone hex).
+pub fn locate_phone(
+    state: &AppState,
+    req: &InboundRequest,
+) -> Result<(String, String, String), String> {
+    let config = &state.config;
+    let (account, region) =
+        inbound::partition_of(req, &config.default_account, &config.default_region);
+    let found = state.store.view(&account, &region, |p| {
+        inbound::find_phone(&p.wabas, req).map(|(_, n)| n.hex.clone())
+    });
+    match found {
+        Some(hex) => Ok((account, region, hex)),
+        None => Err(inbound::no_such_phone(req, &account, &region)),
+    }
+}
+
+/// A customer's message recorded (the domain's rules, under the partition's exclusive lock), and
+/// its event published.
+pub fn receive(
+    state: &AppState,
+    req: InboundRequest,
+    media: Option<crate::media::InboundMedia>,
+) -> Result<(InboundMessage, std::sync::Arc<Event>), String> {
+    let now = state.clock.now_ms();
+    let prepared = inbound::prepare(&req, media.as_ref(), now, &state.ids)?;
+    let config = &state.config;
+    let (account, region) =
+        inbound::partition_of(&req, &config.default_account, &config.default_region);
+    let partition = state.store.partition(&account, &region);
+    let (message, draft) = {
+        let mut p = crate::locks::write(&partition, &crate::locks::PARTITION);
+        let capacity = config.message_log_capacity;
+        inbound::record(&mut p, &account, &region, &req, prepared, now, capacity, &state.ids)?
+    };
+    Ok((message, crate::events::publish(state, draft)))
+}
 
 /// `POST /_emulator/inbound`: a customer sends a message to a business number.
 pub async fn inbound(

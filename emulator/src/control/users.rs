@@ -11,9 +11,10 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::messaging::{locate_phone, receive};
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
-use crate::meta::inbound::{InboundRequest, locate_phone, receive};
+use crate::meta::inbound::InboundRequest;
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::AppState;
+pub use crate::json::RawJson;
 use crate::meta::Origin;
+pub use crate::meta::effects::{EventDraft, EventValue};
 
 /// One published event.
 #[derive(Debug, Clone, Deserialize)]
@@ -186,98 +187,11 @@ struct EnvelopeSource {
     value: EventValue,
 }
 
-/// The `value` of an event's Meta change: JSON, or the facts of a status (serialized when the
-/// envelope is built).
-#[derive(Debug, Clone)]
-pub enum EventValue {
-    Json(RawJson),
-    Status(Box<crate::meta::outbound::StatusFacts>),
-}
-
-impl EventValue {
-    pub fn json<T: Serialize + ?Sized>(value: &T) -> EventValue {
-        EventValue::Json(RawJson::of(value))
-    }
-
-    /// The value as a `Value`.
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
-impl Serialize for EventValue {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            EventValue::Json(json) => json.serialize(serializer),
-            EventValue::Status(facts) => facts.serialize(serializer),
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Envelope, D::Error> {
         let json = RawJson::deserialize(deserializer)?;
         Ok(Envelope { built: std::sync::OnceLock::from(json), source: None })
     }
-}
-
-/// A JSON document kept serialized: built once, shared between the log, the control API and the
-/// SNS deliveries, and written out as is.
-#[derive(Debug, Clone)]
-pub struct RawJson(Arc<RawValue>);
-
-impl RawJson {
-    /// Serializes `value` (which must serialize to JSON: derived `Serialize` types do).
-    pub fn of<T: Serialize + ?Sized>(value: &T) -> RawJson {
-        let raw = serde_json::value::to_raw_value(value)
-            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
-        RawJson(Arc::from(raw))
-    }
-
-    /// `text` kept as it is (surrounding whitespace aside), if it is one JSON value.
-    pub fn parse(text: &str) -> Option<RawJson> {
-        let raw: &RawValue = serde_json::from_str(text).ok()?;
-        Some(RawJson(Arc::from(raw.to_owned())))
-    }
-
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-}
-
-impl Serialize for RawJson {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (*self.0).serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawJson {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RawJson, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Ok(RawJson::of(&value))
-    }
-}
-
-/// What a producer knows about an event; [`publish`] fills in the rest.
-#[derive(Debug, Clone)]
-pub struct EventDraft {
-    pub account: String,
-    pub region: String,
-    /// The WABA the event is about, and the number for phone-level events (WABA-level events
-    /// leave its phone fields empty).
-    pub origin: Arc<Origin>,
-    /// Whether the event is about the number (`phone_number_id`, `metaPhoneNumberIds`).
-    pub about_phone: bool,
-    pub field: Cow<'static, str>,
-    pub kind: Cow<'static, str>,
-    pub status: Option<Cow<'static, str>>,
-    pub message_id: Option<String>,
-    pub wamid: Option<String>,
-    pub destination: Option<String>,
-    pub time_ms: i64,
-    /// The `value` of the single change in the Meta entry.
-    pub value: EventValue,
 }
 
 /// The bounded event log.

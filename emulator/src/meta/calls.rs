@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::events::EventDraft;
+use super::effects::EventDraft;
 use crate::state::calling::{
     BUSINESS_INITIATED, CANCELED, COMPLETED, Call, NO_ANSWER, ONGOING, PhoneCalling, REJECTED,
     RINGING, USER_INITIATED,
@@ -237,7 +237,7 @@ impl Hook<'_> {
             wamid: Some(self.call.call_id.clone()),
             destination: o.destination.clone(),
             time_ms: self.now_ms,
-            value: crate::events::EventValue::json(&value),
+            value: super::effects::EventValue::json(&value),
         }
     }
 }

@@ -2,13 +2,14 @@
 //! 24-hour customer service window of (business number, customer) opens or refreshes, and the
 //! inbound event is published to the WABA's event destination.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::effects::{EventDraft, EventValue};
 use super::{InboundMessage, new_wamid};
-use crate::AppState;
-use crate::events::{self, Event, EventDraft};
-use crate::state::ids;
+use crate::state::{Partition, PhoneNumber, Waba, ids};
 
 /// Inbound message types a customer can send.
 pub const INBOUND_TYPES: &[&str] = &[
@@ -49,35 +50,45 @@ pub struct InboundRequest {
     pub fields: Map<String, Value>,
 }
 
-/// Where an inbound request's business number lives: (account, Region, phone hex).
-pub fn locate_phone(
-    state: &AppState,
+/// The account and Region of an inbound request's business number: its ARN's, else the
+/// request's, else the defaults.
+pub fn partition_of(
     req: &InboundRequest,
-) -> Result<(String, String, String), String> {
-    let (account, region) = match ids::parse_arn(&req.phone_number_id) {
+    default_account: &str,
+    default_region: &str,
+) -> (String, String) {
+    match ids::parse_arn(&req.phone_number_id) {
         Some(arn) => (arn.account.to_string(), arn.region.to_string()),
         None => (
-            req.account.clone().unwrap_or_else(|| state.config.default_account.clone()),
-            req.region.clone().unwrap_or_else(|| state.config.default_region.clone()),
+            req.account.clone().unwrap_or_else(|| default_account.to_string()),
+            req.region.clone().unwrap_or_else(|| default_region.to_string()),
         ),
-    };
+    }
+}
+
+/// The WABA and number of a partition's `wabas` an inbound request names (`phone-number-id-…`, its ARN or its
+/// Meta phone number id).
+pub fn find_phone<'p>(
+    wabas: &'p BTreeMap<String, Waba>,
+    req: &InboundRequest,
+) -> Option<(&'p Waba, &'p PhoneNumber)> {
     let wanted = req.phone_number_id.as_str();
     let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
     let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
-    let partition = state.store.existing_or_empty(&account, &region);
-    let p = partition.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let found = p
-        .wabas
-        .values()
-        .flat_map(|w| w.phone_numbers.iter())
-        .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
-        .map(|n| n.hex.clone());
-    match found {
-        Some(hex) => Ok((account, region, hex)),
-        None => Err(format!(
-            "phone number {wanted} does not exist in account {account}, Region {region}"
-        )),
-    }
+    wabas.values().find_map(|w| {
+        w.phone_numbers
+            .iter()
+            .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
+            .map(|n| (w, n))
+    })
+}
+
+/// The refusal of a request whose number `p` does not have.
+pub fn no_such_phone(req: &InboundRequest, account: &str, region: &str) -> String {
+    format!(
+        "phone number {} does not exist in account {account}, Region {region}",
+        req.phone_number_id
+    )
 }
 
 /// The media type an inbound request carries a file of, if any (image, audio, …).
@@ -100,13 +111,23 @@ fn media_url(media_id: &str, now_ms: i64) -> String {
     )
 }
 
-/// Records an inbound message and publishes its event. `media` is the file a media message
-/// carries, already stored as media of the number (GetWhatsAppMessageMedia can fetch it).
-pub fn receive(
-    state: &AppState,
-    req: InboundRequest,
-    media: Option<crate::media::InboundMedia>,
-) -> Result<(InboundMessage, std::sync::Arc<Event>), String> {
+/// An inbound request's message, checked (no state needed): the sender, the type, its object.
+#[derive(Debug)]
+pub struct Prepared {
+    from: String,
+    message_type: String,
+    body: Value,
+}
+
+/// Checks an inbound request's message and shapes its object. `media` is the file a media
+/// message carries, already stored as media of the number (GetWhatsAppMessageMedia can fetch
+/// it).
+pub fn prepare(
+    req: &InboundRequest,
+    media: Option<&crate::media::InboundMedia>,
+    now: i64,
+    ids: &ids::IdGen,
+) -> Result<Prepared, String> {
     let from: String = req.from.chars().filter(char::is_ascii_digit).collect();
     if !(5..=15).contains(&from.len()) {
         return Err(format!("from {:?} is not a WhatsApp phone number", req.from));
@@ -128,47 +149,39 @@ pub fn receive(
             ));
         }
     };
-    if let Some(m) = &media {
+    if let Some(m) = media {
         body["id"] = json!(m.media_id);
         body["mime_type"] = json!(m.mime_type);
         body["sha256"] = json!(m.sha256);
         // Meta's media webhooks carry the media's URL since late 2025 (webhooks reference, "Image
         // messages"): its lookaside form, which needs Meta's token; through AWS the bytes come
         // with GetWhatsAppMessageMedia.
-        body["url"] = json!(media_url(&m.media_id, state.clock.now_ms()));
+        body["url"] = json!(media_url(&m.media_id, now));
     }
-    check_body(&state.ids, &message_type, &mut body)?;
+    check_body(ids, &message_type, &mut body)?;
+    Ok(Prepared { from, message_type, body })
+}
 
-    let (account, region) = match ids::parse_arn(&req.phone_number_id) {
-        Some(arn) => (arn.account.to_string(), arn.region.to_string()),
-        None => (
-            req.account.clone().unwrap_or_else(|| state.config.default_account.clone()),
-            req.region.clone().unwrap_or_else(|| state.config.default_region.clone()),
-        ),
-    };
-    let now = state.clock.now_ms();
-    let capacity = state.config.message_log_capacity;
-    let partition = state.store.partition(&account, &region);
-    let (inbound, draft) = {
-        let mut guard = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Field by field: the WABA is read while the customers' BSUIDs are recorded.
-        let p = &mut *guard;
-        let wanted = req.phone_number_id.as_str();
-        let hex = ids::parse_arn(wanted).map(|a| a.hex).unwrap_or(wanted);
-        let hex = hex.strip_prefix(ids::PHONE_PREFIX).unwrap_or(hex);
-        let found = p.wabas.values().find_map(|w| {
-            w.phone_numbers
-                .iter()
-                .find(|n| n.hex == hex || n.meta_phone_number_id == wanted)
-                .map(|n| (w, n))
-        });
-        let Some((waba, phone)) = found else {
-            return Err(format!(
-                "phone number {wanted} does not exist in account {account}, Region {region}"
-            ));
+/// Records a prepared inbound message in `p` (under its exclusive lock): the message, the
+/// customer's window, the customer's BSUID; returns the message and its event's draft.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    p: &mut Partition,
+    account: &str,
+    region: &str,
+    req: &InboundRequest,
+    prepared: Prepared,
+    now: i64,
+    capacity: usize,
+    ids: &ids::IdGen,
+) -> Result<(InboundMessage, EventDraft), String> {
+    let Prepared { from, message_type, body } = prepared;
+    {
+        let Some((waba, phone)) = find_phone(&p.wabas, req) else {
+            return Err(no_such_phone(req, account, region));
         };
         let display: String = phone.phone_number.chars().filter(char::is_ascii_digit).collect();
-        let wamid = new_wamid(&state.ids, &from);
+        let wamid = new_wamid(ids, &from);
         let origin = phone.origin(waba);
         // The customer's business-scoped user ID (Meta, "Business-scoped user IDs").
         let user_id = p.meta.users.meet(&origin.portfolio_id, &from);
@@ -208,8 +221,8 @@ pub fn receive(
             message["context"] = json!({ "from": display, "id": id });
         }
         let draft = EventDraft {
-            account: account.clone(),
-            region: region.clone(),
+            account: account.to_string(),
+            region: region.to_string(),
             origin,
             about_phone: true,
             field: "messages".into(),
@@ -219,7 +232,7 @@ pub fn receive(
             wamid: Some(wamid.clone()),
             destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
             time_ms: now,
-            value: crate::events::EventValue::json(&{
+            value: EventValue::json(&{
                 let mut value = json!({
                     "messaging_product": "whatsapp",
                     "metadata": {
@@ -253,10 +266,8 @@ pub fn receive(
         inbound.order = p.meta.next_order();
         p.meta.windows.insert((phone_hex, from.clone()), now);
         p.meta.inbound.get_mut().insert(wamid, inbound.clone(), capacity);
-        (inbound, draft)
-    };
-    let event = events::publish(state, draft);
-    Ok((inbound, event))
+        Ok((inbound, draft))
+    }
 }
 
 /// The minimum Meta's inbound objects carry; media get an id, a MIME type and a sha256.

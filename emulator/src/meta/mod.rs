@@ -5,7 +5,9 @@
 pub mod authentication;
 pub mod bsuid;
 pub mod calls;
+pub mod effects;
 pub mod errors;
+pub mod flow_messages;
 pub mod inbound;
 pub mod messages;
 pub mod outbound;
@@ -36,7 +38,7 @@ pub struct MetaState {
     /// Inbound messages by wamid.
     pub inbound: Guarded<BoundedLog<InboundMessage>>,
     /// Customer service windows: (phone hex, customer wa_id) → last inbound message, epoch ms.
-    #[serde(with = "crate::persist::pairs")]
+    #[serde(with = "crate::json::pairs")]
     pub windows: BTreeMap<(String, String), i64>,
     /// Per phone number: throughput, business-initiated conversations, pair rates.
     pub traffic: Guarded<BTreeMap<String, PhoneTraffic>>,
@@ -250,7 +252,7 @@ pub struct OutboundMessage {
     pub meta_api_version: String,
     /// The decoded message object as sent, kept serialized (one allocation, not a tree: the log
     /// holds thousands of messages).
-    pub payload: crate::events::RawJson,
+    pub payload: crate::json::RawJson,
     pub accepted_ms: i64,
     /// Pricing category: `service`, `utility`, `marketing`, `authentication`.
     pub category: std::borrow::Cow<'static, str>,

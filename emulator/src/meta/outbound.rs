@@ -9,16 +9,16 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::effects::{EventDraft, EventValue};
 use super::errors::{MetaError, StatusError};
 use super::messages::{self, Recipient, Shape};
 use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord};
-use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::events::{self, EventDraft};
+use crate::json::RawJson;
 use crate::media::MediaKind;
 use crate::scheduler::Job;
-use crate::state::ids;
+use crate::state::{Partition, ids};
 
 /// Virtual delays after acceptance of each status (configurable; small by default).
 #[derive(Debug, Clone, Copy)]
@@ -92,37 +92,92 @@ pub fn check_api_version(v: &str) -> ApiResult<u32> {
     }
 }
 
-/// SendWhatsAppMessage after model validation: returns the `messageId`.
-pub fn send(
-    state: &AppState,
+/// What a send needs besides the partition: the moment, the settings and the id generator.
+pub struct SendEnv<'a> {
+    pub now: i64,
+    pub delays: StatusDelays,
+    /// The message log's capacity.
+    pub capacity: usize,
+    pub ids: &'a ids::IdGen,
+}
+
+/// A SendWhatsAppMessage body after model validation, read without the state (before the
+/// partition is locked), with the ids it will have.
+pub struct Request {
+    api_major: u32,
+    payload: Value,
+    shape: Shape,
+    /// The message as sent.
+    stored_payload: RawJson,
+    message_id: String,
+    wamid: String,
+    meta_api_version: String,
+}
+
+impl Request {
+    pub fn read(api_version: &str, bytes: &[u8], env: &SendEnv) -> ApiResult<Request> {
+        let api_major = check_api_version(api_version)?;
+        let messages::Outbound { payload, shape } = messages::parse(bytes).map_err(meta_invalid)?;
+        // The message as sent (valid JSON: it was just parsed).
+        let stored_payload = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(RawJson::parse)
+            .unwrap_or_else(|| RawJson::of(&payload));
+        // A plain text message has no tree: nothing below looks into its members.
+        let payload = payload.unwrap_or(Value::Null);
+        let message_id = env.ids.uuid().to_string();
+        let wamid = match &shape {
+            Shape::Message { to, .. } => super::new_wamid(env.ids, to.id()),
+            Shape::MarkRead { .. } => String::new(),
+        };
+        let meta_api_version = api_version.to_string();
+        Ok(Request {
+            api_major,
+            payload,
+            shape,
+            stored_payload,
+            message_id,
+            wamid,
+            meta_api_version,
+        })
+    }
+}
+
+/// A message SendWhatsAppMessage accepted, and what follows from it.
+#[derive(Debug)]
+pub struct Accepted {
+    pub message_id: String,
+    /// The timers of its statuses.
+    pub timers: Vec<(i64, Job)>,
+    /// The oldest messages the log let go (for the caller to free outside the partition's lock).
+    pub evicted: Vec<Box<OutboundMessage>>,
+    /// A THROTTLED flow it carried (WABA hex, flow id), to count with
+    /// [`count_throttled_flow_send`] under the partition's exclusive lock.
+    pub throttled_flow: Option<(String, String)>,
+}
+
+/// SendWhatsAppMessage's rules over the partition, under its *shared* lock (each change locks
+/// only the log, counter or portfolio it touches: see `MetaState`): the recipient, the sender's
+/// own number, flows, templates, media, throughput, then the plan of statuses (magic numbers,
+/// the customer service window, the portfolio's messaging limit, the pair rate, reactions, the
+/// time-to-live), and the message recorded.
+pub fn accept(
+    p: &Partition,
     ctx: &RequestContext,
     phone_id: &str,
-    api_version: &str,
-    bytes: &[u8],
-) -> ApiResult<String> {
-    let api_major = check_api_version(api_version)?;
-    let messages::Outbound { payload, shape } = messages::parse(bytes).map_err(meta_invalid)?;
-    // The message as sent (valid JSON: it was just parsed).
-    let stored_payload = std::str::from_utf8(bytes)
-        .ok()
-        .and_then(events::RawJson::parse)
-        .unwrap_or_else(|| events::RawJson::of(&payload));
-    // A plain text message has no tree: nothing below looks into its members.
-    let payload = payload.unwrap_or(Value::Null);
-    let now = state.clock.now_ms();
-    let delays = state.config.status_delays;
-    let capacity = state.config.message_log_capacity;
-    let message_id = state.ids.uuid().to_string();
-    // What needs no state is made before the partition is locked.
-    let wamid = match &shape {
-        Shape::Message { to, .. } => super::new_wamid(&state.ids, to.id()),
-        Shape::MarkRead { .. } => String::new(),
+    request: Request,
+    env: &SendEnv,
+) -> ApiResult<Accepted> {
+    let Request { api_major, payload, shape, stored_payload, message_id, wamid, meta_api_version } =
+        request;
+    let (now, delays, capacity) = (env.now, env.delays, env.capacity);
+    let done = |message_id: String| Accepted {
+        message_id,
+        timers: Vec::new(),
+        evicted: Vec::new(),
+        throttled_flow: None,
     };
-    let meta_api_version = api_version.to_string();
-
-    // Under the partition's shared lock: sends through any numbers run side by side, each
-    // locking only the log, counter or portfolio it changes, for that change (see MetaState).
-    let (scheduled, evicted, throttled_flow) = state.store.shared(ctx, |p| -> ApiResult<_> {
+    {
         let (waba, phone) = p.phone(ctx, phone_id)?;
         let origin = phone.origin(waba);
         let throughput = phone.throughput_per_second;
@@ -130,17 +185,19 @@ pub fn send(
         let (message_type, to) = match shape {
             Shape::MarkRead { message_id: wamid } => {
                 let mut log = p.meta.inbound.lock();
-                let inbound = log.get_mut(&wamid).filter(|m| {
-                    m.phone_number_id == ids::phone_id(&origin.phone_hex)
-                });
+                let inbound = log
+                    .get_mut(&wamid)
+                    .filter(|m| m.phone_number_id == ids::phone_id(&origin.phone_hex));
                 let Some(inbound) = inbound else {
                     return Err(meta_invalid(MetaError::with_details(
                         131009,
-                        format!("Parameter message_id is invalid: {wamid} is not a message received by this phone number"),
+                        format!(
+                            "Parameter message_id is invalid: {wamid} is not a message received by this phone number"
+                        ),
                     )));
                 };
                 inbound.read = true;
-                return Ok((Vec::new(), Vec::new(), None));
+                return Ok(done(message_id));
             }
             Shape::Message { message_type, to } => (message_type, to),
         };
@@ -201,7 +258,7 @@ pub fn send(
         let mut flow_sent = None;
         if message_type == "interactive" && interactive["type"] == "flow" {
             let parameters = &interactive["action"]["parameters"];
-            let flow_id = crate::ops::flows::check_flow_message(waba, parameters, now)
+            let flow_id = super::flow_messages::check_flow_message(waba, parameters, now)
                 .map_err(|e| meta_invalid(MetaError::with_details(131009, e)))?;
             flow_sent = Some(flow_id);
         }
@@ -227,6 +284,9 @@ pub fn send(
                 .map_err(|e| e.to_api_error())?;
         }
 
+        let window_key = (origin.phone_hex.clone(), to.id().to_string());
+        let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
+
         // Throughput: at most `throughput` messages per second per number (130429).
         let mut traffic_log = p.meta.traffic.lock();
         let traffic = entry(&mut traffic_log, &origin.phone_hex, Default::default);
@@ -241,8 +301,6 @@ pub fn send(
         }
         traffic.recent_sends.push_back(now);
 
-        let window_key = (origin.phone_hex.clone(), to.id().to_string());
-        let in_window = p.meta.windows.get(&window_key).is_some_and(|t| now - t < DAY_MS);
         let mut plan = if let Some(error) = &ctx.meta_fault {
             vec![failed(delays, error.clone())]
         } else if let Some(plan) = magic_plan(to.id(), delays) {
@@ -259,7 +317,9 @@ pub fn send(
                 delays,
                 MetaError::with_details(
                     131048,
-                    format!("Message failed to send because this business portfolio reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."),
+                    format!(
+                        "Message failed to send because this business portfolio reached its messaging limit ({tier}) of unique customers outside a customer service window in a moving 24 hours."
+                    ),
                 ),
             )]
         } else if !take_pair_token(traffic, to.id(), now) {
@@ -267,7 +327,11 @@ pub fn send(
         } else {
             vec![
                 PlannedStatus { delay_ms: delays.sent_ms, status: "sent".into(), error: None },
-                PlannedStatus { delay_ms: delays.delivered_ms, status: "delivered".into(), error: None },
+                PlannedStatus {
+                    delay_ms: delays.delivered_ms,
+                    status: "delivered".into(),
+                    error: None,
+                },
                 PlannedStatus { delay_ms: delays.read_ms, status: "read".into(), error: None },
             ]
         };
@@ -282,7 +346,7 @@ pub fn send(
         } else if delivering {
             plan = expire(plan, ttl_ms);
         }
-        let dues = plan.iter().map(|s| now + s.delay_ms).collect();
+        let dues: Vec<i64> = plan.iter().map(|s| now + s.delay_ms).collect();
         // AWS sends marketing templates through Meta's Marketing Messages API once the
         // portfolio accepted its terms (AWS user guide, "What is AWS End User Messaging Social").
         let marketing_messages_api = category == "marketing"
@@ -306,7 +370,11 @@ pub fn send(
             statuses: {
                 // Room for every status to come: advancing one never reallocates.
                 let mut statuses = Vec::with_capacity(1 + plan.len());
-                statuses.push(StatusRecord { status: "accepted".into(), time_ms: now, error: None });
+                statuses.push(StatusRecord {
+                    status: "accepted".into(),
+                    time_ms: now,
+                    error: None,
+                });
                 statuses
             },
             plan,
@@ -318,27 +386,30 @@ pub fn send(
         };
         // A THROTTLED flow counts what it carries (10 an hour), under the exclusive lock below.
         let throttled_flow = flow_sent
-            .filter(|id| waba.flows.get(id).is_some_and(|f| f.status == crate::state::flows::THROTTLED))
+            .filter(|id| {
+                waba.flows.get(id).is_some_and(|f| f.status == crate::state::flows::THROTTLED)
+            })
             .map(|id| (message.origin.waba_hex.clone(), id));
         let evicted = p.meta.outbound.lock().insert(message_id.clone(), message, capacity);
-        Ok((dues, evicted, throttled_flow))
-    })?;
-    if let Some((waba_hex, id)) = throttled_flow {
-        state.store.with(ctx, |p| {
-            if let Some(flow) = p.wabas.get_mut(&waba_hex).and_then(|w| w.flows.get_mut(&id)) {
-                flow.throttled_sends.retain(|t| now - t < 3_600_000);
-                flow.throttled_sends.push(now);
-            }
-        });
+        let timers = dues
+            .into_iter()
+            .enumerate()
+            .map(|(step, due)| {
+                let (account, region) = (ctx.account.clone(), ctx.region.clone());
+                (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })
+            })
+            .collect();
+        Ok(Accepted { message_id, timers, evicted, throttled_flow })
     }
-    // The oldest messages the log let go are freed outside the partition's lock.
-    drop(evicted);
-    state.events.note_accepted();
-    state.scheduler.at_all(scheduled.into_iter().enumerate().map(|(step, due)| {
-        let (account, region) = (ctx.account.clone(), ctx.region.clone());
-        (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })
-    }));
-    Ok(message_id)
+}
+
+/// Counts a send of a THROTTLED flow (Meta allows 10 an hour), under the partition's exclusive
+/// lock.
+pub fn count_throttled_flow_send(p: &mut Partition, waba_hex: &str, flow_id: &str, now: i64) {
+    if let Some(flow) = p.wabas.get_mut(waba_hex).and_then(|w| w.flows.get_mut(flow_id)) {
+        flow.throttled_sends.retain(|t| now - t < 3_600_000);
+        flow.throttled_sends.push(now);
+    }
 }
 
 /// A plan whose delivery comes after the message's time-to-live (or never) ends in `failed` at
@@ -495,54 +566,62 @@ fn take_pair_token(t: &mut super::PhoneTraffic, wa_id: &str, now: i64) -> bool {
 pub type StatusStep = (String, usize, i64);
 
 /// Status steps applied under one lock of the message log.
-const STEPS_PER_LOCK: usize = 16;
+const STEPS_PER_LOCK: usize = 32;
 
-/// Applies status steps of messages of one partition, each at its own virtual time, and
-/// publishes their status events. The partition is locked once, for the state changes only: the
-/// events are built and published after.
-pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[StatusStep]) {
-    let partition = state.store.partition(account, region);
-    let mut due = Vec::with_capacity(steps.len());
-    {
-        // The partition's shared lock: statuses change only their messages (the log's lock,
-        // taken for a few steps at a time so that sends do not wait for a whole batch).
-        let p = crate::locks::read(&partition, &crate::locks::PARTITION);
-        for chunk in steps.chunks(STEPS_PER_LOCK) {
-            let mut outbound = p.meta.outbound.lock();
-            for (message_id, step, at) in chunk {
-                let Some(m) = outbound.get_mut(message_id) else { continue };
-                let Some(planned) = m.plan.get(*step) else { continue };
-                let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
-                let status = planned.status.clone();
-                let record =
-                    StatusRecord { status: status.clone(), time_ms: *at, error: error.clone() };
-                m.statuses.push(record);
-                let destination = p
-                    .wabas
-                    .get(&m.origin.waba_hex)
-                    .and_then(|w| w.event_destinations.first())
-                    .map(|d| d.event_destination_arn.clone());
-                let facts = StatusFacts {
-                    at: *at,
-                    status,
-                    error,
-                    wamid: m.wamid.clone(),
-                    to: m.to.clone(),
-                    origin: m.origin.clone(),
-                    free: is_free(m),
-                    category: m.category.clone(),
-                    biz_opaque_callback_data: biz_opaque_callback_data(&m.payload),
-                    user_id: m.to_user_id.clone(),
-                    by_bsuid: m.by_bsuid,
-                    parent_user_id: p.meta.parent_bsuid(&m.origin.portfolio_id, &m.to),
-                    username: p.meta.users.username(&m.to).map(str::to_string),
-                };
-                due.push((Box::new(facts), m.message_id.clone(), destination));
-            }
+/// Applies status steps of messages of one partition (under its shared lock), each at its own
+/// virtual time; returns their status events, for the caller to publish.
+pub fn apply_statuses(
+    p: &Partition,
+    account: &str,
+    region: &str,
+    steps: &[StatusStep],
+) -> Vec<EventDraft> {
+    // Under the message log's lock, a few steps at a time (sends wait for no whole batch), only
+    // what the statuses change and copies of what their events need; the rest after it.
+    let mut taken = Vec::with_capacity(steps.len());
+    for chunk in steps.chunks(STEPS_PER_LOCK) {
+        let mut outbound = p.meta.outbound.lock();
+        for (message_id, step, at) in chunk {
+            let Some(m) = outbound.get_mut(message_id) else { continue };
+            let Some(planned) = m.plan.get(*step) else { continue };
+            let error = planned.error.as_ref().map(|e| Arc::new(e.status_error()));
+            let status = planned.status.clone();
+            let record =
+                StatusRecord { status: status.clone(), time_ms: *at, error: error.clone() };
+            m.statuses.push(record);
+            let facts = StatusFacts {
+                at: *at,
+                status,
+                error,
+                wamid: m.wamid.clone(),
+                to: m.to.clone(),
+                origin: m.origin.clone(),
+                free: is_free(m),
+                category: m.category.clone(),
+                biz_opaque_callback_data: None,
+                user_id: m.to_user_id.clone(),
+                by_bsuid: m.by_bsuid,
+                parent_user_id: None,
+                username: None,
+            };
+            taken.push((Box::new(facts), m.message_id.clone(), m.payload.clone()));
         }
     }
+    let mut due = Vec::with_capacity(taken.len());
+    for (mut facts, message_id, payload) in taken {
+        facts.biz_opaque_callback_data = biz_opaque_callback_data(&payload);
+        facts.parent_user_id = p.meta.parent_bsuid(&facts.origin.portfolio_id, &facts.to);
+        facts.username = p.meta.users.username(&facts.to).map(str::to_string);
+        let destination = p
+            .wabas
+            .get(&facts.origin.waba_hex)
+            .and_then(|w| w.event_destinations.first())
+            .map(|d| d.event_destination_arn.clone());
+        due.push((facts, message_id, destination));
+    }
+    let mut drafts = Vec::with_capacity(due.len());
     for (facts, message_id, destination) in due {
-        let draft = EventDraft {
+        drafts.push(EventDraft {
             account: account.to_string(),
             region: region.to_string(),
             origin: facts.origin.clone(),
@@ -554,14 +633,14 @@ pub fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[
             wamid: Some(facts.wamid.clone()),
             destination,
             time_ms: facts.at,
-            value: events::EventValue::Status(facts),
-        };
-        events::publish(state, draft);
+            value: EventValue::Status(facts),
+        });
     }
+    drafts
 }
 
 /// The message's `biz_opaque_callback_data`, which Meta echoes in its statuses.
-fn biz_opaque_callback_data(payload: &events::RawJson) -> Option<Value> {
+fn biz_opaque_callback_data(payload: &RawJson) -> Option<Value> {
     #[derive(serde::Deserialize)]
     struct Opaque {
         biz_opaque_callback_data: Option<Value>,

@@ -6,18 +6,17 @@
 //! `InvalidParametersException` carrying Meta's code (`(#139002) Publishing Flow in invalid
 //! state: …`); an unknown WABA or flow is `ResourceNotFoundException`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::flow_json::{self, FlowJsonReport};
 use super::{Pager, meta_error};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
+pub use crate::meta::flow_messages::check_flow_sendable;
 use crate::model::validate::Input;
 use crate::ops::templates::{WabaOf, publish_waba_event_of};
-use crate::state::flows::{
-    BLOCKED, DEPRECATED, DRAFT, Flow, FlowPreview, PUBLISHED, THROTTLED, THROTTLED_PER_HOUR,
-};
+use crate::state::flows::{BLOCKED, DEPRECATED, DRAFT, Flow, FlowPreview, PUBLISHED, THROTTLED};
 use crate::state::seed::derived_meta_id;
 use crate::state::{Waba, ids};
 
@@ -591,110 +590,6 @@ pub fn delete_whatsapp_flow(
     })
 }
 
-/// Whether an interactive `flow` message from WABA `w` may carry flow `flow_id` (for
-/// SendWhatsAppMessage) at `now`: a PUBLISHED flow of that WABA, a THROTTLED one up to 10 times an
-/// hour, or one of its DRAFT flows sent with `mode: draft`. The error is the reason, in Meta's
-/// words where Meta has them.
-pub fn check_flow_sendable(
-    w: &Waba,
-    flow_id: &str,
-    draft_mode: bool,
-    now: i64,
-) -> Result<(), String> {
-    let Some(f) = w.flows.get(flow_id) else {
-        return Err(format!(
-            "Flow {flow_id} does not exist in WhatsApp Business Account {}",
-            ids::waba_id(&w.hex)
-        ));
-    };
-    match (f.status.as_str(), draft_mode) {
-        (PUBLISHED, _) | (DRAFT, true) => Ok(()),
-        (THROTTLED, _) => {
-            let last_hour = f.throttled_sends.iter().filter(|t| now - **t < 3_600_000).count();
-            if last_hour < THROTTLED_PER_HOUR {
-                Ok(())
-            } else {
-                Err(format!(
-                    "Flow {flow_id} is THROTTLED: it can be sent {THROTTLED_PER_HOUR} times an hour"
-                ))
-            }
-        }
-        (DRAFT, false) => Err(format!(
-            "Flow {flow_id} is a DRAFT: publish it, or send it with \"mode\": \"draft\" to test"
-        )),
-        (status, _) => Err(format!("Flow {flow_id} is {status} and can no longer be sent")),
-    }
-}
-
-/// Meta's rules for a flow message's `action.parameters` (Meta, "Flow messages"), checked
-/// against the flow they name: returns the flow's id. `flow_id` and `flow_name` are exclusive;
-/// `flow_action: navigate` takes a `flow_action_payload` whose `screen` is a screen of the flow
-/// and whose `data`, if given, is a non-empty object; `data_exchange` needs an endpoint, which
-/// AWS does not support.
-pub fn check_flow_message(w: &Waba, parameters: &Value, now: i64) -> Result<String, String> {
-    if parameters.get("flow_id").is_some() && parameters.get("flow_name").is_some() {
-        return Err(
-            "Parameter flow_id and flow_name cannot be used together: give one of them".into()
-        );
-    }
-    let flow_id = match parameters["flow_id"].as_str() {
-        Some(id) => id.to_string(),
-        None => {
-            let name = parameters["flow_name"].as_str().unwrap_or_default();
-            match w.flows.values().find(|f| f.name == name) {
-                Some(f) => f.id.clone(),
-                None => {
-                    return Err(format!(
-                        "Flow {name} does not exist in this WhatsApp Business Account"
-                    ));
-                }
-            }
-        }
-    };
-    check_flow_sendable(w, &flow_id, parameters["mode"] == "draft", now)?;
-    let payload = parameters.get("flow_action_payload");
-    match parameters["flow_action"].as_str() {
-        Some("data_exchange") => {
-            return Err("flow_action data_exchange needs a Flow endpoint; AWS End User Messaging \
-                        Social supports Flows without an endpoint"
-                .into());
-        }
-        Some("navigate") if payload.is_none() => {
-            return Err(
-                "Parameter flow_action_payload is required when flow_action is navigate".into()
-            );
-        }
-        _ => {}
-    }
-    let Some(payload) = payload else { return Ok(flow_id) };
-    if let Some(data) = payload.get("data")
-        && data.as_object().is_none_or(Map::is_empty)
-    {
-        return Err("Parameter flow_action_payload.data must be a non-empty object".into());
-    }
-    let screen = payload["screen"].as_str().unwrap_or_default();
-    let screens = w.flows.get(&flow_id).and_then(|f| f.flow_json.as_deref()).map(screen_ids);
-    if let Some(screens) = screens
-        && !screens.iter().any(|s| s == screen)
-    {
-        return Err(format!(
-            "Parameter flow_action_payload.screen is invalid: Flow {flow_id} has no screen '{screen}'"
-        ));
-    }
-    Ok(flow_id)
-}
-
-/// The screen ids of a Flow JSON document.
-fn screen_ids(flow_json: &str) -> Vec<String> {
-    let doc: Value = serde_json::from_str(flow_json).unwrap_or_default();
-    doc["screens"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["id"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// Meta's health decisions (control API): a PUBLISHED, THROTTLED or BLOCKED flow moves to
 /// another of the three, with its `flows` webhook. Returns the flow's new status.
 pub fn set_health(
@@ -746,6 +641,7 @@ pub fn meta_timestamp(epoch_secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::flows::THROTTLED_PER_HOUR;
 
     #[test]
     fn meta_timestamps() {

@@ -80,7 +80,26 @@ fn send(
     version: &str,
     message: &[u8],
 ) -> ApiResult<Output> {
-    let message_id = crate::meta::outbound::send(state, ctx, phone, version, message)?;
+    use crate::meta::outbound::{self, Accepted, SendEnv};
+    let env = SendEnv {
+        now: state.clock.now_ms(),
+        delays: state.config.status_delays,
+        capacity: state.config.message_log_capacity,
+        ids: &state.ids,
+    };
+    // What needs no state is read before the partition is locked.
+    let request = outbound::Request::read(version, message, &env)?;
+    let accepted = state.store.shared(ctx, |p| outbound::accept(p, ctx, phone, request, &env))?;
+    let Accepted { message_id, timers, evicted, throttled_flow } = accepted;
+    // The oldest messages the log let go are freed outside the partition's lock.
+    drop(evicted);
+    if let Some((waba_hex, flow_id)) = throttled_flow {
+        state
+            .store
+            .with(ctx, |p| outbound::count_throttled_flow_send(p, &waba_hex, &flow_id, env.now));
+    }
+    state.events.note_accepted();
+    state.scheduler.at_all(timers);
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Answer {

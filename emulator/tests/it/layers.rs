@@ -5,7 +5,8 @@
 //! - *base*: the crate `eum-social-base` (`base/`): `clock`, `error`, `model` (with `Operation`),
 //!   `reqlog`, `scheduler` (a queue). A crate of its own: the compiler refuses an upward import,
 //!   and [`the_base_crate_depends_on_no_framework`] keeps its dependencies few;
-//! - *domain*: `state`, `meta` — WhatsApp's rules over the state, without `AppState`;
+//! - *domain*: `state`, `meta` — WhatsApp's rules over the state, without `AppState`
+//!   ([`the_domain_takes_no_app_state_and_returns_its_effects`]);
 //! - *runtime*: `events`, `limits`, `persist`, `s3`, `media`;
 //! - *adapters*: `auth`, `context`, `routes`, `server`, `ops`, `control`;
 //! - *app*: `lib.rs` (`AppState`, `app()`, `serve()`), `timers` (where timers meet the domain),
@@ -30,7 +31,7 @@ const TODAY: &[(&str, &[&str])] = &[
     ("events", &["AppState", "meta", "state"]),
     ("limits", &["AppState", "context", "meta", "state"]),
     ("media", &["AppState", "s3", "state"]),
-    ("meta", &["AppState", "context", "events", "media", "ops", "persist", "state"]),
+    ("meta", &["context", "media", "state"]),
     ("ops", &["AppState", "context", "events", "media", "meta", "s3", "state"]),
     ("persist", &["AppState", "events", "meta", "state"]),
     ("routes", &["AppState", "auth", "context", "control", "limits", "ops", "server"]),
@@ -129,6 +130,21 @@ fn the_base_crate_depends_on_no_framework() {
         tokio.contains("default-features = false") && tokio.contains("features = [\"sync\"]"),
         "the base crate takes only tokio's sync: {tokio}"
     );
+}
+
+/// The domain (`state`, `meta`: WhatsApp's rules over the state) never reaches the app's
+/// `AppState`, the runtime's event bus, scheduler loop or persistence, or the API adapters: its
+/// transitions take a partition and return their effects. Two edges remain, named here: request
+/// contexts (ARN checks of ids) and media kinds.
+#[test]
+fn the_domain_takes_no_app_state_and_returns_its_effects() {
+    let graph = graph();
+    let allowed = ["state", "meta", "context", "media"];
+    for module in ["state", "meta"] {
+        let wrong: Vec<&String> =
+            graph[module].iter().filter(|d| !allowed.contains(&d.as_str())).collect();
+        assert!(wrong.is_empty(), "the domain module {module} depends on {wrong:?}");
+    }
 }
 
 #[test]
