@@ -13,9 +13,6 @@ use crate::ops::templates::{WabaOf, publish_waba_event_of, status_event};
 use crate::scheduler::Job;
 use crate::state::{Template, Waba};
 
-/// The first quality pause lasts 3 hours, the second 6; the third disables the template.
-const PAUSES_MS: [i64; 2] = [3 * 3_600_000, 6 * 3_600_000];
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Decision {
@@ -111,61 +108,26 @@ pub async fn review(
     );
     let now = state.clock.now_ms();
     let mut unpause_at = None;
-    let out = with_template(
-        &state,
-        d.account.clone(),
-        d.region.clone(),
-        &template_id,
-        |t, waba_hex| {
+    let out =
+        with_template(&state, d.account.clone(), d.region.clone(), &template_id, |t, waba_hex| {
             let extra = match d.decision.as_str() {
-                "APPROVE" => {
-                    t.status = "APPROVED".into();
-                    t.rejected_reason = None;
-                    json!({})
-                }
+                "APPROVE" => template_lifecycle::approve(t),
                 "REJECT" => {
                     let reason = d.reason.clone().unwrap_or_else(|| "INVALID_FORMAT".into());
-                    if !crate::meta::template_rules::REJECTION_REASONS.contains(&reason.as_str()) {
-                        return Err(ControlError::bad_request(format!(
-                            "reason must be one of {}",
-                            crate::meta::template_rules::REJECTION_REASONS.join(", ")
-                        )));
-                    }
-                    t.status = "REJECTED".into();
-                    t.rejected_reason = Some(reason);
-                    json!({})
+                    template_lifecycle::reject(t, reason).map_err(ControlError::bad_request)?
                 }
                 "PAUSE" => {
-                    if t.status != "APPROVED" {
-                        return Err(ControlError::bad_request(format!(
-                            "only an APPROVED template can be paused; this one is {}",
-                            t.status
-                        )));
-                    }
-                    t.pause_count += 1;
-                    match PAUSES_MS.get(t.pause_count as usize - 1) {
-                        Some(ms) => {
-                            t.status = "PAUSED".into();
-                            unpause_at = Some((now + ms, waba_hex.to_string()));
-                            let title =
-                                if t.pause_count == 1 { "FIRST_PAUSE" } else { "SECOND_PAUSE" };
-                            json!({ "other_info": { "title": title, "description": format!("Your WhatsApp message template has been paused for {} hours because of low quality.", ms / 3_600_000) } })
-                        }
-                        None => {
-                            t.status = "DISABLED".into();
-                            json!({ "disable_info": { "disable_date": (now / 1000).to_string() } })
-                        }
-                    }
+                    let (extra, until) =
+                        template_lifecycle::pause(t, now).map_err(ControlError::bad_request)?;
+                    unpause_at = until.map(|due| (due, waba_hex.to_string()));
+                    extra
                 }
                 "UNPAUSE" => template_lifecycle::unpause(t).map_err(|status| {
                     ControlError::bad_request(format!(
                         "only a PAUSED template can be unpaused; this one is {status}"
                     ))
                 })?,
-                "DISABLE" => {
-                    t.status = "DISABLED".into();
-                    json!({ "disable_info": { "disable_date": (now / 1000).to_string() } })
-                }
+                "DISABLE" => template_lifecycle::disable(t, now),
                 other => {
                     return Err(ControlError::bad_request(format!(
                         "decision {other:?} is not one of APPROVE, REJECT, PAUSE, UNPAUSE, DISABLE"
@@ -173,8 +135,7 @@ pub async fn review(
                 }
             };
             Ok(Some(("message_template_status_update", extra)))
-        },
-    )?;
+        })?;
     if let Some((due, waba_hex)) = unpause_at {
         state.scheduler.at(
             due,

@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::errors::MetaError;
-use crate::state::{Template, Waba};
+use crate::state::{Template, TemplateStatus, Waba};
 
 /// Placeholders `{{1}}` or `{{first_name}}` in a template text.
 pub fn placeholders(text: &str) -> Vec<String> {
@@ -39,15 +39,15 @@ pub fn check_send<'w>(
             format!("template name ({name}) does not exist in {language}"),
         ));
     };
-    match template.status.as_str() {
-        "APPROVED" => {}
-        "PAUSED" => {
+    match template.status {
+        TemplateStatus::Approved => {}
+        TemplateStatus::Paused => {
             return Err(MetaError::with_details(
                 132015,
                 format!("Template {name} ({language}) is paused due to low quality."),
             ));
         }
-        "DISABLED" => {
+        TemplateStatus::Disabled => {
             return Err(MetaError::with_details(
                 132016,
                 format!("Template {name} ({language}) is disabled."),

@@ -21,7 +21,7 @@ use crate::meta::template_lifecycle;
 use crate::meta::template_rules::{self, prepare};
 use crate::model::validate::Input;
 use crate::scheduler::Job;
-use crate::state::{Template, Waba};
+use crate::state::{Template, TemplateStatus, Waba};
 
 pub use crate::meta::template_lifecycle::TEMPLATE_LIMIT;
 
@@ -173,22 +173,7 @@ pub fn run_review(
     let Some(t) = waba.templates.iter_mut().find(|t| t.meta_template_id == template_id) else {
         return;
     };
-    if t.status != "PENDING" {
-        return;
-    }
-    let extra = match template_rules::review(&t.definition) {
-        Ok(()) => {
-            t.status = "APPROVED".into();
-            t.rejected_reason = None;
-            t.quality_score.get_or_insert_with(|| "UNKNOWN".into());
-            json!({})
-        }
-        Err((reason, info)) => {
-            t.status = "REJECTED".into();
-            t.rejected_reason = Some(reason);
-            info.map(|i| json!({ "rejection_info": i })).unwrap_or(json!({}))
-        }
-    };
+    let Some(extra) = template_lifecycle::review(t) else { return };
     let t = t.clone();
     let waba = WabaOf::of(waba);
     drop(p);
@@ -234,7 +219,7 @@ pub fn create_whatsapp_message_template(
         let t = Template {
             meta_template_id: state.ids.meta_id(16),
             category: def["category"].as_str().unwrap_or_default().to_string(),
-            status: "PENDING".into(),
+            status: TemplateStatus::Pending,
             name,
             language,
             definition: def.clone(),
@@ -359,16 +344,9 @@ pub fn update_whatsapp_message_template(
         let waba = p.waba_mut(ctx, id)?;
         let media = handles(waba);
         let t = find(waba, input)?;
-        if !["APPROVED", "REJECTED", "PAUSED"].contains(&t.status.as_str()) {
-            return Err(meta_invalid(MetaError::with_details(
-                100,
-                format!(
-                    "template {} is {}; only APPROVED, REJECTED or PAUSED templates can be edited",
-                    t.name, t.status
-                ),
-            )));
-        }
-        if t.status == "APPROVED" {
+        template_lifecycle::check_editable(t)
+            .map_err(|e| meta_invalid(MetaError::with_details(100, e)))?;
+        if t.status == TemplateStatus::Approved {
             check_edit_limits(t, now)?;
         }
         let mut def = t.definition.clone();
@@ -381,7 +359,7 @@ pub fn update_whatsapp_message_template(
                 )));
             }
             // Meta, "Edit message templates": an approved template's category cannot change.
-            if t.status == "APPROVED" && c != t.category {
+            if t.status == TemplateStatus::Approved && c != t.category {
                 return Err(meta_invalid(MetaError::with_details(
                     100,
                     format!(
@@ -408,13 +386,9 @@ pub fn update_whatsapp_message_template(
         } else {
             prepare(&def, &media).map_err(meta_invalid)?
         };
-        if t.status == "APPROVED" {
-            t.edits.push(now);
-        }
         t.category = def["category"].as_str().unwrap_or_default().to_string();
         t.definition = def;
-        t.status = "PENDING".into();
-        t.rejected_reason = None;
+        template_lifecycle::resubmit(t, now);
         let t = t.clone();
         Ok((t, WabaOf::of(waba)))
     })?;
@@ -444,17 +418,15 @@ pub fn delete_whatsapp_message_template(
                 by_id.map(|t| format!(" ({t})")).unwrap_or_default()
             )));
         }
-        if let Some(t) = doomed.iter().find(|t| t.status == "DISABLED") {
-            return Err(meta_invalid(MetaError::with_details(
-                100,
-                format!("template {} ({}) is DISABLED and cannot be deleted", t.name, t.language),
-            )));
+        for t in &doomed {
+            template_lifecycle::check_deletable(t)
+                .map_err(|e| meta_invalid(MetaError::with_details(100, e)))?;
         }
         waba.templates.retain(|t| !matches(t));
         Ok((doomed, WabaOf::of(waba)))
     })?;
     for mut t in deleted {
-        t.status = "DELETED".into();
+        t.status = TemplateStatus::Deleted;
         status_event(state, &ctx.account, &ctx.region, &waba, &t, json!({}));
     }
     Ok(json!({}))
@@ -556,7 +528,7 @@ pub fn create_whatsapp_message_template_from_library(
             name,
             language: language.to_string(),
             category: def["category"].as_str().unwrap_or_default().to_string(),
-            status: "APPROVED".into(),
+            status: TemplateStatus::Approved,
             quality_score: Some("UNKNOWN".into()),
             definition: def.clone(),
             source: Some("LIBRARY".into()),

@@ -118,6 +118,43 @@ pub fn default_throughput() -> u32 {
     80
 }
 
+/// A template's status (Meta's `status`, the API's `templateStatus`). Its transitions are
+/// [`crate::meta::template_lifecycle`]'s.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TemplateStatus {
+    /// Submitted or edited, waiting for Meta's review.
+    #[default]
+    Pending,
+    Approved,
+    Rejected,
+    /// Paused for low quality (3 hours, then 6).
+    Paused,
+    /// Disabled for low quality (the third pause) or by Meta.
+    Disabled,
+    /// Deleted (only in the event of its deletion).
+    Deleted,
+}
+
+impl TemplateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateStatus::Pending => "PENDING",
+            TemplateStatus::Approved => "APPROVED",
+            TemplateStatus::Rejected => "REJECTED",
+            TemplateStatus::Paused => "PAUSED",
+            TemplateStatus::Disabled => "DISABLED",
+            TemplateStatus::Deleted => "DELETED",
+        }
+    }
+}
+
+impl std::fmt::Display for TemplateStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A message template of a WABA, kept in Meta's own JSON form.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,7 +163,7 @@ pub struct Template {
     pub name: String,
     pub language: String,
     pub category: String,
-    pub status: String,
+    pub status: TemplateStatus,
     pub quality_score: Option<String>,
     /// Meta's template object (`name`, `language`, `category`, `components`, …).
     pub definition: Value,

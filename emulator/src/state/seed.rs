@@ -102,7 +102,7 @@ pub struct SeedTemplate {
     pub language: String,
     pub category: String,
     #[serde(default = "approved")]
-    pub status: String,
+    pub status: super::TemplateStatus,
     pub quality_score: Option<String>,
     pub parameter_format: Option<String>,
     pub components: Value,
@@ -135,8 +135,8 @@ fn complete() -> String {
 fn green() -> String {
     "GREEN".into()
 }
-fn approved() -> String {
-    "APPROVED".into()
+fn approved() -> super::TemplateStatus {
+    super::TemplateStatus::Approved
 }
 
 impl Seed {
@@ -298,7 +298,7 @@ impl SeedWaba {
                     name: t.name.clone(),
                     language: t.language.clone(),
                     category: t.category.clone(),
-                    status: t.status.clone(),
+                    status: t.status,
                     quality_score: t.quality_score.clone(),
                     definition: stored_definition(json!({
                         "name": t.name,
@@ -389,7 +389,7 @@ pub fn meta_sample_templates(meta_waba_id: &str) -> Vec<Template> {
         name: "hello_world".into(),
         language: "en_US".into(),
         category: "UTILITY".into(),
-        status: "APPROVED".into(),
+        status: super::TemplateStatus::Approved,
         quality_score: Some("UNKNOWN".into()),
         definition,
         ..Default::default()
