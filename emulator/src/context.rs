@@ -24,6 +24,15 @@ pub struct RequestContext {
     pub fault_rule: Option<u64>,
 }
 
+impl crate::state::ids::Caller for RequestContext {
+    fn account(&self) -> &str {
+        &self.account
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+}
+
 impl RequestContext {
     pub fn new(account: &str, region: &str) -> Self {
         RequestContext {

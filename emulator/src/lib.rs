@@ -5,8 +5,6 @@
 //! - [`ops`]: one file per resource; each handler is named after the operation it serves.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`auth`]: the credentials file, SigV4 verification (`--verify-sigv4`), the control token.
-//! - [`meta`]: the WhatsApp side: message rules, sending, statuses, windows, limits, inbound,
-//!   template rules, authentication (OTP) templates.
 //! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
 //! - [`timers`]: the loop where due timers of the [`scheduler`] meet the domain's transitions.
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
@@ -14,8 +12,7 @@
 //!   call permissions and calls, public-key signature status), what the web console reads
 //!   (`control::console`: conversations, media bytes, the live stream) and its files
 //!   (`control::ui`, embedded from `console/` by `build.rs`).
-//! - [`state`]: the store keyed by (account, region), ids and ARNs, the seed, media metadata.
-//! - [`media`]: Meta's media types, limits and sniffing; WhatsApp's copies of media files.
+//! - [`media`]: WhatsApp's copies of media files (Meta's media rules: [`meta::media`]).
 //! - [`s3`]: the customer's S3: embedded directory or S3 endpoint, and presigned URLs.
 //! - [`server`]: the accept loop: connection limit, header, body and idle timeouts, shutdown.
 //! - [`limits`]: what stands before a handler: fault rules, then the API rate limits (quotas).
@@ -24,14 +21,19 @@
 //!
 //! From the base crate `eum-social-base` (`base/`, re-exported here): [`model`] (the model facts,
 //! input validation, [`model::Operation`]), [`error`] ([`error::ApiError`] and its restJson1
-//! form), [`clock`] (the virtual clock), [`reqlog`] (the request log), [`scheduler`] (timers on
-//! the virtual clock, a queue).
+//! form), [`clock`] (the virtual clock), [`json`] (JSON kept serialized), [`locks`] (lock waits,
+//! counted), [`reqlog`] (the request log), [`scheduler`] (timers on the virtual clock, a queue).
 //!
-//! Layers (issue 16; `emulator/tests/it/layers.rs` checks them): *base* is a crate of its own,
-//! so the compiler refuses an import of this crate from it; above it
-//! *domain* (`state`, `meta`), *runtime* (`events`, `limits`, `persist`, `s3`, `media`),
-//! *adapters* (`auth`, `context`, `routes`, `server`, `ops`, `control`) and *app* (this file,
-//! `timers`, `config`) still form cycles, which the test lets only shrink.
+//! From the domain crate `eum-social-domain` (`domain/`, re-exported here): [`state`] (the store
+//! keyed by (account, Region), ids and ARNs, the seed, media metadata) and [`meta`] (the WhatsApp
+//! side: message rules, sending, statuses, windows, limits, inbound, template lifecycle and
+//! rules, media rules; transitions over a partition that return their effects).
+//!
+//! Layers (issue 16; `emulator/tests/it/layers.rs` checks them): *base* and *domain* are crates
+//! of their own, so the compiler refuses an import of this crate from them (the domain sees only
+//! the base); above them *runtime* (`events`, `limits`, `persist`, `s3`, `media`), *adapters*
+//! (`auth`, `context`, `routes`, `server`, `ops`, `control`) and *app* (this file, `timers`,
+//! `config`) still form cycles, which the test lets only shrink.
 //!
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
 //! listener, with AWS API requests handed straight to the pipeline ([`Application`]). Either way
@@ -42,19 +44,19 @@
 pub mod auth;
 // The base layer is a crate of its own (`base/`): it cannot import anything of this crate.
 pub use eum_social_base::{clock, error, json, locks, model, reqlog, scheduler};
+// The domain layer too (`domain/`): it cannot import anything of this crate.
+pub use eum_social_domain::{meta, state};
 pub mod config;
 pub mod context;
 pub mod control;
 pub mod events;
 pub mod limits;
 pub mod media;
-pub mod meta;
 pub mod ops;
 pub mod persist;
 pub mod routes;
 pub mod s3;
 pub mod server;
-pub mod state;
 pub mod timers;
 
 use std::future::Future;

@@ -86,6 +86,7 @@ fn send(
         delays: state.config.status_delays,
         capacity: state.config.message_log_capacity,
         ids: &state.ids,
+        meta_fault: ctx.meta_fault.as_ref(),
     };
     // What needs no state is read before the partition is locked.
     let request = outbound::Request::read(version, message, &env)?;

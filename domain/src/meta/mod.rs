@@ -9,6 +9,7 @@ pub mod effects;
 pub mod errors;
 pub mod flow_messages;
 pub mod inbound;
+pub mod media;
 pub mod messages;
 pub mod outbound;
 pub mod portfolio;

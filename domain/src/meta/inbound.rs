@@ -124,7 +124,7 @@ pub struct Prepared {
 /// it).
 pub fn prepare(
     req: &InboundRequest,
-    media: Option<&crate::media::InboundMedia>,
+    media: Option<&super::media::InboundMedia>,
     now: i64,
     ids: &ids::IdGen,
 ) -> Result<Prepared, String> {

@@ -18,9 +18,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
-use ids::ResourceKind;
+use ids::{Caller, ResourceKind};
 pub use seed::Seed;
 
 /// A linked WhatsApp Business Account.
@@ -227,18 +226,18 @@ impl Partition {
     }
 
     /// The WABA named by `id` (`waba-…` or its ARN).
-    pub fn waba(&self, ctx: &RequestContext, id: &str) -> ApiResult<&Waba> {
+    pub fn waba(&self, ctx: &impl Caller, id: &str) -> ApiResult<&Waba> {
         let hex = ids::resolve(ctx, ResourceKind::Waba, id)?;
         self.wabas.get(hex).ok_or_else(|| waba_not_found(id))
     }
 
-    pub fn waba_mut(&mut self, ctx: &RequestContext, id: &str) -> ApiResult<&mut Waba> {
+    pub fn waba_mut(&mut self, ctx: &impl Caller, id: &str) -> ApiResult<&mut Waba> {
         let hex = ids::resolve(ctx, ResourceKind::Waba, id)?;
         self.wabas.get_mut(hex).ok_or_else(|| waba_not_found(id))
     }
 
     /// The phone number named by `id` (`phone-number-id-…` or its ARN) and its WABA.
-    pub fn phone(&self, ctx: &RequestContext, id: &str) -> ApiResult<(&Waba, &PhoneNumber)> {
+    pub fn phone(&self, ctx: &impl Caller, id: &str) -> ApiResult<(&Waba, &PhoneNumber)> {
         let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
         self.wabas
             .values()
@@ -246,7 +245,7 @@ impl Partition {
             .ok_or_else(|| phone_not_found(id))
     }
 
-    pub fn phone_mut(&mut self, ctx: &RequestContext, id: &str) -> ApiResult<&mut PhoneNumber> {
+    pub fn phone_mut(&mut self, ctx: &impl Caller, id: &str) -> ApiResult<&mut PhoneNumber> {
         let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
         self.wabas
             .values_mut()
@@ -258,7 +257,7 @@ impl Partition {
     /// [`Self::phone_mut`], with the customers' business-scoped user IDs beside it.
     pub fn phone_mut_with_users(
         &mut self,
-        ctx: &RequestContext,
+        ctx: &impl Caller,
         id: &str,
     ) -> ApiResult<(&mut PhoneNumber, &crate::meta::bsuid::Users)> {
         let hex = ids::resolve(ctx, ResourceKind::PhoneNumber, id)?;
@@ -404,15 +403,15 @@ impl Store {
     /// Runs `f` on the caller's partition (created empty on first use) under its *shared* lock,
     /// for changes to the parts that have locks of their own (the Meta side's logs and
     /// counters: [`crate::meta::MetaState`]): sends run side by side.
-    pub fn shared<R>(&self, ctx: &RequestContext, f: impl FnOnce(&Partition) -> R) -> R {
-        let partition = self.partition(&ctx.account, &ctx.region);
+    pub fn shared<R>(&self, ctx: &impl Caller, f: impl FnOnce(&Partition) -> R) -> R {
+        let partition = self.partition(ctx.account(), ctx.region());
         let guard = crate::locks::read(&partition, &crate::locks::PARTITION);
         f(&guard)
     }
 
     /// Runs `f` on the caller's partition under its write lock.
-    pub fn with<R>(&self, ctx: &RequestContext, f: impl FnOnce(&mut Partition) -> R) -> R {
-        let partition = self.partition(&ctx.account, &ctx.region);
+    pub fn with<R>(&self, ctx: &impl Caller, f: impl FnOnce(&mut Partition) -> R) -> R {
+        let partition = self.partition(ctx.account(), ctx.region());
         let mut guard = crate::locks::write(&partition, &crate::locks::PARTITION);
         f(&mut guard)
     }
@@ -420,8 +419,8 @@ impl Store {
     /// Runs `f` on the caller's partition under its read lock: reads run side by side. A
     /// partition that does not exist is read as an empty one and not created (nor marked
     /// touched), so that reads with ever new access keys cost no memory.
-    pub fn read<R>(&self, ctx: &RequestContext, f: impl FnOnce(&Partition) -> R) -> R {
-        self.view(&ctx.account, &ctx.region, f)
+    pub fn read<R>(&self, ctx: &impl Caller, f: impl FnOnce(&Partition) -> R) -> R {
+        self.view(ctx.account(), ctx.region(), f)
     }
 
     /// [`Self::read`] by account and Region.

@@ -1,5 +1,5 @@
 //! Media of a partition: which phone number owns each media id, its type, size and lifetime.
-//! The bytes live outside the lock, in [`crate::media::blobs`].
+//! The bytes live outside the lock, in the emulator's `media::blobs`.
 //!
 //! Meta's rules: an uploaded media id lives 30 days, an inbound (webhook) one 7 days; only the
 //! phone number that uploaded a file can use it. An unknown, expired, deleted or other number's
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::media::{MediaKind, MetaMediaError};
+use crate::meta::media::{MediaKind, MetaMediaError};
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// "Media IDs from upload expire after 30 days."

@@ -1,7 +1,6 @@
 //! Identifiers in the service's real formats, and resolving the two forms every id parameter
 //! accepts: `waba-<32 hex>` / `phone-number-id-<32 hex>` or the resource's ARN.
 
-use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
 
 pub const WABA_PREFIX: &str = "waba-";
@@ -143,21 +142,29 @@ pub fn parse_arn(arn: &str) -> Option<ResourceArn<'_>> {
     Some(ResourceArn { region, account, kind, hex })
 }
 
+/// Who asks: the account and Region a request was signed for (the API adapter's request context
+/// is one). Resources are looked up in its partition, and ARNs of others refused.
+pub trait Caller {
+    fn account(&self) -> &str;
+    fn region(&self) -> &str;
+}
+
 /// The id suffix named by `id` (either form), checked to belong to the caller. An ARN of another
 /// account is AccessDenied; of another region, or of the wrong kind, NotFound.
-pub fn resolve<'a>(ctx: &RequestContext, kind: ResourceKind, id: &'a str) -> ApiResult<&'a str> {
+pub fn resolve<'a>(ctx: &impl Caller, kind: ResourceKind, id: &'a str) -> ApiResult<&'a str> {
     if let Some(hex) = id.strip_prefix(kind.prefix()) {
         return Ok(hex);
     }
     let not_found = || ApiError::not_found(format!("{} {id} does not exist", kind.noun()));
     match parse_arn(id) {
         Some(arn) if arn.kind == kind => {
-            if arn.account != ctx.account {
+            if arn.account != ctx.account() {
                 Err(ApiError::access_denied(format!(
                     "Account {} is not authorized to access {id}, which belongs to account {}",
-                    ctx.account, arn.account
+                    ctx.account(),
+                    arn.account
                 )))
-            } else if arn.region != ctx.region {
+            } else if arn.region != ctx.region() {
                 Err(not_found())
             } else {
                 Ok(arn.hex)
@@ -173,7 +180,16 @@ mod tests {
 
     #[test]
     fn both_forms_resolve_to_the_same_resource() {
-        let ctx = RequestContext::new("123456789012", "us-east-1");
+        struct Ctx;
+        impl Caller for Ctx {
+            fn account(&self) -> &str {
+                "123456789012"
+            }
+            fn region(&self) -> &str {
+                "us-east-1"
+            }
+        }
+        let ctx = Ctx;
         let hex = "0aae9cf04cf24c66960f291c793359b4";
         assert_eq!(resolve(&ctx, ResourceKind::Waba, &waba_id(hex)).unwrap(), hex);
         let arn = waba_arn("123456789012", "us-east-1", hex);

@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use super::effects::{EventDraft, EventValue};
 use super::errors::{MetaError, StatusError};
+use super::media::MediaKind;
 use super::messages::{self, Recipient, Shape};
 use super::{DAY_MS, Origin, OutboundMessage, PlannedStatus, StatusRecord};
-use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::json::RawJson;
-use crate::media::MediaKind;
 use crate::scheduler::Job;
-use crate::state::{Partition, ids};
+use crate::state::Partition;
+use crate::state::ids::{self, Caller};
 
 /// Virtual delays after acceptance of each status (configurable; small by default).
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +99,8 @@ pub struct SendEnv<'a> {
     /// The message log's capacity.
     pub capacity: usize,
     pub ids: &'a ids::IdGen,
+    /// A fault rule's Meta error: the message is accepted, then fails with it.
+    pub meta_fault: Option<&'a MetaError>,
 }
 
 /// A SendWhatsAppMessage body after model validation, read without the state (before the
@@ -163,7 +165,7 @@ pub struct Accepted {
 /// time-to-live), and the message recorded.
 pub fn accept(
     p: &Partition,
-    ctx: &RequestContext,
+    ctx: &impl Caller,
     phone_id: &str,
     request: Request,
     env: &SendEnv,
@@ -301,7 +303,7 @@ pub fn accept(
         }
         traffic.recent_sends.push_back(now);
 
-        let mut plan = if let Some(error) = &ctx.meta_fault {
+        let mut plan = if let Some(error) = env.meta_fault {
             vec![failed(delays, error.clone())]
         } else if let Some(plan) = magic_plan(to.id(), delays) {
             plan
@@ -395,7 +397,7 @@ pub fn accept(
             .into_iter()
             .enumerate()
             .map(|(step, due)| {
-                let (account, region) = (ctx.account.clone(), ctx.region.clone());
+                let (account, region) = (ctx.account().to_string(), ctx.region().to_string());
                 (due, Job::MessageStatus { account, region, message_id: message_id.clone(), step })
             })
             .collect();
@@ -653,7 +655,7 @@ fn biz_opaque_callback_data(payload: &RawJson) -> Option<Value> {
 }
 
 /// What a status event's `value` says, kept until the event is read (see
-/// [`events::Envelope`]).
+/// the emulator's `events::Envelope`).
 #[derive(Debug, Clone)]
 pub struct StatusFacts {
     at: i64,
