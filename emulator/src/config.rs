@@ -93,6 +93,18 @@ pub struct Config {
 /// 2026-01-01T00:00:00Z, where a deterministic run's clock starts unless told otherwise.
 pub const DETERMINISTIC_CLOCK_START_MS: i64 = 1_767_225_600_000;
 
+impl Config {
+    /// The customer's S3 as the `s3` runtime takes it.
+    pub fn s3_settings(&self) -> crate::s3::S3Settings {
+        crate::s3::S3Settings {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

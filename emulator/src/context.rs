@@ -7,7 +7,6 @@
 
 use axum::http::HeaderMap;
 
-use crate::config::Config;
 use crate::state::ids::IdGen;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,18 +45,17 @@ impl RequestContext {
     }
 
     /// The context of an AWS API request; its request id comes from the instance's generator.
-    pub fn from_headers(headers: &HeaderMap, config: &Config, ids: &IdGen) -> Self {
+    /// `defaults`: the (account, Region) of a request whose credential scope names none.
+    pub fn from_headers(headers: &HeaderMap, defaults: (&str, &str), ids: &IdGen) -> Self {
         let scope =
             headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(credential_scope);
         let (account, region) = match scope {
             Some((key, region)) => {
-                let account =
-                    if is_account_id(key) { key } else { config.default_account.as_str() };
-                let region =
-                    if region.is_empty() { config.default_region.as_str() } else { region };
+                let account = if is_account_id(key) { key } else { defaults.0 };
+                let region = if region.is_empty() { defaults.1 } else { region };
                 (account, region)
             }
-            None => (config.default_account.as_str(), config.default_region.as_str()),
+            None => defaults,
         };
         let host = headers
             .get("host")

@@ -116,7 +116,7 @@ impl AppState {
         AppState {
             events: Arc::new(events::EventLog::new(config.event_log_capacity)),
             sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity, deterministic)),
-            s3: Arc::new(s3::S3::new(&config, data_dir.clone())),
+            s3: Arc::new(s3::S3::new(&config.s3_settings(), data_dir.clone())),
             media: Arc::new(media::blobs::Blobs::new(data_dir)),
             quotas: Arc::new(limits::quotas::Quotas::new(config.quotas.clone())),
             faults: Arc::new(limits::faults::Faults::new(&config.faults, config.seed_rng)),

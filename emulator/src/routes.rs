@@ -83,7 +83,8 @@ pub async fn respond(state: AppState, request: Request) -> Response {
     }
     let started = std::time::Instant::now();
     let arrived_ms = state.clock.now_ms();
-    let mut ctx = RequestContext::from_headers(request.headers(), &state.config, &state.ids);
+    let defaults = (state.config.default_account.as_str(), state.config.default_region.as_str());
+    let mut ctx = RequestContext::from_headers(request.headers(), defaults, &state.ids);
     let (parts, body) = request.into_parts();
     let route = RouteTable::get().route(&parts.method, parts.uri.path());
     let op = route.as_ref().ok().map(|(op, _)| *op);

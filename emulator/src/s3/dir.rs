@@ -69,7 +69,7 @@ impl DirStore {
         }
         let content_type = match tokio::fs::read_to_string(&sidecar).await {
             Ok(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
-            _ => crate::media::mime_from_key(key).map(str::to_string),
+            _ => crate::meta::media::mime_from_key(key).map(str::to_string),
         };
         Ok(S3Object { bytes: Bytes::from(bytes), content_type })
     }

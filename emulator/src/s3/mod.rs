@@ -22,8 +22,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::config::Config;
-
 /// What an [`ObjectStore`] answers.
 pub type S3Future<'a, T> = Pin<Box<dyn Future<Output = Result<T, S3Error>> + Send + 'a>>;
 
@@ -124,16 +122,28 @@ impl DataDir {
     }
 }
 
-/// The buckets and the presigned-URL client, chosen from the configuration.
+/// Where the customer's buckets are: an S3 endpoint (with its Region and credentials), or none
+/// for the embedded directory store (the app's `Config` makes these from its options).
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    /// Region for `endpoint` (None: the AWS chain's, else us-east-1).
+    pub region: Option<String>,
+    /// Credentials for `endpoint` (None: the usual AWS credential chain).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+/// The buckets and the presigned-URL client, chosen from the settings.
 pub struct S3 {
     pub store: Box<dyn ObjectStore>,
     pub presigned: presigned::Presigned,
 }
 
 impl S3 {
-    pub fn new(config: &Config, data_dir: Arc<DataDir>) -> S3 {
-        let store: Box<dyn ObjectStore> = match &config.s3_endpoint {
-            Some(endpoint) => Box::new(remote::RemoteStore::new(endpoint, config)),
+    pub fn new(settings: &S3Settings, data_dir: Arc<DataDir>) -> S3 {
+        let store: Box<dyn ObjectStore> = match &settings.endpoint {
+            Some(endpoint) => Box::new(remote::RemoteStore::new(endpoint, settings)),
             None => Box::new(dir::DirStore::new(data_dir)),
         };
         S3 { store, presigned: presigned::Presigned::new() }

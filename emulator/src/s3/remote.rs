@@ -14,8 +14,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use tokio::sync::OnceCell;
 
+use super::S3Settings;
 use super::{ObjectStore, S3Error, S3Future, S3Object};
-use crate::config::Config;
 
 pub struct RemoteStore {
     endpoint: String,
@@ -25,14 +25,14 @@ pub struct RemoteStore {
 }
 
 impl RemoteStore {
-    pub fn new(endpoint: &str, config: &Config) -> RemoteStore {
-        let credentials = match (&config.s3_access_key_id, &config.s3_secret_access_key) {
+    pub fn new(endpoint: &str, settings: &S3Settings) -> RemoteStore {
+        let credentials = match (&settings.access_key_id, &settings.secret_access_key) {
             (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
             _ => None,
         };
         RemoteStore {
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            region: config.s3_region.clone(),
+            region: settings.region.clone(),
             credentials,
             client: OnceCell::new(),
         }
