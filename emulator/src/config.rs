@@ -103,6 +103,30 @@ impl Config {
             secret_access_key: self.s3_secret_access_key.clone(),
         }
     }
+
+    /// The accept loop's limits.
+    pub fn server_limits(&self) -> crate::server::Limits {
+        crate::server::Limits::new(
+            self.max_connections,
+            self.header_timeout_ms,
+            self.body_timeout_ms,
+            self.idle_timeout_ms,
+        )
+    }
+
+    /// The event bus's settings.
+    pub fn event_settings(&self) -> crate::events::EventSettings {
+        crate::events::EventSettings {
+            public_url: self.public_url.clone(),
+            sns_endpoint: self.sns_endpoint.clone(),
+            sns_credentials: self.sns_credentials.clone(),
+            eventbridge_endpoint: self.eventbridge_endpoint.clone(),
+            eventbridge_credentials: self.eventbridge_credentials.clone(),
+            log_capacity: self.event_log_capacity,
+            delivery_capacity: self.delivery_log_capacity,
+            deterministic: self.deterministic_seed.is_some(),
+        }
+    }
 }
 
 impl Default for Config {

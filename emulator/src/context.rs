@@ -82,9 +82,7 @@ impl RequestContext {
     }
 }
 
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use crate::state::ids::is_account_id;
 
 /// `(access key id, region)` from an `AWS4-HMAC-SHA256 Credential=…` authorization header.
 fn credential_scope(header: &str) -> Option<(&str, &str)> {

@@ -5,7 +5,8 @@
 //! - [`ops`]: one file per resource; each handler is named after the operation it serves.
 //! - [`context`]: account, region and request id of a request (SigV4 credential scope).
 //! - [`auth`]: the credentials file, SigV4 verification (`--verify-sigv4`), the control token.
-//! - [`events`]: the AWS event envelope, the event log, SNS HTTP subscribers.
+//! - [`events`]: the event bus ([`events::Bus`]): the AWS event envelope, the event log, SNS HTTP
+//!   subscribers and endpoints.
 //! - [`timers`]: the loop where due timers of the [`scheduler`] meet the domain's transitions.
 //! - [`control`]: the `/_emulator` control API (health, reset, clock, inbound, events, templates,
 //!   SNS subscriptions, flow assets, conversion events,
@@ -31,9 +32,11 @@
 //!
 //! Layers (issue 16; `emulator/tests/it/layers.rs` checks them): *base* and *domain* are crates
 //! of their own, so the compiler refuses an import of this crate from them (the domain sees only
-//! the base); above them *runtime* (`events`, `limits`, `persist`, `s3`, `media`), *adapters*
-//! (`auth`, `context`, `routes`, `server`, `ops`, `control`) and *app* (this file, `timers`,
-//! `config`) still form cycles, which the test lets only shrink.
+//! the base). Above them, in this crate: the *runtime* (`events`, `limits`, `persist`, `s3`,
+//! `media`) sees only the runtime, given settings structs and `Arc`s of the parts (never
+//! [`AppState`]); the *adapters* (`auth`, `context`, `routes`, `server`, `ops`, `control`) are
+//! given `AppState` and never reach the timer loop or the `config` module; the *app* (this file,
+//! `timers`, `config`) composes them.
 //!
 //! [`app`] builds the router (tests can call it without a socket); [`serve`] runs it on a
 //! listener, with AWS API requests handed straight to the pipeline ([`Application`]). Either way
@@ -75,8 +78,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub clock: Arc<clock::Clock>,
-    pub events: Arc<events::EventLog>,
     pub scheduler: Arc<scheduler::Scheduler>,
+    /// The event bus: log, SNS subscribers and endpoints.
+    pub bus: Arc<events::Bus>,
+    /// The bus's log and SNS deliveries (the same as `bus.log`, `bus.sns`).
+    pub events: Arc<events::EventLog>,
     pub sns: Arc<events::sns::Sns>,
     /// The customer's buckets and presigned URLs.
     pub s3: Arc<s3::S3>,
@@ -100,7 +106,6 @@ impl AppState {
         config.default_account = seed.account.clone();
         config.default_region = seed.region.clone();
         let data_dir = Arc::new(s3::DataDir::new(config.data_dir.as_deref()));
-        let deterministic = config.deterministic_seed.is_some();
         let clock = match (config.deterministic_seed, config.clock_start_ms) {
             (Some(_), start) => clock::Clock::starting_at(
                 start.unwrap_or(config::DETERMINISTIC_CLOCK_START_MS),
@@ -113,9 +118,19 @@ impl AppState {
             Some(seed) => state::ids::IdGen::seeded(seed),
             None => state::ids::IdGen::random(),
         };
+        let clock = Arc::new(clock);
+        let ids = Arc::new(ids);
+        let scheduler = Arc::new(scheduler::Scheduler::default());
+        let bus = Arc::new(events::Bus::new(
+            config.event_settings(),
+            clock.clone(),
+            ids.clone(),
+            scheduler.clone(),
+        ));
         AppState {
-            events: Arc::new(events::EventLog::new(config.event_log_capacity)),
-            sns: Arc::new(events::sns::Sns::new(config.delivery_log_capacity, deterministic)),
+            events: bus.log.clone(),
+            sns: bus.sns.clone(),
+            bus,
             s3: Arc::new(s3::S3::new(&config.s3_settings(), data_dir.clone())),
             media: Arc::new(media::blobs::Blobs::new(data_dir)),
             quotas: Arc::new(limits::quotas::Quotas::new(config.quotas.clone())),
@@ -126,10 +141,10 @@ impl AppState {
             )),
             config: Arc::new(config),
             store: Arc::new(Store::new(seed)),
-            clock: Arc::new(clock),
-            ids: Arc::new(ids),
+            clock,
+            ids,
             persist: None,
-            scheduler: Arc::new(scheduler::Scheduler::default()),
+            scheduler,
         }
     }
 
@@ -151,11 +166,34 @@ impl AppState {
             let bytes = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
             let doc = persist::parse(&bytes)
                 .map_err(|e| format!("the state in {} is not valid: {e}", dir.display()))?;
-            persist::apply(&state, doc);
+            persist::apply(&state.parts(), doc);
         }
         state.store.track_changes();
-        state.persist = Some(Arc::new(persist::sqlite::Persister::start(db, &state)));
+        state.persist = Some(Arc::new(persist::sqlite::Persister::start(db, state.parts())));
         Ok(state)
+    }
+
+    /// What persistence reads and restores (export, import, the SQLite writer).
+    pub fn parts(&self) -> persist::Parts {
+        persist::Parts {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            events: self.events.clone(),
+            sns: self.sns.clone(),
+            scheduler: self.scheduler.clone(),
+        }
+    }
+
+    /// `PUT /_emulator/state`: parses and checks the whole document, then swaps it in (all or
+    /// nothing); with `--state-dir` everything is rewritten.
+    pub fn import(&self, bytes: &[u8]) -> Result<(), String> {
+        let doc = persist::parse(bytes)?;
+        persist::apply(&self.parts(), doc);
+        if let Some(persist) = &self.persist {
+            persist.rewrite_all();
+        }
+        Ok(())
     }
 
     /// Back to the seed: state, clock, pending timers, events and deliveries, the request log,
@@ -182,9 +220,11 @@ pub fn app(state: AppState) -> Router {
     let control = control::router()
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::control_token))
         .layer(axum::middleware::map_response(control::json_errors));
-    let control = match state.persist.is_some() {
-        true => control.layer(axum::middleware::from_fn_with_state(state.clone(), persist::layer)),
-        false => control,
+    let control = match state.persist.clone() {
+        Some(persister) => {
+            control.layer(axum::middleware::from_fn_with_state(persister, persist::layer))
+        }
+        None => control,
     };
     let control = control.layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response));
     Router::new()
@@ -265,7 +305,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let timers = tokio::spawn(timers::run(state.clone()));
-    let limits = server::Limits::from_config(&state.config);
+    let limits = state.config.server_limits();
     // Live streams never end by themselves: they are told to, so that connections drain.
     let events = state.events.clone();
     let shutdown = async move {

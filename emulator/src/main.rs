@@ -428,7 +428,7 @@ async fn main() -> ExitCode {
             signature_version: None,
         };
         tokio::spawn(async move {
-            match eum_social_emulator::events::sns::subscribe(&state, request).await {
+            match eum_social_emulator::events::sns::subscribe(&state.bus, request).await {
                 Ok((sub, None)) => {
                     tracing::info!(arn = %sub.subscription_arn, "SNS subscription pending confirmation")
                 }

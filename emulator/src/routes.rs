@@ -170,7 +170,7 @@ async fn serve(
     parts: &Parts,
     body: Body,
 ) -> Result<ops::Output, Refusal> {
-    let body = read_body(body, &state.config).await?;
+    let body = read_body(body, state.config.max_body_bytes, state.config.body_timeout_ms).await?;
     if let Some(credentials) = &state.config.sigv4_credentials {
         // After the body is read: the payload hash is part of the signature.
         let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
@@ -181,8 +181,32 @@ async fn serve(
         ctx.region = signer.region;
     }
     let query = parse_query(parts.uri.query())?;
-    limits::gate(state, ctx, op, &query, &body).await?;
+    gate(state, ctx, op, &query, &body).await?;
     Ok(run(state, ctx, op, facts, &query, &body).await?)
+}
+
+/// Fault rules, then the rate limit. A Meta error for the async path is left in
+/// `ctx.meta_fault` for SendWhatsAppMessage to apply.
+async fn gate(
+    state: &AppState,
+    ctx: &mut RequestContext,
+    op: Operation,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<(), Refusal> {
+    let decision = state.faults.decide(&state.store, ctx, op, query, body);
+    ctx.fault_rule = decision.rule;
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    match decision.outcome {
+        Some(limits::faults::Outcome::Error(e)) => return Err(Refusal::Error(e)),
+        Some(limits::faults::Outcome::Drop) => return Err(Refusal::Drop),
+        Some(limits::faults::Outcome::Meta(e)) => ctx.meta_fault = Some(e),
+        None => {}
+    }
+    state.quotas.check(&ctx.account, &ctx.region, op)?;
+    Ok(())
 }
 
 async fn run(
@@ -203,8 +227,7 @@ async fn run(
     ops::dispatch(state, ctx, op, input).await
 }
 
-async fn read_body(body: Body, config: &crate::Config) -> Result<Bytes, ApiError> {
-    let limit = config.max_body_bytes;
+async fn read_body(body: Body, limit: usize, timeout_ms: u64) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::validation(
@@ -212,8 +235,7 @@ async fn read_body(body: Body, config: &crate::Config) -> Result<Bytes, ApiError
         )
         .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
         Err(e) if is_body_timeout(&*e) => Err(ApiError::validation(format!(
-            "The request body stalled: no data for {} ms",
-            config.body_timeout_ms
+            "The request body stalled: no data for {timeout_ms} ms"
         ))
         .with_status(StatusCode::REQUEST_TIMEOUT)),
         Err(e) => Err(ApiError::validation(format!("Could not read the request body: {e}"))),

@@ -32,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-/// Transport limits (from [`crate::Config`]).
+/// Transport limits (composed by `Config::server_limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_connections: usize,
@@ -42,12 +42,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_config(config: &crate::Config) -> Limits {
+    /// Limits from a connection cap and timeouts in milliseconds (each at least 1 ms; the cap
+    /// at least 1 and at most what a semaphore takes).
+    pub fn new(max_connections: usize, header_ms: u64, body_ms: u64, idle_ms: u64) -> Limits {
         Limits {
-            max_connections: config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-            header_timeout: Duration::from_millis(config.header_timeout_ms.max(1)),
-            body_timeout: Duration::from_millis(config.body_timeout_ms.max(1)),
-            idle_timeout: Duration::from_millis(config.idle_timeout_ms.max(1)),
+            max_connections: max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            header_timeout: Duration::from_millis(header_ms.max(1)),
+            body_timeout: Duration::from_millis(body_ms.max(1)),
+            idle_timeout: Duration::from_millis(idle_ms.max(1)),
         }
     }
 

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::AppState;
+use crate::meta::effects::WabaOf;
 use crate::meta::outbound::StatusStep;
+use crate::meta::template_lifecycle;
 use crate::scheduler::Job;
 
 /// The timer loop; runs for the life of the server.
@@ -84,7 +86,7 @@ fn advance_statuses(state: &AppState, account: &str, region: &str, steps: &[Stat
         crate::meta::outbound::apply_statuses(&p, account, region, steps)
     };
     for draft in drafts {
-        crate::events::publish(state, draft);
+        state.bus.publish(draft);
     }
 }
 
@@ -95,25 +97,50 @@ fn execute(state: &AppState, due: i64, job: Job) {
             advance_statuses(state, &account, &region, &steps);
         }
         Job::SnsDelivery { delivery_id } => {
-            tokio::spawn(crate::events::sns::attempt(state.clone(), delivery_id));
+            let state = state.clone();
+            tokio::spawn(async move {
+                crate::events::sns::attempt(&state.bus, delivery_id).await;
+                if let Some(persist) = &state.persist
+                    && let Err(e) = persist.sync().await
+                {
+                    tracing::error!(%e, "persisting an SNS delivery attempt failed");
+                }
+            });
         }
+        // Meta's review of a PENDING template.
         Job::TemplateReview { account, region, waba_hex, meta_template_id } => {
-            crate::ops::templates::run_review(
-                state,
-                &account,
-                &region,
-                &waba_hex,
-                &meta_template_id,
-            );
+            let at = (account.as_str(), region.as_str(), waba_hex.as_str());
+            template_transition(state, at, &meta_template_id, |t, _| template_lifecycle::review(t));
         }
+        // A PAUSED template's pause is over.
         Job::TemplateUnpause { account, region, waba_hex, meta_template_id } => {
-            crate::control::templates::unpause(
-                state,
-                &account,
-                &region,
-                &waba_hex,
-                &meta_template_id,
-            );
+            let at = (account.as_str(), region.as_str(), waba_hex.as_str());
+            template_transition(state, at, &meta_template_id, |t, _| {
+                template_lifecycle::unpause(t).ok()
+            });
         }
     }
+}
+
+/// A template transition due on a timer, applied under its partition's lock; its status event
+/// (when the transition took place) published after it.
+fn template_transition(
+    state: &AppState,
+    (account, region, waba_hex): (&str, &str, &str),
+    template_id: &str,
+    transition: impl FnOnce(&mut crate::state::Template, i64) -> Option<serde_json::Value>,
+) {
+    let now = state.clock.now_ms();
+    let partition = state.store.partition(account, region);
+    let draft = {
+        let mut p = crate::locks::write(&partition, &crate::locks::PARTITION);
+        let Some(waba) = p.wabas.get_mut(waba_hex) else { return };
+        let of = WabaOf::of(waba);
+        let Some(t) = waba.templates.iter_mut().find(|t| t.meta_template_id == template_id) else {
+            return;
+        };
+        let Some(extra) = transition(t, now) else { return };
+        template_lifecycle::status_event(account, region, &of, t, extra, now)
+    };
+    state.bus.publish(draft);
 }

@@ -58,3 +58,52 @@ impl Serialize for EventValue {
         }
     }
 }
+
+/// What a WABA-level event needs of its WABA (cheap to take under the partition's lock).
+#[derive(Debug, Clone)]
+pub struct WabaOf {
+    pub hex: String,
+    pub meta_waba_id: String,
+    pub destination: Option<String>,
+}
+
+impl WabaOf {
+    pub fn of(waba: &crate::state::Waba) -> WabaOf {
+        WabaOf {
+            hex: waba.hex.clone(),
+            meta_waba_id: waba.meta_waba_id.clone(),
+            destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
+        }
+    }
+}
+
+impl EventDraft {
+    /// A WABA-level webhook (`field`: `message_template_status_update`, `flows`, …) at `time_ms`.
+    pub fn about_waba(
+        account: &str,
+        region: &str,
+        waba: &WabaOf,
+        field: &'static str,
+        value: &Value,
+        time_ms: i64,
+    ) -> EventDraft {
+        EventDraft {
+            account: account.to_string(),
+            region: region.to_string(),
+            origin: Arc::new(Origin {
+                waba_hex: waba.hex.clone(),
+                meta_waba_id: waba.meta_waba_id.clone(),
+                ..Default::default()
+            }),
+            about_phone: false,
+            field: field.into(),
+            kind: field.into(),
+            status: None,
+            message_id: None,
+            wamid: None,
+            destination: waba.destination.clone(),
+            time_ms,
+            value: EventValue::json(value),
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use super::effects::{EventDraft, WabaOf};
 use super::errors::MetaError;
 use super::template_rules;
 use crate::state::{Template, TemplateStatus};
@@ -19,6 +20,32 @@ pub const TEMPLATE_LIMIT: usize = 250;
 
 /// Meta's refusal of a template beyond the limit, for `CreateWhatsAppMessageTemplate` and
 /// `CreateWhatsAppMessageTemplateFromLibrary` alike.
+/// The `message_template_status_update` of `t` (its status, reason and category), with a
+/// transition's extras merged in.
+pub fn status_event(
+    account: &str,
+    region: &str,
+    waba: &WabaOf,
+    t: &Template,
+    extra: Value,
+    now: i64,
+) -> EventDraft {
+    let mut value = json!({
+        "event": t.status,
+        "message_template_id": t.meta_template_id.parse::<u64>().unwrap_or_default(),
+        "message_template_name": t.name,
+        "message_template_language": t.language,
+        "reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
+        "message_template_category": t.category,
+    });
+    if let (Some(obj), Some(more)) = (value.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    EventDraft::about_waba(account, region, waba, "message_template_status_update", &value, now)
+}
+
 pub fn check_room(templates: usize) -> Result<(), MetaError> {
     if templates < TEMPLATE_LIMIT {
         return Ok(());

@@ -142,6 +142,11 @@ pub fn parse_arn(arn: &str) -> Option<ResourceArn<'_>> {
     Some(ResourceArn { region, account, kind, hex })
 }
 
+/// Whether `s` is an AWS account id (12 digits).
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Who asks: the account and Region a request was signed for (the API adapter's request context
 /// is one). Resources are looked up in its partition, and ARNs of others refused.
 pub trait Caller {

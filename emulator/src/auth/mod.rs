@@ -18,7 +18,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
-use crate::context::is_account_id;
+use crate::state::ids::is_account_id;
 
 /// One access key of the credentials file.
 #[derive(Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::scope::{Scope, api_error, error};
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
-use crate::events::{self, EventDraft};
+use crate::events::EventDraft;
 use crate::meta::calls::{self, CallOrigin};
 use crate::ops::calling::{check_calling_enabled, check_sdp, new_call_id, permission_json};
 use crate::state::calling::{
@@ -232,7 +232,7 @@ fn respond(state: &AppState, result: Result<(Value, Vec<EventDraft>), ApiError>)
     match result {
         Ok((out, drafts)) => {
             for draft in drafts {
-                events::publish(state, draft);
+                state.bus.publish(draft);
             }
             Json(out).into_response()
         }

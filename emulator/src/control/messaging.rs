@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{ControlError, Params, parse_body};
 use crate::AppState;
 use crate::events::Event;
-use crate::events::{self, EventDraft, EventFilter};
+use crate::events::{EventDraft, EventFilter};
 use crate::meta::InboundMessage;
 use crate::meta::inbound::{self, InboundRequest, media_type};
 use crate::state::{Waba, ids};
@@ -50,7 +50,7 @@ pub fn receive(
         let capacity = config.message_log_capacity;
         inbound::record(&mut p, &account, &region, &req, prepared, now, capacity, &state.ids)?
     };
-    Ok((message, crate::events::publish(state, draft)))
+    Ok((message, state.bus.publish(draft)))
 }
 
 /// `POST /_emulator/inbound`: a customer sends a message to a business number.
@@ -64,10 +64,9 @@ pub async fn inbound(
             let (account, region, phone_hex) =
                 locate_phone(&state, &req).map_err(ControlError::bad_request)?;
             let (bytes, mime) = inbound_file(&state, &req, kind).await?;
-            let stored =
-                crate::media::store_inbound(&state, &account, &region, &phone_hex, bytes, &mime)
-                    .await
-                    .map_err(|e| ControlError::bad_request(e.message))?;
+            let stored = store_inbound(&state, &account, &region, &phone_hex, bytes, &mime)
+                .await
+                .map_err(|e| ControlError::bad_request(e.message))?;
             Some(stored)
         }
         None => None,
@@ -395,10 +394,63 @@ pub async fn update_phone_number(
     };
     super::portfolios::publish_capability_updates(&state, &account, &region, capability);
     if let Some(draft) = upgrade {
-        events::publish(&state, draft);
+        state.bus.publish(draft);
     }
     Ok(Json(view))
 }
 
 /// Meta's higher throughput level, messages per second (Meta, "Throughput").
 const HIGHER_THROUGHPUT: u32 = 1000;
+
+/// Stores a file a customer sent to the phone number `phone_hex` (of the partition `account`,
+/// `region`) and records it as media of that number for 7 days, retrievable with
+/// GetWhatsAppMessageMedia. A file over 100 MB is refused with Meta's 131052 (the inbound
+/// simulation reports it in the message's `errors`); the MIME type is taken as given (customers
+/// can send any file as a document).
+pub async fn store_inbound(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    phone_hex: &str,
+    bytes: Bytes,
+    mime_type: &str,
+) -> crate::error::ApiResult<crate::media::InboundMedia> {
+    if bytes.len() as u64 > crate::media::MAX_MEDIA_BYTES {
+        return Err(crate::media::MetaMediaError::download(format!(
+            "the file is {} bytes; WhatsApp takes files up to 100 MB",
+            bytes.len()
+        ))
+        .to_api_error());
+    }
+    let mime = crate::media::normalize_mime(mime_type);
+    let mime = if mime.is_empty() { "application/octet-stream".to_string() } else { mime };
+    let media_id = state.ids.meta_id(15);
+    let hashed = bytes.clone();
+    let sha256 =
+        tokio::task::spawn_blocking(move || crate::media::sha256_base64(&hashed)).await.map_err(
+            |e| crate::error::ApiError::internal(format!("Hashing the media file failed: {e}")),
+        )?;
+    let file_size = bytes.len() as u64;
+    state.media.write(account, region, &media_id, &bytes).await?;
+    let now = state.clock.now_ms();
+    let file = crate::state::media::MediaFile {
+        media_id: media_id.clone(),
+        phone_hex: phone_hex.to_string(),
+        kind: crate::media::MediaKind::of_mime(&mime),
+        mime_type: mime.clone(),
+        file_size,
+        sha256: sha256.clone(),
+        animated: mime == "image/webp" && crate::media::sniff::webp_is_animated(&bytes),
+        created_ms: now,
+        expires_ms: now + crate::state::media::INBOUND_LIFETIME_MS,
+        origin: crate::state::media::MediaOrigin::Inbound,
+    };
+    let kind = file.kind;
+    let partition = state.store.partition(account, region);
+    let expired = {
+        let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        p.media.insert(file, now)
+    };
+    state.media.remove_all(account, region, &expired).await;
+    Ok(crate::media::InboundMedia { media_id, mime_type: mime, sha256, file_size, kind })
+}

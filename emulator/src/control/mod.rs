@@ -19,6 +19,9 @@ pub mod templates;
 pub mod ui;
 mod users;
 
+/// What the inbound simulation calls to give a customer's file a media id (tests call it too).
+pub use messaging::store_inbound;
+
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
@@ -187,7 +190,7 @@ const STATE_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// `GET /_emulator/state`: the whole state as one JSON document.
 async fn export_state(State(state): State<AppState>) -> Json<Value> {
-    Json(crate::persist::export(&state))
+    Json(crate::persist::export(&state.parts()))
 }
 
 /// `PUT /_emulator/state`: replaces the whole state with a document from `GET`; a bad document
@@ -196,7 +199,8 @@ async fn import_state(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ControlError> {
-    crate::persist::import(&state, &body)
+    state
+        .import(&body)
         .map_err(|e| ControlError::bad_request(format!("invalid state document: {e}")))?;
     Ok(Json(json!({ "imported": true })))
 }

@@ -18,7 +18,7 @@ pub async fn subscribe(
     body: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let req: SubscribeRequest = parse_body(&body)?;
-    match sns::subscribe(&state, req).await {
+    match sns::subscribe(&state.bus, req).await {
         Ok((sub, problem)) => {
             let mut out = serde_json::to_value(sub).unwrap_or_default();
             if let Some(problem) = problem {
@@ -159,7 +159,7 @@ pub async fn deliveries(State(state): State<AppState>, params: Params) -> Json<V
 
 /// `POST /_emulator/sns/deliveries/redrive`: failed deliveries are attempted again.
 pub async fn redrive(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "redriven": sns::redrive(&state) }))
+    Json(json!({ "redriven": sns::redrive(&state.bus) }))
 }
 
 /// `GET /_emulator/sns/SimpleNotificationService-….pem` — the `SigningCertURL`.

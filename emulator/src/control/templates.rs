@@ -150,15 +150,6 @@ pub async fn review(
     Ok(Json(out))
 }
 
-/// The automatic end of a quality pause (scheduler job).
-pub fn unpause(state: &AppState, account: &str, region: &str, _waba_hex: &str, template_id: &str) {
-    let _ = with_template(state, Some(account.into()), Some(region.into()), template_id, |t, _| {
-        Ok(template_lifecycle::unpause(t)
-            .ok()
-            .map(|extra| ("message_template_status_update", extra)))
-    });
-}
-
 /// `PUT /_emulator/templates/{metaTemplateId}/quality` `{"qualityScore": GREEN|YELLOW|RED|UNKNOWN}`.
 pub async fn quality(
     State(state): State<AppState>,

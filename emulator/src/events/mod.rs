@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::AppState;
 pub use crate::json::RawJson;
 use crate::meta::Origin;
 pub use crate::meta::effects::{EventDraft, EventValue};
@@ -447,33 +446,87 @@ impl EventLog {
     }
 }
 
-/// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it to the
-/// log and hands it to the SNS subscribers of its destination.
-pub fn publish(state: &AppState, draft: EventDraft) -> Arc<Event> {
-    let waba_id = crate::state::ids::waba_id(&draft.origin.waba_hex);
-    let phone_number_id =
-        draft.about_phone.then(|| crate::state::ids::phone_id(&draft.origin.phone_hex));
-    let source =
-        EnvelopeSource { origin: draft.origin, about_phone: draft.about_phone, value: draft.value };
-    let envelope = Envelope { built: std::sync::OnceLock::new(), source: Some(Box::new(source)) };
-    let event = state.events.push(|seq| Event {
-        seq,
-        account: draft.account,
-        region: draft.region,
-        waba_id,
-        phone_number_id,
-        field: draft.field,
-        kind: draft.kind,
-        status: draft.status,
-        message_id: draft.message_id,
-        wamid: draft.wamid,
-        destination: draft.destination,
-        time_ms: draft.time_ms,
-        envelope,
-    });
-    tracing::debug!(seq = event.seq, kind = %event.kind, status = ?event.status, "event");
-    sns::route(state, &event);
-    event
+/// Where events go besides the log, and how SNS links are written: the event bus's own settings
+/// (composed from the command line by `Config::event_settings`).
+#[derive(Debug, Clone, Default)]
+pub struct EventSettings {
+    /// The emulator's address as subscribers reach it (`SubscribeURL`, `SigningCertURL`).
+    pub public_url: Option<String>,
+    /// Events are also published to their destination topic on this SNS endpoint.
+    pub sns_endpoint: Option<String>,
+    pub sns_credentials: Option<(String, String)>,
+    /// Events AWS sends to EventBridge also go to this endpoint's default bus.
+    pub eventbridge_endpoint: Option<String>,
+    pub eventbridge_credentials: Option<(String, String)>,
+    /// How many events the log keeps.
+    pub log_capacity: usize,
+    /// How many SNS deliveries are listed.
+    pub delivery_capacity: usize,
+    /// Deterministic mode: a fixed SNS signing key.
+    pub deterministic: bool,
+}
+
+/// The event bus: takes events (drafts the domain returns), keeps them in the log, routes them
+/// to SNS subscribers and endpoints, and queues their delivery attempts on the scheduler. It
+/// sees the clock, the id generator and the scheduler's queue, never the app's state.
+pub struct Bus {
+    pub log: Arc<EventLog>,
+    pub sns: Arc<sns::Sns>,
+    settings: EventSettings,
+    clock: Arc<crate::clock::Clock>,
+    ids: Arc<crate::state::ids::IdGen>,
+    scheduler: Arc<crate::scheduler::Scheduler>,
+}
+
+impl Bus {
+    pub fn new(
+        settings: EventSettings,
+        clock: Arc<crate::clock::Clock>,
+        ids: Arc<crate::state::ids::IdGen>,
+        scheduler: Arc<crate::scheduler::Scheduler>,
+    ) -> Bus {
+        Bus {
+            log: Arc::new(EventLog::new(settings.log_capacity)),
+            sns: Arc::new(sns::Sns::new(settings.delivery_capacity, settings.deterministic)),
+            settings,
+            clock,
+            ids,
+            scheduler,
+        }
+    }
+
+    /// Publishes an event: wraps the Meta value in an `entry` and the AWS envelope, appends it
+    /// to the log and hands it to the SNS subscribers of its destination.
+    pub fn publish(&self, draft: EventDraft) -> Arc<Event> {
+        let waba_id = crate::state::ids::waba_id(&draft.origin.waba_hex);
+        let phone_number_id =
+            draft.about_phone.then(|| crate::state::ids::phone_id(&draft.origin.phone_hex));
+        let source = EnvelopeSource {
+            origin: draft.origin,
+            about_phone: draft.about_phone,
+            value: draft.value,
+        };
+        let envelope =
+            Envelope { built: std::sync::OnceLock::new(), source: Some(Box::new(source)) };
+        let event = self.log.push(|seq| Event {
+            seq,
+            account: draft.account,
+            region: draft.region,
+            waba_id,
+            phone_number_id,
+            field: draft.field,
+            kind: draft.kind,
+            status: draft.status,
+            message_id: draft.message_id,
+            wamid: draft.wamid,
+            destination: draft.destination,
+            time_ms: draft.time_ms,
+            envelope,
+        });
+        tracing::debug!(seq = event.seq, kind = %event.kind, status = ?event.status, "event");
+        sns::route(self, &event);
+        event
+    }
 }
 
 /// The AWS envelope: `context`, `whatsAppWebhookEntry` (one Meta `entry` as compact JSON with

@@ -22,8 +22,7 @@ use rsa::signature::{SignatureEncoding, Signer as _};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::Event;
-use crate::AppState;
+use super::{Bus, Event};
 use crate::scheduler::Job;
 
 /// SNS's default HTTP/S delivery policy: the first attempt plus 3 retries, 20 s apart.
@@ -357,18 +356,18 @@ pub fn string_to_sign(fields: &[(&str, &str)]) -> String {
     sorted.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect()
 }
 
-fn base_url(state: &AppState) -> String {
-    state.config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1:4590".to_string())
+fn base_url(bus: &Bus) -> String {
+    bus.settings.public_url.clone().unwrap_or_else(|| "http://127.0.0.1:4590".to_string())
 }
 
-fn cert_url(state: &AppState, id: &SigningIdentity) -> String {
-    format!("{}/_emulator/sns/{}", base_url(state), id.cert_name)
+fn cert_url(bus: &Bus, id: &SigningIdentity) -> String {
+    format!("{}/_emulator/sns/{}", base_url(bus), id.cert_name)
 }
 
 /// Registers a subscription and sends its `SubscriptionConfirmation`. As in SNS, a subscription
 /// whose confirmation could not be delivered stays pending; the second value says why.
 pub async fn subscribe(
-    state: &AppState,
+    bus: &Bus,
     req: SubscribeRequest,
 ) -> Result<(Subscription, Option<String>), String> {
     let version = req.signature_version.clone().unwrap_or_else(|| "1".to_string());
@@ -384,26 +383,26 @@ pub async fn subscribe(
         return Err(format!("endpoint {:?} must be http or https", req.endpoint));
     }
     let sub = Subscription {
-        subscription_arn: format!("{}:{}", req.topic_arn, state.ids.uuid()),
+        subscription_arn: format!("{}:{}", req.topic_arn, bus.ids.uuid()),
         topic_arn: req.topic_arn,
         endpoint: req.endpoint,
         raw_message_delivery: req.raw_message_delivery,
         signature_version: version,
         status: "PendingConfirmation".into(),
-        token: format!("{}{}", state.ids.uuid().simple(), state.ids.uuid().simple()),
+        token: format!("{}{}", bus.ids.uuid().simple(), bus.ids.uuid().simple()),
     };
-    state.sns.lock().subscriptions.push(sub.clone());
-    let problem = send_confirmation(state, &sub).await.err();
+    bus.sns.lock().subscriptions.push(sub.clone());
+    let problem = send_confirmation(bus, &sub).await.err();
     Ok((sub, problem))
 }
 
 /// POSTs a `SubscriptionConfirmation` (also used to resend one).
-pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(), String> {
-    let message_id = state.ids.uuid().to_string();
-    let timestamp = super::rfc3339_millis(state.clock.now_ms());
+pub async fn send_confirmation(bus: &Bus, sub: &Subscription) -> Result<(), String> {
+    let message_id = bus.ids.uuid().to_string();
+    let timestamp = super::rfc3339_millis(bus.clock.now_ms());
     let subscribe_url = format!(
         "{}/_emulator/sns/?Action=ConfirmSubscription&TopicArn={}&Token={}",
-        base_url(state),
+        base_url(bus),
         query_value(&sub.topic_arn),
         sub.token
     );
@@ -411,7 +410,7 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
         "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
         sub.topic_arn
     );
-    let identity = state.sns.identity()?;
+    let identity = bus.sns.identity()?;
     let signature = identity.sign(
         &sub.signature_version,
         &string_to_sign(&[
@@ -434,9 +433,9 @@ pub async fn send_confirmation(state: &AppState, sub: &Subscription) -> Result<(
         "Timestamp": timestamp,
         "SignatureVersion": sub.signature_version,
         "Signature": signature,
-        "SigningCertURL": cert_url(state, identity),
+        "SigningCertURL": cert_url(bus, identity),
     });
-    let res = state
+    let res = bus
         .sns
         .http()
         .post(&sub.endpoint)
@@ -467,17 +466,17 @@ fn pretty(v: &Value) -> String {
 /// Creates a delivery for every confirmed subscription of the event's destination topic (and,
 /// with `--sns-endpoint`, its topic there), and with `--eventbridge-endpoint` one for the default
 /// bus there when AWS sends the event to EventBridge (whether or not there is a destination).
-pub fn route(state: &AppState, event: &Event) {
+pub fn route(bus: &Bus, event: &Event) {
     let topic = event.destination.as_deref();
     let to_eventbridge =
-        state.config.eventbridge_endpoint.is_some() && event.eventbridge_detail_type().is_some();
+        bus.settings.eventbridge_endpoint.is_some() && event.eventbridge_detail_type().is_some();
     if topic.is_none() && !to_eventbridge {
         return;
     }
-    let now = state.clock.now_ms();
+    let now = bus.clock.now_ms();
     let mut scheduled = Vec::new();
     {
-        let mut inner = state.sns.lock();
+        let mut inner = bus.sns.lock();
         let mut targets: Vec<(Target, String)> = match topic {
             Some(topic) => inner
                 .subscriptions
@@ -487,13 +486,13 @@ pub fn route(state: &AppState, event: &Event) {
                 .collect(),
             None => Vec::new(),
         };
-        if let (Some(endpoint), Some(topic)) = (&state.config.sns_endpoint, topic)
+        if let (Some(endpoint), Some(topic)) = (&bus.settings.sns_endpoint, topic)
             && topic.split(':').nth(2) == Some("sns")
         {
             targets.push((Target::SnsPublish, endpoint.clone()));
         }
         if let Some(endpoint) =
-            state.config.eventbridge_endpoint.as_ref().filter(|_| to_eventbridge)
+            bus.settings.eventbridge_endpoint.as_ref().filter(|_| to_eventbridge)
         {
             targets.push((Target::EventBridge, endpoint.clone()));
         }
@@ -505,7 +504,7 @@ pub fn route(state: &AppState, event: &Event) {
         let envelope = event.envelope().get().to_string();
         let timestamp = super::rfc3339_millis(event.time_ms);
         // SNS gives a published message one MessageId, which every subscription sees.
-        let sns_message_id = state.ids.uuid().to_string();
+        let sns_message_id = bus.ids.uuid().to_string();
         for (target, arn) in targets {
             let (message, topic) = match target {
                 // The EventBridge event, for the default bus of the event's Region.
@@ -517,7 +516,7 @@ pub fn route(state: &AppState, event: &Event) {
             };
             inner.next_id += 1;
             let id = inner.next_id;
-            if inner.deliveries.len() >= state.sns.capacity {
+            if inner.deliveries.len() >= bus.sns.capacity {
                 // Keep undelivered events: drop the oldest delivered (or, failing that, oldest).
                 let at = inner.deliveries.iter().position(|d| d.state == "delivered").unwrap_or(0);
                 if let Some(dropped) = inner.deliveries.remove(at)
@@ -548,15 +547,15 @@ pub fn route(state: &AppState, event: &Event) {
         }
     }
     for id in scheduled {
-        state.scheduler.at(now, Job::SnsDelivery { delivery_id: id });
+        bus.scheduler.at(now, Job::SnsDelivery { delivery_id: id });
     }
 }
 
 /// Makes every `failed` delivery `pending` again and attempts it now; returns how many.
-pub fn redrive(state: &AppState) -> usize {
-    let now = state.clock.now_ms();
+pub fn redrive(bus: &Bus) -> usize {
+    let now = bus.clock.now_ms();
     let ids: Vec<u64> = {
-        let mut inner = state.sns.lock();
+        let mut inner = bus.sns.lock();
         inner
             .deliveries
             .iter_mut()
@@ -570,23 +569,24 @@ pub fn redrive(state: &AppState) -> usize {
             .collect()
     };
     for id in &ids {
-        state.scheduler.at(now, Job::SnsDelivery { delivery_id: *id });
+        bus.scheduler.at(now, Job::SnsDelivery { delivery_id: *id });
     }
     ids.len()
 }
 
-/// One delivery attempt (run by the scheduler on a task of its own).
-pub async fn attempt(state: AppState, delivery_id: u64) {
+/// One delivery attempt (run by the scheduler on a task of its own; the app persists its
+/// outcome).
+pub async fn attempt(bus: &Bus, delivery_id: u64) {
     let delivery = {
-        let inner = state.sns.lock();
+        let inner = bus.sns.lock();
         inner.deliveries.iter().find(|d| d.id == delivery_id && d.state == "pending").cloned()
     };
     let Some(delivery) = delivery else { return };
     let outcome = match delivery.target {
-        Target::SnsPublish => publish(&state, &delivery).await,
-        Target::EventBridge => put_events(&state, &delivery).await,
+        Target::SnsPublish => publish(bus, &delivery).await,
+        Target::EventBridge => put_events(bus, &delivery).await,
         Target::Subscriber => {
-            let sub = state
+            let sub = bus
                 .sns
                 .lock()
                 .subscriptions
@@ -594,18 +594,13 @@ pub async fn attempt(state: AppState, delivery_id: u64) {
                 .find(|s| s.subscription_arn == delivery.subscription_arn)
                 .cloned();
             match sub {
-                Some(sub) => post_notification(&state, &delivery, &sub).await,
+                Some(sub) => post_notification(bus, &delivery, &sub).await,
                 // Unsubscribed meanwhile: nothing to deliver to.
                 None => return,
             }
         }
     };
-    record_attempt(&state, delivery_id, &delivery.subscription_arn, outcome);
-    if let Some(persist) = &state.persist
-        && let Err(e) = persist.sync().await
-    {
-        tracing::error!(%e, "persisting an SNS delivery attempt failed");
-    }
+    record_attempt(bus, delivery_id, &delivery.subscription_arn, outcome);
 }
 
 /// The AWS SDK configuration for an endpoint (loaded once): the usual credential chain, or the
@@ -633,11 +628,11 @@ async fn sdk_config<'a>(
 }
 
 /// `Publish` of the envelope to the delivery's topic on the configured SNS endpoint.
-async fn publish(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
+async fn publish(bus: &Bus, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
     let sdk = sdk_config(
-        &state.sns.publisher,
+        &bus.sns.publisher,
         &delivery.subscription_arn,
-        state.config.sns_credentials.as_ref(),
+        bus.settings.sns_credentials.as_ref(),
     )
     .await;
     let region = delivery.topic_arn.split(':').nth(3).unwrap_or("us-east-1").to_string();
@@ -660,11 +655,11 @@ async fn publish(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u
 /// `PutEvents` of the EventBridge event to the default bus on the configured endpoint. (Real
 /// EventBridge refuses `aws.*` sources from PutEvents: the target is LocalStack or another
 /// EventBridge-compatible server standing in for AWS's own delivery.)
-async fn put_events(state: &AppState, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
+async fn put_events(bus: &Bus, delivery: &Delivery) -> Result<u16, (Option<u16>, String)> {
     let sdk = sdk_config(
-        &state.sns.eventbridge,
+        &bus.sns.eventbridge,
         &delivery.subscription_arn,
-        state.config.eventbridge_credentials.as_ref(),
+        bus.settings.eventbridge_credentials.as_ref(),
     )
     .await;
     let event: Value = serde_json::from_str(&delivery.message)
@@ -717,11 +712,11 @@ async fn put_events(state: &AppState, delivery: &Delivery) -> Result<u16, (Optio
 
 /// POSTs a signed `Notification` (or the raw envelope) to an HTTP(S) subscriber.
 async fn post_notification(
-    state: &AppState,
+    bus: &Bus,
     delivery: &Delivery,
     sub: &Subscription,
 ) -> Result<u16, (Option<u16>, String)> {
-    let request = state
+    let request = bus
         .sns
         .http()
         .post(&sub.endpoint)
@@ -733,7 +728,7 @@ async fn post_notification(
     let request = if sub.raw_message_delivery {
         request.header("x-amz-sns-rawdelivery", "true").body(delivery.message.clone())
     } else {
-        let identity = state.sns.identity().map_err(|e| (None, e))?;
+        let identity = bus.sns.identity().map_err(|e| (None, e))?;
         let signature = identity.sign(
             &sub.signature_version,
             &string_to_sign(&[
@@ -752,10 +747,10 @@ async fn post_notification(
             "Timestamp": delivery.timestamp,
             "SignatureVersion": sub.signature_version,
             "Signature": signature,
-            "SigningCertURL": cert_url(state, identity),
+            "SigningCertURL": cert_url(bus, identity),
             "UnsubscribeURL": format!(
                 "{}/_emulator/sns/?Action=Unsubscribe&SubscriptionArn={}",
-                base_url(state),
+                base_url(bus),
                 query_value(&sub.subscription_arn)
             ),
         });
@@ -806,14 +801,14 @@ fn is_stale_connection(e: &reqwest::Error) -> bool {
 
 /// Records an attempt's outcome; schedules the next attempt or marks the delivery failed.
 fn record_attempt(
-    state: &AppState,
+    bus: &Bus,
     delivery_id: u64,
     endpoint: &str,
     outcome: Result<u16, (Option<u16>, String)>,
 ) {
-    let now = state.clock.now_ms();
+    let now = bus.clock.now_ms();
     let retry = {
-        let mut inner = state.sns.lock();
+        let mut inner = bus.sns.lock();
         let Some(d) = inner.deliveries.iter_mut().find(|d| d.id == delivery_id) else { return };
         d.attempts += 1;
         match outcome {
@@ -840,7 +835,7 @@ fn record_attempt(
         }
     };
     if retry {
-        state.scheduler.at(now + RETRY_DELAY_MS, Job::SnsDelivery { delivery_id });
+        bus.scheduler.at(now + RETRY_DELAY_MS, Job::SnsDelivery { delivery_id });
     }
 }
 

@@ -18,13 +18,12 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::AppState;
-use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorKind};
 use crate::meta::errors::MetaError;
 use crate::model::Operation;
 use crate::model::{Model, ShapeKind};
-use crate::state::ids::{self, ResourceKind};
+use crate::state::Store;
+use crate::state::ids::{self, Caller, ResourceKind};
 
 /// Longest latency a rule may add.
 pub const MAX_LATENCY_MS: u64 = 600_000;
@@ -167,7 +166,7 @@ impl Rule {
             None => None,
         };
         if let Some(account) = &spec.account
-            && !crate::context::is_account_id(account)
+            && !ids::is_account_id(account)
         {
             return Err(format!("account: {account:?} is not a 12-digit AWS account id"));
         }
@@ -282,10 +281,10 @@ impl Rule {
         self.waba_hex.is_some() || self.phone_hex.is_some()
     }
 
-    fn matches(&self, ctx: &RequestContext, op: Operation, targets: &Targets) -> bool {
+    fn matches(&self, caller: &impl Caller, op: Operation, targets: &Targets) -> bool {
         self.operation.is_none_or(|o| o == op)
-            && self.spec.account.as_ref().is_none_or(|a| *a == ctx.account)
-            && self.spec.region.as_ref().is_none_or(|r| *r == ctx.region)
+            && self.spec.account.as_ref().is_none_or(|a| a == caller.account())
+            && self.spec.region.as_ref().is_none_or(|r| r == caller.region())
             && self.waba_hex.as_ref().is_none_or(|w| targets.wabas.contains(w))
             && self.phone_hex.as_ref().is_none_or(|p| targets.phones.contains(p))
     }
@@ -321,8 +320,8 @@ struct BodyIds {
 
 impl Targets {
     pub fn of(
-        state: &AppState,
-        ctx: &RequestContext,
+        store: &Store,
+        caller: &impl Caller,
         op: Operation,
         query: &[(String, String)],
         body: &[u8],
@@ -367,7 +366,7 @@ impl Targets {
             }
         }
         if !targets.phones.is_empty() {
-            let partition = state.store.existing_or_empty(&ctx.account, &ctx.region);
+            let partition = store.existing_or_empty(caller.account(), caller.region());
             let p = partition.read().unwrap_or_else(PoisonError::into_inner);
             for waba in p.wabas.values() {
                 if waba.phone_numbers.iter().any(|n| targets.phones.contains(&n.hex))
@@ -494,8 +493,8 @@ impl Faults {
     /// Evaluates the rules for a request.
     pub fn decide(
         &self,
-        state: &AppState,
-        ctx: &RequestContext,
+        store: &Store,
+        caller: &impl Caller,
         op: Operation,
         query: &[(String, String)],
         body: &[u8],
@@ -505,7 +504,7 @@ impl Faults {
         }
         // Ids are read before taking the lock: the body may be large.
         let targets = if self.by_resource.load(Ordering::Relaxed) {
-            Targets::of(state, ctx, op, query, body)
+            Targets::of(store, caller, op, query, body)
         } else {
             Targets::default()
         };
@@ -513,7 +512,7 @@ impl Faults {
         let Inner { rules, rng, .. } = &mut *inner;
         let mut decision = Decision::default();
         for rule in rules.iter_mut() {
-            if !rule.matches(ctx, op, &targets) {
+            if !rule.matches(caller, op, &targets) {
                 continue;
             }
             rule.matched += 1;
@@ -540,17 +539,28 @@ impl Faults {
 mod tests {
     use super::*;
 
-    fn state() -> AppState {
-        AppState::new(crate::Config::default(), crate::Seed::default_seed())
+    fn state() -> Store {
+        Store::new(crate::state::Seed::default_seed())
+    }
+
+    /// A caller of the seed's account and Region.
+    struct Seeded;
+
+    impl Caller for Seeded {
+        fn account(&self) -> &str {
+            "809904170947"
+        }
+        fn region(&self) -> &str {
+            "us-east-1"
+        }
     }
 
     fn spec(value: Value) -> RuleSpec {
         parse_spec(value).unwrap()
     }
 
-    fn fired(faults: &Faults, state: &AppState, op: Operation, n: usize) -> Vec<bool> {
-        let ctx = RequestContext::new("809904170947", "us-east-1");
-        (0..n).map(|_| faults.decide(state, &ctx, op, &[], b"{}").outcome.is_some()).collect()
+    fn fired(faults: &Faults, store: &Store, op: Operation, n: usize) -> Vec<bool> {
+        (0..n).map(|_| faults.decide(store, &Seeded, op, &[], b"{}").outcome.is_some()).collect()
     }
 
     #[test]
@@ -608,7 +618,7 @@ mod tests {
         let hex = "0aae9cf04cf24c66960f291c793359b4";
         let arn = ids::waba_arn("809904170947", "us-east-1", hex);
         let faults = Faults::new(&[spec(json!({ "wabaId": arn, "latencyMs": 1 }))], None);
-        let ctx = RequestContext::new("809904170947", "us-east-1");
+        let ctx = Seeded;
         let by_id = [("id".to_string(), format!("waba-{hex}"))];
         let d =
             faults.decide(&state, &ctx, Operation::GetLinkedWhatsAppBusinessAccount, &by_id, b"");

@@ -10,10 +10,7 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 
-use crate::AppState;
-use crate::context::RequestContext;
 use crate::error::ApiError;
-use crate::model::Operation;
 
 /// Why a request is not served.
 #[derive(Debug)]
@@ -28,30 +25,6 @@ impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Self {
         Refusal::Error(e)
     }
-}
-
-/// Fault rules, then the rate limit. A Meta error for the async path is left in
-/// `ctx.meta_fault` for SendWhatsAppMessage to apply.
-pub async fn gate(
-    state: &AppState,
-    ctx: &mut RequestContext,
-    op: Operation,
-    query: &[(String, String)],
-    body: &[u8],
-) -> Result<(), Refusal> {
-    let decision = state.faults.decide(state, ctx, op, query, body);
-    ctx.fault_rule = decision.rule;
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
-    }
-    match decision.outcome {
-        Some(faults::Outcome::Error(e)) => return Err(Refusal::Error(e)),
-        Some(faults::Outcome::Drop) => return Err(Refusal::Drop),
-        Some(faults::Outcome::Meta(e)) => ctx.meta_fault = Some(e),
-        None => {}
-    }
-    state.quotas.check(&ctx.account, &ctx.region, op)?;
-    Ok(())
 }
 
 /// A response hyper never sends: its body fails before the first byte, so hyper closes the

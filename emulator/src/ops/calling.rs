@@ -13,7 +13,7 @@ use super::{epoch_json, meta_error};
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::events::{self, EventDraft};
+use crate::events::EventDraft;
 use crate::meta::calls::{self, CallOrigin};
 use crate::model::validate::Input;
 use crate::state::calling::{
@@ -147,7 +147,7 @@ pub fn send_whatsapp_call_event(
         Ok((call_id, drafts))
     })?;
     for draft in drafts {
-        events::publish(state, draft);
+        state.bus.publish(draft);
     }
     Ok(json!({ "callId": call_id }))
 }

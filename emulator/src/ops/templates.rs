@@ -15,7 +15,7 @@ use super::Pager;
 use crate::AppState;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{self, EventDraft};
+use crate::events::EventDraft;
 use crate::meta::errors::MetaError;
 use crate::meta::template_lifecycle;
 use crate::meta::template_rules::{self, prepare};
@@ -78,39 +78,11 @@ pub fn status_event(
     t: &Template,
     extra: Value,
 ) {
-    let mut value = json!({
-        "event": t.status,
-        "message_template_id": t.meta_template_id.parse::<u64>().unwrap_or_default(),
-        "message_template_name": t.name,
-        "message_template_language": t.language,
-        "reason": t.rejected_reason.clone().unwrap_or_else(|| "NONE".into()),
-        "message_template_category": t.category,
-    });
-    if let (Some(obj), Some(more)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    publish_waba_event_of(state, account, region, waba, "message_template_status_update", value);
+    let now = state.clock.now_ms();
+    state.bus.publish(template_lifecycle::status_event(account, region, waba, t, extra, now));
 }
 
-/// What a WABA-level event needs of its WABA (cheap to take under the partition's lock).
-#[derive(Debug, Clone)]
-pub struct WabaOf {
-    pub hex: String,
-    pub meta_waba_id: String,
-    pub destination: Option<String>,
-}
-
-impl WabaOf {
-    pub fn of(waba: &Waba) -> WabaOf {
-        WabaOf {
-            hex: waba.hex.clone(),
-            meta_waba_id: waba.meta_waba_id.clone(),
-            destination: waba.event_destinations.first().map(|d| d.event_destination_arn.clone()),
-        }
-    }
-}
+pub use crate::meta::effects::WabaOf;
 
 /// Publishes a WABA-level webhook (`field`: `message_template_status_update`, `flows`, …).
 pub fn publish_waba_event_of(
@@ -121,27 +93,8 @@ pub fn publish_waba_event_of(
     field: &'static str,
     value: Value,
 ) {
-    events::publish(
-        state,
-        EventDraft {
-            account: account.to_string(),
-            region: region.to_string(),
-            origin: std::sync::Arc::new(crate::meta::Origin {
-                waba_hex: waba.hex.clone(),
-                meta_waba_id: waba.meta_waba_id.clone(),
-                ..Default::default()
-            }),
-            about_phone: false,
-            field: field.into(),
-            kind: field.into(),
-            status: None,
-            message_id: None,
-            wamid: None,
-            destination: waba.destination.clone(),
-            time_ms: state.clock.now_ms(),
-            value: crate::events::EventValue::json(&value),
-        },
-    );
+    let now = state.clock.now_ms();
+    state.bus.publish(EventDraft::about_waba(account, region, waba, field, &value, now));
 }
 
 fn schedule_review(state: &AppState, ctx: &RequestContext, waba_hex: &str, t: &Template) {
@@ -157,27 +110,6 @@ fn schedule_review(state: &AppState, ctx: &RequestContext, waba_hex: &str, t: &T
             meta_template_id: t.meta_template_id.clone(),
         },
     );
-}
-
-/// Meta's review of a PENDING template (scheduler job).
-pub fn run_review(
-    state: &AppState,
-    account: &str,
-    region: &str,
-    waba_hex: &str,
-    template_id: &str,
-) {
-    let partition = state.store.partition(account, region);
-    let mut p = partition.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(waba) = p.wabas.get_mut(waba_hex) else { return };
-    let Some(t) = waba.templates.iter_mut().find(|t| t.meta_template_id == template_id) else {
-        return;
-    };
-    let Some(extra) = template_lifecycle::review(t) else { return };
-    let t = t.clone();
-    let waba = WabaOf::of(waba);
-    drop(p);
-    status_event(state, account, region, &waba, &t, extra);
 }
 
 /// A media handle is accepted in a definition only if this WABA uploaded it.

@@ -7,6 +7,8 @@
 
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -14,7 +16,6 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::clock::ClockState;
 use crate::events::EventLogState;
 use crate::events::sns::SnsState;
@@ -47,8 +48,20 @@ pub struct Document {
     pub sns: SnsState,
 }
 
+/// What the document holds: handles to the state's parts, which the app composes
+/// (`AppState::parts`). Persistence reads and restores them and sees nothing else.
+#[derive(Clone)]
+pub struct Parts {
+    pub store: Arc<crate::Store>,
+    pub clock: Arc<crate::clock::Clock>,
+    pub ids: Arc<crate::state::ids::IdGen>,
+    pub events: Arc<crate::events::EventLog>,
+    pub sns: Arc<crate::events::sns::Sns>,
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
+}
+
 /// The header row of the document (everything but the big parts).
-pub fn header(state: &AppState) -> Value {
+pub fn header(state: &Parts) -> Value {
     json!({
         "version": VERSION,
         "clock": state.clock.snapshot(),
@@ -64,7 +77,7 @@ pub fn partition_json(p: &Partition) -> Value {
 /// `GET /_emulator/state`: the whole state. Partitions first, so that a job or an event of a
 /// request racing the export can only be present without its partition change being missed
 /// the other way round.
-pub fn export(state: &AppState) -> Value {
+pub fn export(state: &Parts) -> Value {
     let partitions: Vec<Value> = state
         .store
         .keys()
@@ -116,8 +129,9 @@ pub fn parse(bytes: &[u8]) -> Result<Document, String> {
     Ok(doc)
 }
 
-/// Swaps a checked document in: store, clock, ids, events, SNS, timers.
-pub fn apply(state: &AppState, doc: Document) {
+/// Swaps a checked document in: store, clock, ids, events, SNS, timers (with `--state-dir`, the
+/// app then has everything rewritten: `Persister::rewrite_all`).
+pub fn apply(state: &Parts, doc: Document) {
     state.scheduler.clear();
     state.store.replace(doc.partitions);
     state.clock.restore(doc.clock);
@@ -128,22 +142,15 @@ pub fn apply(state: &AppState, doc: Document) {
     for (delivery_id, at) in pending {
         state.scheduler.at(at, Job::SnsDelivery { delivery_id });
     }
-    if let Some(persist) = &state.persist {
-        persist.rewrite_all();
-    }
-}
-
-/// `PUT /_emulator/state`: all or nothing.
-pub fn import(state: &AppState, bytes: &[u8]) -> Result<(), String> {
-    let doc = parse(bytes)?;
-    apply(state, doc);
-    Ok(())
 }
 
 /// Middleware of the control API (only with `--state-dir`): after a request that may have
 /// changed state, waits until a write that started after it has committed (see [`committed`]).
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(persist) = state.persist.clone() else { return next.run(request).await };
+pub async fn layer(
+    State(persist): State<Arc<sqlite::Persister>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let may_change = !matches!(*request.method(), Method::GET | Method::HEAD)
         || path == "/_emulator/sns/confirm"

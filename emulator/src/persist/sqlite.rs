@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::AppState;
+use super::Parts;
 use crate::state::PartitionKey;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
@@ -144,19 +144,12 @@ const STORAGE: u64 = 2;
 
 impl Persister {
     /// Starts the writer task (needs a Tokio runtime).
-    pub fn start(conn: Connection, state: &AppState) -> Persister {
+    pub fn start(conn: Connection, state: Parts) -> Persister {
         let (queue, rx) = mpsc::unbounded_channel();
         let full = Arc::new(AtomicBool::new(true));
         let writer = Writer {
             conn,
-            state: Parts {
-                store: state.store.clone(),
-                clock: state.clock.clone(),
-                ids: state.ids.clone(),
-                events: state.events.clone(),
-                sns: state.sns.clone(),
-                scheduler: state.scheduler.clone(),
-            },
+            state: state.clone(),
             written: HashMap::new(),
             carried: HashSet::new(),
             events_written: None,
@@ -211,15 +204,6 @@ async fn run(mut writer: Writer, mut rx: mpsc::UnboundedReceiver<Waiter>, full: 
             let _ = w.send(result.clone());
         }
     }
-}
-
-struct Parts {
-    store: Arc<crate::Store>,
-    clock: Arc<crate::clock::Clock>,
-    ids: Arc<crate::state::ids::IdGen>,
-    events: Arc<crate::events::EventLog>,
-    sns: Arc<crate::events::sns::Sns>,
-    scheduler: Arc<crate::scheduler::Scheduler>,
 }
 
 struct Writer {

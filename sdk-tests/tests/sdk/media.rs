@@ -797,7 +797,7 @@ async fn inbound_media_is_retrievable_for_7_days() {
     let f = fixture(Backend::Dir).await;
     let hex = PHONE_1.strip_prefix("phone-number-id-").unwrap();
     let photo = jpeg(4321);
-    let inbound = eum_social_emulator::media::store_inbound(
+    let inbound = eum_social_emulator::control::store_inbound(
         &f.emu.state,
         ACCOUNT,
         REGION,
