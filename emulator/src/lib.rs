@@ -81,9 +81,6 @@ pub struct AppState {
     pub scheduler: Arc<scheduler::Scheduler>,
     /// The event bus: log, SNS subscribers and endpoints.
     pub bus: Arc<events::Bus>,
-    /// The bus's log and SNS deliveries (the same as `bus.log`, `bus.sns`).
-    pub events: Arc<events::EventLog>,
-    pub sns: Arc<events::sns::Sns>,
     /// The customer's buckets and presigned URLs.
     pub s3: Arc<s3::S3>,
     /// WhatsApp's copies of media files.
@@ -128,8 +125,6 @@ impl AppState {
             scheduler.clone(),
         ));
         AppState {
-            events: bus.log.clone(),
-            sns: bus.sns.clone(),
             bus,
             s3: Arc::new(s3::S3::new(&config.s3_settings(), data_dir.clone())),
             media: Arc::new(media::blobs::Blobs::new(data_dir)),
@@ -179,8 +174,8 @@ impl AppState {
             store: self.store.clone(),
             clock: self.clock.clone(),
             ids: self.ids.clone(),
-            events: self.events.clone(),
-            sns: self.sns.clone(),
+            events: self.bus.log.clone(),
+            sns: self.bus.sns.clone(),
             scheduler: self.scheduler.clone(),
         }
     }
@@ -203,8 +198,8 @@ impl AppState {
         self.scheduler.clear();
         self.store.reset();
         self.clock.reset();
-        self.events.clear();
-        self.sns.clear_deliveries();
+        self.bus.log.clear();
+        self.bus.sns.clear_deliveries();
         self.quotas.refill();
         self.faults.reset_counters();
         self.requests.clear();
@@ -307,7 +302,7 @@ pub async fn serve(
     let timers = tokio::spawn(timers::run(state.clone()));
     let limits = state.config.server_limits();
     // Live streams never end by themselves: they are told to, so that connections drain.
-    let events = state.events.clone();
+    let events = state.bus.log.clone();
     let shutdown = async move {
         shutdown.await;
         events.close_streams();

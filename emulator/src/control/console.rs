@@ -502,7 +502,7 @@ impl Cursor {
 
     /// What changed since the last message, if anything.
     fn poll(&mut self, clock_moved: bool) -> Option<SseEvent> {
-        let events = &self.state.events;
+        let events = &self.state.bus.log;
         let generation = events.generation();
         let accepted = events.accepted();
         let sends = accepted != self.accepted;
@@ -556,7 +556,7 @@ impl Cursor {
 /// `GET /_emulator/stream?account=&region=`: Server-Sent Events — `hello`, then `events`
 /// (summaries of new events), `changed` (sends accepted, the clock jumped) and `resync`.
 async fn stream(State(state): State<AppState>, params: Params) -> Response {
-    let seq = state.events.last_seq();
+    let seq = state.bus.log.last_seq();
     let clock = state.clock.subscribe();
     let clock_jumps = *clock.borrow();
     let cursor = Cursor {
@@ -565,10 +565,10 @@ async fn stream(State(state): State<AppState>, params: Params) -> Response {
         account: params.get("account").cloned(),
         region: params.get("region").cloned(),
         seq,
-        accepted: state.events.accepted(),
-        generation: state.events.generation(),
-        published: state.events.subscribe(),
-        closing: state.events.closing(),
+        accepted: state.bus.log.accepted(),
+        generation: state.bus.log.generation(),
+        published: state.bus.log.subscribe(),
+        closing: state.bus.log.closing(),
         last_poll: None,
         hello: false,
         owes_resync: false,

@@ -212,9 +212,9 @@ pub async fn events(
     let count = number(&params, "count", 0, 10_000)? as usize;
     let wait = number(&params, "waitMs", 5_000, 30_000)?;
     let found = if count > 0 {
-        state.events.wait_for(&filter, count, limit, std::time::Duration::from_millis(wait)).await
+        state.bus.log.wait_for(&filter, count, limit, std::time::Duration::from_millis(wait)).await
     } else {
-        state.events.query(&filter, limit)
+        state.bus.log.query(&filter, limit)
     };
     if filter.kind.as_deref() == Some("eventbridge") {
         // The EventBridge form of each: its own kind, the event AWS puts on the default bus.

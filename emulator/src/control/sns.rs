@@ -32,7 +32,7 @@ pub async fn subscribe(
 
 /// `GET /_emulator/sns/subscriptions`
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "subscriptions": state.sns.subscriptions() }))
+    Json(json!({ "subscriptions": state.bus.sns.subscriptions() }))
 }
 
 /// `DELETE /_emulator/sns/subscriptions?subscriptionArn=`
@@ -43,7 +43,7 @@ pub async fn unsubscribe(
     let arn = params
         .get("subscriptionArn")
         .ok_or_else(|| ControlError::bad_request("subscriptionArn is required"))?;
-    if state.sns.unsubscribe(arn) {
+    if state.bus.sns.unsubscribe(arn) {
         Ok(Json(json!({ "unsubscribed": arn })))
     } else {
         Err(ControlError::not_found(format!("subscription {arn} does not exist")))
@@ -58,7 +58,7 @@ pub async fn unsubscribe_link(
     let arn = params
         .get("SubscriptionArn")
         .ok_or_else(|| ControlError::bad_request("SubscriptionArn is required"))?;
-    if state.sns.unsubscribe(arn) {
+    if state.bus.sns.unsubscribe(arn) {
         Ok(Json(json!({ "unsubscribed": arn })))
     } else {
         Err(ControlError::not_found(format!("subscription {arn} does not exist")))
@@ -72,7 +72,7 @@ pub async fn confirm(
 ) -> Result<Json<Value>, ControlError> {
     let token =
         params.get("token").ok_or_else(|| ControlError::bad_request("token is required"))?;
-    match state.sns.confirm(token) {
+    match state.bus.sns.confirm(token) {
         Some(arn) => Ok(Json(
             json!({ "ConfirmSubscriptionResponse": { "ConfirmSubscriptionResult": { "SubscriptionArn": arn } } }),
         )),
@@ -108,7 +108,7 @@ pub async fn action(State(state): State<AppState>, params: Params) -> axum::resp
             let Some(token) = params.get("Token") else {
                 return error(400, "InvalidParameter", "Invalid parameter: Token");
             };
-            match state.sns.confirm(token) {
+            match state.bus.sns.confirm(token) {
                 Some(arn)
                     if params.get("TopicArn").is_none_or(|t| arn.starts_with(&format!("{t}:"))) =>
                 {
@@ -127,7 +127,7 @@ pub async fn action(State(state): State<AppState>, params: Params) -> axum::resp
             let Some(arn) = params.get("SubscriptionArn") else {
                 return error(400, "InvalidParameter", "Invalid parameter: SubscriptionArn");
             };
-            if state.sns.unsubscribe(arn) {
+            if state.bus.sns.unsubscribe(arn) {
                 xml(
                     200,
                     format!(
@@ -154,7 +154,7 @@ fn escape(s: &str) -> String {
 
 /// `GET /_emulator/sns/deliveries?state=pending|delivered|failed`
 pub async fn deliveries(State(state): State<AppState>, params: Params) -> Json<Value> {
-    Json(json!({ "deliveries": state.sns.deliveries(params.get("state").map(String::as_str)) }))
+    Json(json!({ "deliveries": state.bus.sns.deliveries(params.get("state").map(String::as_str)) }))
 }
 
 /// `POST /_emulator/sns/deliveries/redrive`: failed deliveries are attempted again.
@@ -167,7 +167,7 @@ pub async fn certificate(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<impl IntoResponse, ControlError> {
-    match state.sns.certificate(&file) {
+    match state.bus.sns.certificate(&file) {
         Some(pem) => Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], pem)),
         None => Err(ControlError::not_found(format!("{file} does not exist"))),
     }

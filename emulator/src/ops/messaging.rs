@@ -99,7 +99,7 @@ fn send(
             .store
             .with(ctx, |p| outbound::count_throttled_flow_send(p, &waba_hex, &flow_id, env.now));
     }
-    state.events.note_accepted();
+    state.bus.log.note_accepted();
     state.scheduler.at_all(timers);
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]

@@ -193,31 +193,25 @@ fn every_module_has_a_layer() {
 /// is handed to it (settings structs, `Arc`s of the parts, a `Caller`).
 #[test]
 fn the_runtime_looks_only_down() {
-    let graph = graph();
-    let mut problems = Vec::new();
-    for module in RUNTIME {
-        for dep in &graph[*module] {
-            if !RUNTIME.contains(&dep.as_str()) {
-                problems.push(format!("the runtime's {module} depends on {dep}"));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    refuse_edges(RUNTIME, |dep| !RUNTIME.contains(&dep), "the runtime's");
 }
 
 /// Adapters serve requests with what the app gives them; they never call into the timer loop or
 /// read the command line's `Config` module (its values reach them through `AppState`).
 #[test]
 fn adapters_do_not_reach_into_the_app() {
+    refuse_edges(ADAPTERS, |dep| APP.contains(&dep), "the adapter");
+}
+
+/// Fails naming every edge from one of `modules` to a dependency `forbidden` refuses.
+fn refuse_edges(modules: &[&str], forbidden: impl Fn(&str) -> bool, who: &str) {
     let graph = graph();
-    let mut problems = Vec::new();
-    for module in ADAPTERS {
-        for dep in &graph[*module] {
-            if APP.contains(&dep.as_str()) {
-                problems.push(format!("the adapter {module} depends on the app's {dep}"));
-            }
-        }
-    }
+    let problems: Vec<String> = modules
+        .iter()
+        .flat_map(|m| graph[*m].iter().map(move |dep| (m, dep)))
+        .filter(|(_, dep)| forbidden(dep.as_str()))
+        .map(|(m, dep)| format!("{who} {m} depends on {dep}"))
+        .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

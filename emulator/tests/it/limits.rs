@@ -209,7 +209,7 @@ async fn shutdown_drains_the_request_in_flight_and_closes_idle_connections() {
     idle.write_all(HEALTH).await.unwrap();
     assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
     // Stop once the long poll is in its handler, waiting for an event.
-    let events = emu.state.events.clone();
+    let events = emu.state.bus.log.clone();
     let waiting = events.waiting().notified();
     tokio::pin!(waiting);
     waiting.as_mut().enable();

@@ -82,7 +82,7 @@ fn snapshot(emu: &Emulator) -> Value {
         "windows": p.meta.windows.len(),
         "conversionEvents": p.conversion_events.events.len(),
         "media": p.media.len(),
-        "events": state.events.query(&EventFilter::default(), usize::MAX).len(),
+        "events": state.bus.log.query(&EventFilter::default(), usize::MAX).len(),
         "timers": state.scheduler.pending(),
     })
 }
